@@ -1,1 +1,62 @@
-int main(void) { return 0; }
+/*
+ * pcp.c - the subcommand table and dispatch. Usage text comes from the same
+ * table, so help can never drift from what exists.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *what;
+} subcommands[] = {
+    {"send", cmd_send, "Send files or directories; prints a code for the receiver"},
+    {"receive", cmd_receive, "Receive with the code the sender printed"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: pcp <command> [options]\n\n"
+               "Move files between computers with a four-word code, end-to-end encrypted.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        fprintf(f, "  %-9s %s\n", subcommands[i].name, subcommands[i].what);
+    fprintf(f, "\nRun 'pcp <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("pcp %s\n", PCP_VERSION);
+        return EXIT_OK;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "pcp: libsodium failed to initialise\n");
+        return EXIT_ERROR;
+    }
+    /* "pcp recv" and "pcp r" work too: any unique prefix. */
+    size_t n = strlen(argv[1]), hit = 0, hits = 0;
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+        if (!strncmp(subcommands[i].name, argv[1], n)) {
+            hit = i;
+            hits++;
+        }
+    }
+    if (hits != 1) {
+        fprintf(stderr, "pcp: unknown command '%s'\n\n", argv[1]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return subcommands[hit].fn(argc - 1, argv + 1);
+}

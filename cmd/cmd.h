@@ -1,0 +1,53 @@
+/*
+ * cmd.h - the pcp command: one entry point per subcommand (send.c,
+ * receive.c) and the terminal helpers they share (ui.c). Only cmd/ prints
+ * or decides exit codes.
+ */
+#ifndef PCP_CMD_H
+#define PCP_CMD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "transfer.h"
+
+/* Exit codes, documented in README.md. */
+enum {
+    EXIT_OK = 0,
+    EXIT_ERROR = 1,      /* anything not below */
+    EXIT_USAGE = 2,      /* bad arguments or a malformed code */
+    EXIT_WRONG_CODE = 3, /* the code did not match, or too many tries */
+    EXIT_REFUSED = 4,    /* the receiver declined */
+    EXIT_CANCELLED = 5,  /* Ctrl-C */
+    EXIT_IO = 6,         /* local file error */
+    EXIT_NETWORK = 7,    /* no peer found, connection lost, timeout */
+    EXIT_UNSAFE = 8,     /* the peer sent something unsafe or altered data */
+    EXIT_EXISTS = 9,     /* a file would have been overwritten */
+};
+
+int cmd_send(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
+
+struct ui {
+    int json;
+    int tty;          /* stderr is a terminal: draw a bar */
+    const char *path; /* "lan", "direct", "relayed" */
+    const char *verb; /* "Sending" / "Receiving" */
+    double last;      /* seconds of the last plain or JSON line */
+    int last_pct;
+};
+
+void ui_init(struct ui *u, int json, const char *verb);
+void ui_progress(void *ud, const struct xfer_progress *p);
+/* Print an error (text or JSON) and return its exit code. */
+int ui_fail(struct ui *u, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ui_exit_code(int err);
+const char *ui_err_name(int err);
+void ui_json_str(FILE *f, const char *s);
+void ui_human_size(uint64_t n, char *out, size_t outlen);
+/* Exit quietly with EXIT_CANCELLED on SIGINT/SIGTERM. */
+void ui_install_signals(const struct ui *u);
+/* MDNS interface from the option or PCP_MDNS_INTERFACE (may be NULL). */
+const char *ui_mdns_ifname(const char *opt);
+
+#endif

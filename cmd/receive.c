@@ -1,0 +1,305 @@
+/*
+ * receive.c - `pcp receive CODE`: find the sender, prove the code, show the
+ * offer, write what arrives under --out. The code may come from the
+ * argument, PCP_CODE or a prompt, so that it need not appear in the
+ * process list.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "code.h"
+#include "discovery.h"
+#include "err.h"
+#include "handshake.h"
+#include "net.h"
+
+struct rctx {
+    struct ui *u;
+    int yes;
+    const char *peer;
+    const char *out_dir;
+};
+
+static void help(FILE *f)
+{
+    fprintf(
+        f,
+        "Usage: pcp receive [options] [CODE]\n\n"
+        "Receive what 'pcp send' offers. Without CODE, reads it from PCP_CODE or asks\n"
+        "for it, so that it does not show in the process list.\n\n"
+        "Options:\n"
+        "  -o, --out DIR           write into DIR (default: the current directory)\n"
+        "  -y, --yes               accept the offer without asking\n"
+        "      --overwrite         replace existing files (default: refuse)\n"
+        "      --json              one JSON event per line on stdout\n"
+        "      --mdns-interface IF look only on this interface\n"
+        "                          (default: every multicast interface; env PCP_MDNS_INTERFACE)\n"
+        "      --timeout SECONDS   how long to look for the sender (default 30)\n"
+        "      --threads N         decompression threads (default: CPU count, at most 4)\n"
+        "  -h, --help              this text\n");
+}
+
+/* Read a line from the terminal (not stdin, which may carry data). */
+static int ask(const char *prompt, char *buf, size_t len)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        close(fd);
+        return -1;
+    }
+    size_t n = 0;
+    char c;
+    while (n + 1 < len && read(fd, &c, 1) == 1 && c != '\n')
+        buf[n++] = c;
+    buf[n] = '\0';
+    close(fd);
+    return 0;
+}
+
+static int confirm(void *ud, const struct manifest *m)
+{
+    struct rctx *r = ud;
+    char size[32], what[600], shown[512];
+    size_t top = 0, first = 0;
+    ui_human_size(m->total_bytes, size, sizeof(size));
+    for (size_t i = 0; i < m->n; i++) {
+        if (!strchr(m->e[i].path, '/') && top++ == 0)
+            first = i;
+    }
+    if (top == 1) {
+        manifest_display(m->e[first].path, shown, sizeof(shown));
+        snprintf(what, sizeof(what), "'%s%s'", shown, m->e[first].type == MF_DIR ? "/" : "");
+    } else {
+        snprintf(what, sizeof(what), "%zu items", top);
+    }
+    if (r->u->json) {
+        printf("{\"event\":\"offer\",\"name\":");
+        ui_json_str(stdout, top == 1 ? shown : "");
+        printf(",\"entries\":%zu,\"files\":%llu,\"bytes\":%llu,\"peer\":\"%s\"}\n", m->n,
+               (unsigned long long)m->nfiles, (unsigned long long)m->total_bytes, r->peer);
+        fflush(stdout);
+    }
+    char q[800];
+    snprintf(q, sizeof(q), "Receive %s (%llu file%s, %s) from %s? [y/N] ", what,
+             (unsigned long long)m->nfiles, m->nfiles == 1 ? "" : "s", size, r->peer);
+    if (r->yes) {
+        if (!r->u->json)
+            fprintf(stderr, "%s\n", q);
+        return 1;
+    }
+    char ans[16];
+    if (ask(q, ans, sizeof(ans)) != 0) {
+        fprintf(stderr, "%s\npcp: no terminal to ask on; use --yes to accept without asking\n", q);
+        return 0;
+    }
+    return ans[0] == 'y' || ans[0] == 'Y';
+}
+
+static void progress(void *ud, const struct xfer_progress *p)
+{
+    ui_progress(((struct rctx *)ud)->u, p);
+}
+
+int cmd_receive(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"yes", no_argument, 0, 'y'},
+                                         {"overwrite", no_argument, 0, 'O'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"mdns-interface", required_argument, 0, 'i'},
+                                         {"timeout", required_argument, 0, 't'},
+                                         {"threads", required_argument, 0, 'T'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    struct ui u;
+    struct rctx rc_ctx = {0};
+    struct xfer_opts xo;
+    struct xfer_progress res;
+    struct pcp_code code;
+    struct mdns_record rec;
+    struct frame_reader fr = {0};
+    const char *ifopt = NULL, *text = NULL;
+    long timeout_s = 30;
+    int json = 0, fd = -1, rc, e, o;
+    char line[256], err[256], errpath[512], peer_msg[256];
+
+    memset(&xo, 0, sizeof(xo));
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "o:yh", opts, NULL)) != -1) {
+        switch (o) {
+        case 'o':
+            xo.out_dir = optarg;
+            break;
+        case 'y':
+            rc_ctx.yes = 1;
+            break;
+        case 'O':
+            xo.overwrite = 1;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'i':
+            ifopt = optarg;
+            break;
+        case 't':
+            timeout_s = strtol(optarg, NULL, 10);
+            if (timeout_s <= 0) {
+                fprintf(stderr, "pcp: --timeout takes a number of seconds\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'T':
+            xo.threads = atoi(optarg);
+            break;
+        case 'h':
+            help(stdout);
+            return EXIT_OK;
+        default:
+            help(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    ui_init(&u, json, "Receiving");
+    ui_install_signals(&u);
+    if (optind < argc)
+        text = argv[optind];
+    else if (getenv("PCP_CODE") && *getenv("PCP_CODE"))
+        text = getenv("PCP_CODE");
+    else if (ask("Code: ", line, sizeof(line)) == 0)
+        text = line;
+    if (!text || !*text)
+        return ui_fail(&u, PCP_ERR_INVAL,
+                       "no code given: pass it as an argument, in PCP_CODE, "
+                       "or type it when asked");
+    if ((e = code_parse(text, &code, err, sizeof(err))) != 0)
+        return ui_fail(&u, PCP_ERR_INVAL, "%s", err);
+
+    const char *ifname = ui_mdns_ifname(ifopt);
+    if (!json)
+        fprintf(stderr, "Looking for the sender on the local network...\n");
+    e = mdns_lookup(ifname, code_channel(&code), (int)(timeout_s * 1000), NULL, &rec);
+    if (e == PCP_ERR_NOT_FOUND)
+        return ui_fail(&u, e,
+                       "no sender found for this code within %ld s. Check that 'pcp send' is "
+                       "running on the same network and that the first word is right%s.",
+                       timeout_s, ifname ? "" : " (--mdns-interface picks the interface)");
+    if (e)
+        return ui_fail(&u, e, "cannot look on the local network%s%s: %s",
+                       ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
+
+    struct sockaddr_storage peer;
+    if ((e = net_connect_race(rec.addr, rec.naddr, 250, 10000, NULL, &fd, &peer)) != 0)
+        return ui_fail(&u, e, "found the sender but cannot connect to it: %s", pcp_strerror(e));
+    char who[64];
+    net_addr_str(&peer, 0, who, sizeof(who));
+    net_set_timeout(fd, 10000);
+    if ((e = frame_reader_init(&fr, fd)) != 0) {
+        rc = ui_fail(&u, e, "out of memory");
+        goto out;
+    }
+    uint8_t pw[2 * CODE_MAX_WORDS], tx[32], rx[32];
+    size_t pwlen = code_password(&code, pw);
+    char aad[32];
+    snprintf(aad, sizeof(aad), "pcp/1/%u", code_channel(&code));
+    e = handshake_receiver(fd, &fr, pw, pwlen, aad, tx, rx);
+    sodium_memzero(pw, sizeof(pw));
+    if (e == PCP_ERR_BAD_CODE) {
+        rc = ui_fail(&u, e,
+                     "wrong code: the sender at %s did not accept it. Check the words "
+                     "with the sender and try again.",
+                     who);
+        goto out;
+    }
+    if (e) {
+        rc = ui_fail(&u, e, "handshake with %s failed: %s", who, pcp_strerror(e));
+        goto out;
+    }
+    if (json)
+        printf("{\"event\":\"path\",\"path\":\"%s\",\"peer\":\"%s\"}\n", u.path, who);
+    fflush(stdout);
+
+    rc_ctx.u = &u;
+    rc_ctx.peer = who;
+    rc_ctx.out_dir = xo.out_dir ? xo.out_dir : ".";
+    xo.confirm = confirm;
+    xo.progress = progress;
+    xo.ud = &rc_ctx;
+    errpath[0] = peer_msg[0] = '\0';
+    xo.err_path = errpath;
+    xo.err_path_len = sizeof(errpath);
+    xo.peer_msg = peer_msg;
+    xo.peer_msg_len = sizeof(peer_msg);
+    e = xfer_receive(fd, &fr, tx, rx, &xo, &res);
+    sodium_memzero(tx, sizeof(tx));
+    sodium_memzero(rx, sizeof(rx));
+
+    char shown[600];
+    manifest_display(errpath, shown, sizeof(shown));
+    switch (e) {
+    case 0:
+        rc = EXIT_OK;
+        if (json)
+            printf("{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
+                   "\"rate\":%.0f,\"path\":\"%s\"}\n",
+                   (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
+                   res.seconds > 0 ? (double)res.bytes / res.seconds : 0, u.path);
+        else
+            fprintf(stderr, "Received %llu file(s), %llu bytes in %.2f s into %s\n",
+                    (unsigned long long)res.files, (unsigned long long)res.bytes, res.seconds,
+                    rc_ctx.out_dir);
+        break;
+    case PCP_ERR_REFUSED:
+        rc = ui_fail(&u, e, "declined; nothing was written");
+        break;
+    case PCP_ERR_EXISTS:
+        rc = ui_fail(&u, e,
+                     "'%s' already exists in %s; nothing was overwritten. Use --overwrite "
+                     "to replace it, or --out to receive elsewhere.",
+                     shown, rc_ctx.out_dir);
+        break;
+    case PCP_ERR_UNSAFE_PATH:
+        rc = ui_fail(&u, e,
+                     "the sender offered an unsafe path (absolute, '..', or a link "
+                     "leaving the target directory)%s%s; refused, nothing written "
+                     "outside %s.",
+                     shown[0] ? ": " : "", shown, rc_ctx.out_dir);
+        break;
+    case PCP_ERR_IO:
+        rc = ui_fail(&u, e,
+                     "cannot write%s%s in %s (disk full or no permission?); completed "
+                     "files are kept, the partial one stays as .pcp-part",
+                     shown[0] ? " " : "", shown, rc_ctx.out_dir);
+        break;
+    case PCP_ERR_DIGEST:
+    case PCP_ERR_CRYPTO:
+    case PCP_ERR_PROTO:
+    case PCP_ERR_TOO_BIG:
+        rc = ui_fail(&u, e,
+                     "the data from %s did not verify (%s); the transfer was stopped and "
+                     "no unverified file was given its final name.",
+                     who, pcp_strerror(e));
+        break;
+    case PCP_ERR_PEER:
+        rc = ui_fail(&u, e, "the sender stopped with an error: %s", peer_msg);
+        break;
+    default:
+        rc = ui_fail(&u, e,
+                     "transfer failed: %s. Completed files are kept; run both commands "
+                     "again.",
+                     pcp_strerror(e));
+    }
+out:
+    frame_reader_free(&fr);
+    if (fd >= 0)
+        close(fd);
+    fflush(stdout);
+    return rc;
+}

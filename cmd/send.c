@@ -1,0 +1,283 @@
+/*
+ * send.c - `pcp send PATH...`: offer files under a fresh code, wait for the
+ * receiver that knows it, stream the files. A wrong code costs its sender
+ * one of a few tries; the real receiver is still served.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "code.h"
+#include "discovery.h"
+#include "err.h"
+#include "handshake.h"
+#include "net.h"
+
+#define MAX_ATTEMPTS 3
+
+static void help(FILE *f)
+{
+    fprintf(
+        f,
+        "Usage: pcp send [options] PATH...\n\n"
+        "Offer files and directories to one receiver. Prints a code; the other side runs\n"
+        "'pcp receive CODE'. Waits until the receiver has everything.\n\n"
+        "Options:\n"
+        "  -w, --words N           words in the code, 4 to 8 (default 4)\n"
+        "      --code CODE         use this code instead of a random one (it will be\n"
+        "                          visible in the process list)\n"
+        "      --json              one JSON event per line on stdout\n"
+        "      --mdns-interface IF announce only on this interface\n"
+        "                          (default: every multicast interface; env PCP_MDNS_INTERFACE)\n"
+        "      --port N            listen on this TCP port (default: any free one)\n"
+        "      --timeout SECONDS   give up when no receiver came (default: wait)\n"
+        "      --no-compress       never compress (default: adapt to the link)\n"
+        "      --threads N         compression threads (default: CPU count, at most 4)\n"
+        "  -h, --help              this text\n");
+}
+
+static void print_code(const struct ui *u, const char *code)
+{
+    if (u->json) {
+        printf("{\"event\":\"code\",\"code\":\"%s\"}\n", code);
+        fflush(stdout);
+        return;
+    }
+    printf("Code: %s\nOn the other computer run:  pcp receive %s\n", code, code);
+    fflush(stdout);
+}
+
+int cmd_send(int argc, char **argv)
+{
+    static const struct option opts[] = {{"words", required_argument, 0, 'w'},
+                                         {"code", required_argument, 0, 'c'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"mdns-interface", required_argument, 0, 'i'},
+                                         {"port", required_argument, 0, 'p'},
+                                         {"timeout", required_argument, 0, 't'},
+                                         {"no-compress", no_argument, 0, 'n'},
+                                         {"threads", required_argument, 0, 'T'},
+                                         {"compress", no_argument, 0, 'C'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    struct ui u;
+    struct pcp_code code;
+    struct manifest m;
+    struct xfer_opts xo;
+    struct xfer_progress res;
+    struct mdns_responder *resp = NULL;
+    const char *ifopt = NULL, *given_code = NULL;
+    unsigned words = 4;
+    long port = 0, timeout_s = -1;
+    int json = 0, lfd = -1, fd = -1, rc, e, o;
+    char text[CODE_TEXT_MAX], err[256], peer_msg[256];
+
+    memset(&xo, 0, sizeof(xo));
+    xo.compress = -1;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'w':
+            words = (unsigned)strtoul(optarg, NULL, 10);
+            if (words < CODE_MIN_WORDS || words > CODE_MAX_WORDS) {
+                fprintf(stderr, "pcp: --words takes %d to %d\n", CODE_MIN_WORDS, CODE_MAX_WORDS);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'c':
+            given_code = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'i':
+            ifopt = optarg;
+            break;
+        case 'p':
+            port = strtol(optarg, NULL, 10);
+            if (port < 0 || port > 65535) {
+                fprintf(stderr, "pcp: --port takes 0 to 65535\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 't':
+            timeout_s = strtol(optarg, NULL, 10);
+            break;
+        case 'n':
+            xo.compress = 0;
+            break;
+        case 'C':
+            xo.compress = 1;
+            break;
+        case 'T':
+            xo.threads = atoi(optarg);
+            break;
+        case 'h':
+            help(stdout);
+            return EXIT_OK;
+        default:
+            help(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "pcp: nothing to send\n\n");
+        help(stderr);
+        return EXIT_USAGE;
+    }
+    ui_init(&u, json, "Sending");
+    ui_install_signals(&u);
+
+    manifest_init(&m);
+    if ((e = manifest_build(&m, (const char *const *)argv + optind, (size_t)(argc - optind))) !=
+        0) {
+        rc = ui_fail(&u, e == PCP_ERR_INVAL ? PCP_ERR_INVAL : PCP_ERR_IO,
+                     e == PCP_ERR_INVAL ? "two of the paths have the same name, or a path has none"
+                                        : "cannot read what was given to send: %s",
+                     pcp_strerror(e));
+        goto out;
+    }
+    if (m.skipped) {
+        char shown[512];
+        manifest_display(m.first_skip, shown, sizeof(shown));
+        fprintf(stderr,
+                "pcp: warning: left out %zu special file(s) or link(s) pointing outside, "
+                "such as '%s'\n",
+                m.skipped, shown);
+    }
+    if (given_code) {
+        if ((e = code_parse(given_code, &code, err, sizeof(err))) != 0) {
+            rc = ui_fail(&u, PCP_ERR_INVAL, "%s", err);
+            goto out;
+        }
+    } else if (code_generate(&code, words) != 0) {
+        rc = ui_fail(&u, PCP_ERR_INVAL, "cannot make a code");
+        goto out;
+    }
+    code_format(&code, text, sizeof(text));
+
+    uint16_t lport;
+    if ((e = net_listen((uint16_t)port, &lfd, &lport)) != 0) {
+        rc = ui_fail(&u, e, "cannot listen on TCP port %ld: is it in use?", port);
+        goto out;
+    }
+    const char *ifname = ui_mdns_ifname(ifopt);
+    if ((e = mdns_responder_start(&resp, ifname, code_channel(&code), lport, "v=1")) != 0) {
+        rc = ui_fail(&u, e, "cannot announce on the local network%s%s: %s",
+                     ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
+        goto out;
+    }
+    print_code(&u, text);
+    if (!json)
+        fprintf(stderr, "Waiting for the receiver...\n");
+
+    uint8_t pw[2 * CODE_MAX_WORDS], tx[32], rx[32];
+    size_t pwlen = code_password(&code, pw);
+    char aad[32];
+    snprintf(aad, sizeof(aad), "pcp/1/%u", code_channel(&code));
+    int attempts = 0;
+    struct sockaddr_storage peer;
+    struct frame_reader fr = {0};
+    for (;;) {
+        e = net_accept(lfd, timeout_s < 0 ? -1 : (int)(timeout_s * 1000), NULL, &fd, &peer);
+        if (e == PCP_ERR_TIMEOUT) {
+            rc = ui_fail(&u, PCP_ERR_NOT_FOUND, "no receiver came within %ld s; nothing was sent",
+                         timeout_s);
+            goto out;
+        }
+        if (e) {
+            rc = ui_fail(&u, e, "waiting for the receiver failed: %s", pcp_strerror(e));
+            goto out;
+        }
+        net_set_timeout(fd, 10000);
+        if ((e = frame_reader_init(&fr, fd)) != 0) {
+            rc = ui_fail(&u, e, "out of memory");
+            goto out;
+        }
+        e = handshake_sender(fd, &fr, pw, pwlen, aad, tx, rx);
+        if (e == 0)
+            break;
+        frame_reader_free(&fr);
+        close(fd);
+        fd = -1;
+        if (e != PCP_ERR_BAD_CODE)
+            continue; /* not a receiver of ours: it learnt nothing */
+        attempts++;
+        char who[64];
+        net_addr_str(&peer, 0, who, sizeof(who));
+        if (attempts >= MAX_ATTEMPTS) {
+            rc = ui_fail(&u, PCP_ERR_ATTEMPTS,
+                         "%d receivers used a wrong code (the last from %s): someone may be "
+                         "guessing. Nothing was sent; run 'pcp send' again for a new code.",
+                         attempts, who);
+            goto out;
+        }
+        if (json)
+            printf("{\"event\":\"wrong_code\",\"attempt\":%d,\"max\":%d,\"peer\":\"%s\"}\n",
+                   attempts, MAX_ATTEMPTS, who);
+        fflush(stdout);
+        fprintf(stderr,
+                "pcp: a receiver at %s used a wrong code (attempt %d of %d); still waiting\n", who,
+                attempts, MAX_ATTEMPTS);
+    }
+    /* Found: stop announcing so that nobody else comes. */
+    mdns_responder_stop(resp);
+    resp = NULL;
+    close(lfd);
+    lfd = -1;
+    sodium_memzero(pw, sizeof(pw));
+
+    char who[64];
+    net_addr_str(&peer, 0, who, sizeof(who));
+    if (json)
+        printf("{\"event\":\"connected\",\"peer\":\"%s\",\"path\":\"%s\"}\n", who, u.path);
+    else
+        fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", who);
+    fflush(stdout);
+    xo.progress = ui_progress;
+    xo.ud = &u;
+    peer_msg[0] = '\0';
+    xo.peer_msg = peer_msg;
+    xo.peer_msg_len = sizeof(peer_msg);
+    e = xfer_send(fd, &fr, tx, rx, &m, &xo, &res);
+    sodium_memzero(tx, sizeof(tx));
+    sodium_memzero(rx, sizeof(rx));
+    frame_reader_free(&fr);
+    if (e == PCP_ERR_REFUSED)
+        rc = ui_fail(&u, e, "the receiver declined%s%s", peer_msg[0] ? ": " : "", peer_msg);
+    else if (e == PCP_ERR_PEER)
+        rc = ui_fail(&u, e, "the receiver stopped with an error: %s", peer_msg);
+    else if (e == PCP_ERR_CHANGED)
+        rc = ui_fail(&u, e,
+                     "a file changed while it was being sent; nothing was promoted on "
+                     "the receiver. Send again once it is stable.");
+    else if (e == PCP_ERR_IO)
+        rc = ui_fail(&u, e, "cannot read a file to send");
+    else if (e)
+        rc = ui_fail(&u, e, "transfer failed: %s. Run both commands again.", pcp_strerror(e));
+    else {
+        rc = EXIT_OK;
+        double mbs = res.seconds > 0 ? (double)res.bytes / res.seconds / 1e6 : 0;
+        if (json)
+            printf("{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
+                   "\"rate\":%.0f,\"path\":\"%s\"}\n",
+                   (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
+                   mbs * 1e6, u.path);
+        else
+            fprintf(stderr,
+                    "Sent %llu file(s), %llu bytes in %.2f s (%.0f MB/s); the receiver "
+                    "has confirmed.\n",
+                    (unsigned long long)res.files, (unsigned long long)res.bytes, res.seconds, mbs);
+    }
+out:
+    mdns_responder_stop(resp);
+    if (fd >= 0)
+        close(fd);
+    if (lfd >= 0)
+        close(lfd);
+    manifest_free(&m);
+    fflush(stdout);
+    return rc;
+}

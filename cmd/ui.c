@@ -1,0 +1,224 @@
+/*
+ * ui.c - what the user sees: progress bar or plain lines, JSON events,
+ * error messages and exit codes. Names from the peer pass through
+ * manifest_display() before they reach a terminal.
+ */
+#include "cmd.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+
+static int g_json;
+
+void ui_init(struct ui *u, int json, const char *verb)
+{
+    memset(u, 0, sizeof(*u));
+    u->json = json;
+    u->tty = !json && isatty(2);
+    u->verb = verb;
+    u->path = "lan";
+    u->last_pct = -1;
+}
+
+void ui_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void ui_human_size(uint64_t n, char *out, size_t outlen)
+{
+    static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)n;
+    int i = 0;
+    while (v >= 1024 && i < 5) {
+        v /= 1024;
+        i++;
+    }
+    if (i == 0)
+        snprintf(out, outlen, "%llu B", (unsigned long long)n);
+    else
+        snprintf(out, outlen, "%.1f %s", v, unit[i]);
+}
+
+static const char *path_label(const char *p)
+{
+    if (!strcmp(p, "lan"))
+        return "direct (LAN)";
+    return p;
+}
+
+void ui_progress(void *ud, const struct xfer_progress *p)
+{
+    struct ui *u = ud;
+    double rate = p->seconds > 0 ? (double)p->bytes / p->seconds : 0;
+    if (u->json) {
+        if (!p->done && p->seconds - u->last < 0.5)
+            return;
+        u->last = p->seconds;
+        printf("{\"event\":\"progress\",\"bytes\":%llu,\"total\":%llu,\"files\":%llu,"
+               "\"nfiles\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"path\":\"%s\"}\n",
+               (unsigned long long)p->bytes, (unsigned long long)p->total,
+               (unsigned long long)p->files, (unsigned long long)p->nfiles, p->seconds, rate,
+               u->path);
+        fflush(stdout);
+        return;
+    }
+    int pct = p->total ? (int)(p->bytes * 100 / p->total) : 100;
+    char done[32], total[32];
+    ui_human_size(p->bytes, done, sizeof(done));
+    ui_human_size(p->total, total, sizeof(total));
+    if (u->tty) {
+        char bar[24 * 3 + 1];
+        int fill = pct * 24 / 100;
+        size_t o = 0;
+        for (int i = 0; i < 24; i++) {
+            const char *g = i < fill ? "\xe2\x96\x88" : "\xe2\x96\x91";
+            memcpy(bar + o, g, 3);
+            o += 3;
+        }
+        bar[o] = '\0';
+        double eta = rate > 0 ? (double)(p->total - p->bytes) / rate : 0;
+        int es = (int)eta;
+        fprintf(stderr, "\r%s %3d%%  %s/%s  %.0f MB/s  ETA %d:%02d  %s\033[K", bar, pct, done,
+                total, rate / 1e6, es / 60, es % 60, path_label(u->path));
+        if (p->done)
+            fputc('\n', stderr);
+        return;
+    }
+    /* Not a terminal: a plain line every 10 % and at the end. */
+    if (!p->done && pct / 10 == u->last_pct / 10)
+        return;
+    u->last_pct = pct;
+    fprintf(stderr, "%s: %d%% %s/%s %.0f MB/s %s\n", u->verb, pct, done, total, rate / 1e6,
+            path_label(u->path));
+}
+
+int ui_exit_code(int err)
+{
+    switch (err) {
+    case PCP_OK:
+        return EXIT_OK;
+    case PCP_ERR_BAD_CODE:
+    case PCP_ERR_ATTEMPTS:
+        return EXIT_WRONG_CODE;
+    case PCP_ERR_BAD_WORD:
+    case PCP_ERR_INVAL:
+        return EXIT_USAGE;
+    case PCP_ERR_REFUSED:
+        return EXIT_REFUSED;
+    case PCP_ERR_CANCELLED:
+        return EXIT_CANCELLED;
+    case PCP_ERR_IO:
+    case PCP_ERR_CHANGED:
+        return EXIT_IO;
+    case PCP_ERR_NET:
+    case PCP_ERR_CLOSED:
+    case PCP_ERR_TIMEOUT:
+    case PCP_ERR_NOT_FOUND:
+    case PCP_ERR_TRUNCATED:
+        return EXIT_NETWORK;
+    case PCP_ERR_PROTO:
+    case PCP_ERR_TOO_BIG:
+    case PCP_ERR_CRYPTO:
+    case PCP_ERR_UNSAFE_PATH:
+    case PCP_ERR_DIGEST:
+        return EXIT_UNSAFE;
+    case PCP_ERR_EXISTS:
+        return EXIT_EXISTS;
+    default:
+        return EXIT_ERROR;
+    }
+}
+
+const char *ui_err_name(int err)
+{
+    switch (ui_exit_code(err)) {
+    case EXIT_USAGE:
+        return "usage";
+    case EXIT_WRONG_CODE:
+        return "wrong_code";
+    case EXIT_REFUSED:
+        return "refused";
+    case EXIT_CANCELLED:
+        return "cancelled";
+    case EXIT_IO:
+        return "io";
+    case EXIT_NETWORK:
+        return "network";
+    case EXIT_UNSAFE:
+        return "unsafe";
+    case EXIT_EXISTS:
+        return "exists";
+    default:
+        return "error";
+    }
+}
+
+int ui_fail(struct ui *u, int err, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    int code = ui_exit_code(err);
+    if (u->tty)
+        fputc('\n', stderr);
+    if (u->json) {
+        printf("{\"event\":\"error\",\"code\":\"%s\",\"exit\":%d,\"message\":", ui_err_name(err),
+               code);
+        ui_json_str(stdout, msg);
+        printf("}\n");
+        fflush(stdout);
+    }
+    fprintf(stderr, "pcp: %s\n", msg);
+    return code;
+}
+
+static void on_signal(int sig)
+{
+    static const char text[] = "\npcp: cancelled\n";
+    static const char json[] =
+        "{\"event\":\"error\",\"code\":\"cancelled\",\"exit\":5,\"message\":\"cancelled\"}\n";
+    (void)sig;
+    /* Partial files keep their .pcp-part name: nothing to tidy up. */
+    if (g_json && write(1, json, sizeof(json) - 1) < 0)
+        _exit(EXIT_CANCELLED);
+    if (write(2, text, sizeof(text) - 1) < 0)
+        _exit(EXIT_CANCELLED);
+    _exit(EXIT_CANCELLED);
+}
+
+void ui_install_signals(const struct ui *u)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    g_json = u->json;
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+const char *ui_mdns_ifname(const char *opt)
+{
+    if (opt && *opt)
+        return opt;
+    const char *e = getenv("PCP_MDNS_INTERFACE");
+    return e && *e ? e : NULL;
+}

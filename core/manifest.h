@@ -1,0 +1,63 @@
+/*
+ * manifest.h - what a sender offers: relative paths, types, sizes, modes,
+ * mtimes. Built by walking the sender's paths, carried as one byte string,
+ * and parsed strictly on the receiver, which refuses absolute paths, `..`,
+ * empty or over-long components and links that would escape the target.
+ */
+#ifndef PCP_MANIFEST_H
+#define PCP_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum mf_type { MF_FILE = 1, MF_DIR = 2, MF_LINK = 3 };
+
+#define MF_PATH_MAX 4096u
+#define MF_NAME_MAX 255u
+#define MF_ENTRIES_MAX (1u << 22)
+#define MF_ENCODED_MAX (256u * 1024u * 1024u)
+
+struct mf_entry {
+    char *path;    /* relative, '/'-separated, checked */
+    char *link;    /* MF_LINK: target, checked not to escape */
+    char *src;     /* sender only: where to read it */
+    uint64_t size; /* MF_FILE: bytes */
+    int64_t mtime_ns;
+    uint32_t mode; /* permission bits only (0777) */
+    uint8_t type;
+};
+
+struct manifest {
+    struct mf_entry *e;
+    size_t n, cap;
+    uint64_t total_bytes;
+    uint64_t nfiles;
+    size_t skipped;   /* sender: special files and escaping links left out */
+    char *first_skip; /* sender: the first of them, for the warning */
+};
+
+void manifest_init(struct manifest *m);
+void manifest_free(struct manifest *m);
+
+/* Walk the sender's paths (files, directories recursively, symlinks that
+ * stay inside the tree). Each top-level entry is named by its basename;
+ * two arguments with the same basename are PCP_ERR_INVAL. */
+int manifest_build(struct manifest *m, const char *const *paths, size_t npaths);
+
+int manifest_encode(const struct manifest *m, struct wbuf *out);
+/* Parse an untrusted manifest; every path and link is checked. */
+int manifest_decode(struct manifest *m, const uint8_t *p, size_t len);
+
+/* 0 when `path` (len bytes) is a safe relative path, else
+ * PCP_ERR_UNSAFE_PATH. */
+int manifest_path_check(const char *path, size_t len);
+/* 0 when a link at `path` pointing at `target` stays inside the root. */
+int manifest_link_check(const char *path, const char *target);
+
+/* Copy `in` for display: control characters, escape sequences, invalid
+ * UTF-8 and bidirectional overrides become '?'. Always NUL-terminates. */
+void manifest_display(const char *in, char *out, size_t outlen);
+
+#endif

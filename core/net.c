@@ -1,0 +1,299 @@
+/*
+ * net.c - socket helpers; see net.h. Sockets are blocking once connected:
+ * the transfer threads rely on SO_RCVTIMEO/SO_SNDTIMEO for stalls rather
+ * than on an event loop.
+ */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void tune(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+int net_listen(uint16_t port, int *fd_out, uint16_t *port_out)
+{
+    int one = 1, zero = 0;
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        struct sockaddr_in6 a6;
+        memset(&a6, 0, sizeof(a6));
+        a6.sin6_family = AF_INET6;
+        a6.sin6_addr = in6addr_any;
+        a6.sin6_port = htons(port);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0) {
+        struct sockaddr_in a4;
+        memset(&a4, 0, sizeof(a4));
+        a4.sin_family = AF_INET;
+        a4.sin_addr.s_addr = htonl(INADDR_ANY);
+        a4.sin_port = htons(port);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return PCP_ERR_NET;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) != 0) {
+            close(fd);
+            return PCP_ERR_NET;
+        }
+    }
+    if (listen(fd, 16) != 0) {
+        close(fd);
+        return PCP_ERR_NET;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        close(fd);
+        return PCP_ERR_NET;
+    }
+    *port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                               : ((struct sockaddr_in *)&ss)->sin_port);
+    *fd_out = fd;
+    return 0;
+}
+
+int net_accept(int lfd, int timeout_ms, const volatile int *cancel, int *fd_out,
+               struct sockaddr_storage *peer)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        if (cancel && *cancel)
+            return PCP_ERR_CANCELLED;
+        int64_t left = deadline - now_ms();
+        if (timeout_ms >= 0 && left <= 0)
+            return PCP_ERR_TIMEOUT;
+        struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+        int wait = timeout_ms < 0 || left > 100 ? 100 : (int)left;
+        int r = poll(&pfd, 1, wait);
+        if (r < 0 && errno != EINTR)
+            return PCP_ERR_NET;
+        if (r <= 0)
+            continue;
+        socklen_t sl = sizeof(*peer);
+        int fd = accept4(lfd, (struct sockaddr *)peer, &sl, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
+                continue;
+            return PCP_ERR_NET;
+        }
+        tune(fd);
+        *fd_out = fd;
+        return 0;
+    }
+}
+
+static socklen_t ss_len(const struct sockaddr_storage *ss)
+{
+    return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+int net_connect_race(const struct sockaddr_storage *addrs, size_t n, int stagger_ms, int timeout_ms,
+                     const volatile int *cancel, int *fd_out, struct sockaddr_storage *peer)
+{
+    enum { MAXC = 32 };
+    struct pollfd pfd[MAXC];
+    size_t idx[MAXC];
+    size_t started = 0, live = 0;
+    int result = PCP_ERR_NET;
+    if (n > MAXC)
+        n = MAXC;
+    int64_t t0 = now_ms(), next = t0;
+    for (;;) {
+        int64_t now = now_ms();
+        if (cancel && *cancel) {
+            result = PCP_ERR_CANCELLED;
+            break;
+        }
+        if (now - t0 >= timeout_ms) {
+            result = live || started < n ? PCP_ERR_TIMEOUT : result;
+            break;
+        }
+        /* Start the next dial when its turn comes, or at once when all
+         * earlier ones have failed. */
+        while (started < n && (now >= next || live == 0)) {
+            const struct sockaddr_storage *a = &addrs[started++];
+            int fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (fd < 0)
+                continue;
+            if (connect(fd, (const struct sockaddr *)a, ss_len(a)) != 0 && errno != EINPROGRESS) {
+                close(fd);
+                continue;
+            }
+            pfd[live].fd = fd;
+            pfd[live].events = POLLOUT;
+            idx[live] = started - 1;
+            live++;
+            next = now + stagger_ms;
+        }
+        if (live == 0 && started >= n)
+            break;
+        int wait = 50;
+        int r = poll(pfd, (nfds_t)live, wait);
+        if (r < 0 && errno != EINTR)
+            break;
+        for (size_t i = 0; r > 0 && i < live; i++) {
+            if (!pfd[i].revents)
+                continue;
+            int err = 0;
+            socklen_t el = sizeof(err);
+            getsockopt(pfd[i].fd, SOL_SOCKET, SO_ERROR, &err, &el);
+            if (err == 0 && (pfd[i].revents & POLLOUT)) {
+                int fd = pfd[i].fd;
+                int fl = fcntl(fd, F_GETFL);
+                fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+                tune(fd);
+                *fd_out = fd;
+                *peer = addrs[idx[i]];
+                pfd[i] = pfd[--live];
+                idx[i] = idx[live];
+                result = 0;
+                goto out;
+            }
+            close(pfd[i].fd);
+            pfd[i] = pfd[--live];
+            idx[i] = idx[live];
+            i--;
+        }
+    }
+out:
+    for (size_t i = 0; i < live; i++)
+        close(pfd[i].fd);
+    return result;
+}
+
+int net_set_timeout(int fd, int timeout_ms)
+{
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+        return PCP_ERR_NET;
+    return 0;
+}
+
+static int io_err(void)
+{
+    return errno == EAGAIN || errno == EWOULDBLOCK ? PCP_ERR_TIMEOUT : PCP_ERR_NET;
+}
+
+int net_write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EPIPE || errno == ECONNRESET ? PCP_ERR_CLOSED : io_err();
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int net_read_all(int fd, void *p, size_t n)
+{
+    uint8_t *b = p;
+    while (n > 0) {
+        ssize_t r = recv(fd, b, n, 0);
+        if (r == 0)
+            return PCP_ERR_CLOSED;
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == ECONNRESET ? PCP_ERR_CLOSED : io_err();
+        }
+        b += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+void net_addr_str(const struct sockaddr_storage *ss, int with_port, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = "?";
+    unsigned port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        port = ntohs(a->sin_port);
+        if (with_port)
+            snprintf(out, outlen, "%s:%u", host, port);
+        else
+            snprintf(out, outlen, "%s", host);
+        return;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], host, sizeof(host));
+        } else {
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+            char ifn[IF_NAMESIZE];
+            if (a->sin6_scope_id && if_indextoname(a->sin6_scope_id, ifn)) {
+                size_t l = strlen(host);
+                snprintf(host + l, sizeof(host) - l, "%%%s", ifn);
+            }
+        }
+        port = ntohs(a->sin6_port);
+        int bracket = !IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);
+        if (with_port)
+            snprintf(out, outlen, bracket ? "[%s]:%u" : "%s:%u", host, port);
+        else
+            snprintf(out, outlen, "%s", host);
+        return;
+    }
+    snprintf(out, outlen, "?");
+}
+
+int net_addr_is_local(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            struct sockaddr_storage v4;
+            memset(&v4, 0, sizeof(v4));
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&v4;
+            s4->sin_family = AF_INET;
+            memcpy(&s4->sin_addr, &a->s6_addr[12], 4);
+            return net_addr_is_local(&v4);
+        }
+        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
+               (a->s6_addr[0] & 0xfe) == 0xfc;
+    }
+    if (ss->ss_family == AF_INET) {
+        uint32_t h = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+        return (h >> 24) == 127 || (h >> 24) == 10 || (h >> 20) == 0xac1 || (h >> 16) == 0xc0a8 ||
+               (h >> 16) == 0xa9fe;
+    }
+    return 0;
+}

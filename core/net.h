@@ -1,0 +1,41 @@
+/*
+ * net.h - small, honest socket helpers: listen, race connects, read and
+ * write whole buffers with a deadline. Each returns 0 or a negative
+ * enum pcp_err and keeps errno; nothing here prints.
+ */
+#ifndef PCP_NET_H
+#define PCP_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Listen on every address, IPv6 and IPv4 in one socket where the system
+ * allows it; port 0 picks one. */
+int net_listen(uint16_t port, int *fd_out, uint16_t *port_out);
+
+/* Wait up to timeout_ms for a connection; PCP_ERR_TIMEOUT when none came.
+ * `cancel` (may be NULL) is polled. */
+int net_accept(int lfd, int timeout_ms, const volatile int *cancel, int *fd_out,
+               struct sockaddr_storage *peer);
+
+/* Dial every address, each started stagger_ms after the previous one
+ * (Happy Eyeballs), and keep the first that connects; the others are
+ * closed. */
+int net_connect_race(const struct sockaddr_storage *addrs, size_t n, int stagger_ms, int timeout_ms,
+                     const volatile int *cancel, int *fd_out, struct sockaddr_storage *peer);
+
+/* Apply a stall timeout to blocking reads and writes (0 = none). */
+int net_set_timeout(int fd, int timeout_ms);
+
+int net_write_all(int fd, const void *p, size_t n);
+int net_read_all(int fd, void *p, size_t n);
+
+/* "192.0.2.1", "[2001:db8::1]" or "[fe80::1%eth0]"; port appended when
+ * with_port. */
+void net_addr_str(const struct sockaddr_storage *ss, int with_port, char *out, size_t outlen);
+
+/* 1 when the address is loopback, link-local or private (RFC 1918, ULA). */
+int net_addr_is_local(const struct sockaddr_storage *ss);
+
+#endif

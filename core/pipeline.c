@@ -1,0 +1,147 @@
+/* pipeline.c - the ordered ring of slots; see pipeline.h. */
+#include "pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+int ring_init(struct ring *r, size_t n, size_t bufsize)
+{
+    memset(r, 0, sizeof(*r));
+    r->s = calloc(n, sizeof(*r->s));
+    if (!r->s)
+        return PCP_ERR_NOMEM;
+    r->n = n;
+    for (size_t i = 0; i < n; i++) {
+        r->s[i].msg = malloc(bufsize);
+        r->s[i].alt = malloc(bufsize);
+        if (!r->s[i].msg || !r->s[i].alt) {
+            ring_free(r);
+            return PCP_ERR_NOMEM;
+        }
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    return 0;
+}
+
+void ring_free(struct ring *r)
+{
+    if (!r->s)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->s[i].msg);
+        free(r->s[i].alt);
+    }
+    free(r->s);
+    r->s = NULL;
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+}
+
+struct slot *ring_produce(struct ring *r)
+{
+    struct slot *s = NULL;
+    pthread_mutex_lock(&r->mu);
+    while (!r->err && r->s[r->head % r->n].state != SLOT_FREE)
+        pthread_cond_wait(&r->cv, &r->mu);
+    if (!r->err)
+        s = &r->s[r->head % r->n];
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+void ring_produced(struct ring *r, struct slot *s)
+{
+    pthread_mutex_lock(&r->mu);
+    s->state = SLOT_FILLED;
+    r->head++;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void ring_close(struct ring *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->closed = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+struct slot *ring_work(struct ring *r)
+{
+    struct slot *s = NULL;
+    pthread_mutex_lock(&r->mu);
+    while (!r->err && r->work == r->head && !r->closed)
+        pthread_cond_wait(&r->cv, &r->mu);
+    if (!r->err && r->work < r->head) {
+        s = &r->s[r->work % r->n];
+        s->state = SLOT_BUSY;
+        r->work++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+void ring_worked(struct ring *r, struct slot *s)
+{
+    pthread_mutex_lock(&r->mu);
+    s->state = SLOT_DONE;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+struct slot *ring_consume(struct ring *r, int wait)
+{
+    struct slot *s = NULL;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        if (r->err)
+            break;
+        struct slot *t = &r->s[r->tail % r->n];
+        if (r->tail < r->head && t->state == SLOT_DONE) {
+            s = t;
+            break;
+        }
+        if ((r->closed && r->tail == r->head) || !wait)
+            break;
+        pthread_cond_wait(&r->cv, &r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+void ring_consumed(struct ring *r, struct slot *s)
+{
+    pthread_mutex_lock(&r->mu);
+    s->state = SLOT_FREE;
+    r->tail++;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void ring_fail(struct ring *r, int err)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->err)
+        r->err = err ? err : PCP_ERR_PROTO;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+int ring_error(struct ring *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int e = r->err;
+    pthread_mutex_unlock(&r->mu);
+    return e;
+}
+
+int ring_finished(struct ring *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int f = r->closed && r->tail == r->head;
+    pthread_mutex_unlock(&r->mu);
+    return f;
+}

@@ -1,0 +1,1170 @@
+/*
+ * transfer.c - offer/accept and the pipelined data stream; see transfer.h.
+ *
+ * Sender:   reader thread -> ring -> deflate workers -> sealer thread -> socket
+ * Receiver: socket -> opener thread -> ring -> inflate workers -> writer thread
+ *
+ * Each chunk carries a keyed checksum of its plaintext (Poly1305 under a key
+ * derived per chunk); a file's digest is BLAKE2b-256 over its chunks'
+ * checksums and its size. The receiver writes NAME.pcp-part and renames it
+ * only after the digest matches, so a final name never holds a partial
+ * file. Every path is opened component by component with O_NOFOLLOW below
+ * the target directory: nothing lands outside it, whatever the peer sends.
+ */
+#include "transfer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "err.h"
+#include "net.h"
+#include "pipeline.h"
+
+#define RING_SLOTS 8
+#define BUF_SIZE (STREAM_MSG_MAX + 64)
+#define OUT_FLUSH (256u * 1024u)
+#define OUT_CAP (OUT_FLUSH + FRAME_PREFIX + FRAME_MAX)
+#define MAX_WORKERS 8
+#define ADAPT_WINDOW 32 /* chunks per throughput sample */
+#define ADAPT_REPROBE_NS 8000000000LL
+#define PART_SUFFIX ".pcp-part"
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int nworkers(int threads)
+{
+    if (threads > 0)
+        return threads > MAX_WORKERS ? MAX_WORKERS : threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (int)n;
+}
+
+/* ---- checksums ---------------------------------------------------------- */
+
+static void digest_key(const uint8_t s2r[32], uint8_t out[crypto_kdf_KEYBYTES])
+{
+    static const char label[] = "pcp/1 file digest";
+    crypto_generichash(out, crypto_kdf_KEYBYTES, (const uint8_t *)label, sizeof(label) - 1, s2r,
+                       32);
+}
+
+static void chunk_tag(const uint8_t dkey[crypto_kdf_KEYBYTES], uint32_t file, uint64_t offset,
+                      const uint8_t *p, size_t n, uint8_t tag[16])
+{
+    uint8_t k[crypto_onetimeauth_poly1305_KEYBYTES];
+    uint64_t id = (uint64_t)file << 32 | (offset / STREAM_CHUNK);
+    crypto_kdf_derive_from_key(k, sizeof(k), id, "pcpchunk", dkey);
+    crypto_onetimeauth_poly1305(tag, p, n, k);
+    sodium_memzero(k, sizeof(k));
+}
+
+static void digest_final(crypto_generichash_state *st, uint64_t size, uint8_t out[32])
+{
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (uint8_t)(size >> (56 - 8 * i));
+    crypto_generichash_update(st, be, sizeof(be));
+    crypto_generichash_final(st, out, XFER_DIGESTBYTES);
+}
+
+/* ---- small message helpers (control phase, one thread) ------------------ */
+
+struct chan {
+    int fd;
+    struct frame_reader *fr;
+    struct stream_tx tx;
+    struct stream_rx rx;
+    uint8_t *buf; /* OUT_CAP */
+    uint8_t *in;  /* BUF_SIZE */
+};
+
+static int chan_send(struct chan *c, const uint8_t *msg, size_t len, int final)
+{
+    size_t fl;
+    int e = stream_seal(&c->tx, msg, len, final, c->buf, &fl);
+    return e ? e : net_write_all(c->fd, c->buf, fl);
+}
+
+static int chan_recv(struct chan *c, size_t *len, int *final)
+{
+    const uint8_t *f;
+    size_t fl;
+    int e = frame_read(c->fr, FRAME_MAX, &f, &fl);
+    return e ? e : stream_open(&c->rx, f, fl, c->in, len, final);
+}
+
+static int chan_open(struct chan *c, int fd, struct frame_reader *fr, const uint8_t tx[32],
+                     const uint8_t rx[32])
+{
+    uint8_t hdr[STREAM_HEADERBYTES];
+    const uint8_t *f;
+    size_t fl;
+    int e;
+    memset(c, 0, sizeof(*c));
+    c->fd = fd;
+    c->fr = fr;
+    c->buf = malloc(OUT_CAP);
+    c->in = malloc(BUF_SIZE);
+    if (!c->buf || !c->in)
+        return PCP_ERR_NOMEM;
+    if ((e = stream_tx_init(&c->tx, tx, hdr)) != 0 || (e = frame_write(fd, hdr, sizeof(hdr))) != 0)
+        return e;
+    if ((e = frame_read(fr, 64, &f, &fl)) != 0)
+        return e;
+    if (fl != STREAM_HEADERBYTES)
+        return PCP_ERR_PROTO;
+    return stream_rx_init(&c->rx, rx, f);
+}
+
+static void chan_close(struct chan *c)
+{
+    stream_tx_clear(&c->tx);
+    stream_rx_clear(&c->rx);
+    free(c->buf);
+    free(c->in);
+}
+
+/* XM_ERROR or XM_REFUSE: u16 code ‖ text. */
+static int send_error(struct chan *c, uint8_t type, int err, const char *text, int final)
+{
+    uint8_t m[512];
+    size_t tl = text ? strlen(text) : 0;
+    if (tl > sizeof(m) - 3)
+        tl = sizeof(m) - 3;
+    m[0] = type;
+    m[1] = (uint8_t)((unsigned)(-err) >> 8);
+    m[2] = (uint8_t)(-err);
+    if (tl)
+        memcpy(m + 3, text, tl);
+    return chan_send(c, m, 3 + tl, final);
+}
+
+/* Keep the peer's text for the caller, printable bytes only. */
+static int peer_error(struct xfer_opts *o, const uint8_t *m, size_t len)
+{
+    if (len < 3)
+        return PCP_ERR_PROTO;
+    int code = -(int)((unsigned)m[1] << 8 | m[2]);
+    if (o->peer_msg && o->peer_msg_len) {
+        size_t n = len - 3 < o->peer_msg_len - 1 ? len - 3 : o->peer_msg_len - 1;
+        for (size_t i = 0; i < n; i++)
+            o->peer_msg[i] = m[3 + i] >= 0x20 && m[3 + i] < 0x7f ? (char)m[3 + i] : '?';
+        o->peer_msg[n] = '\0';
+    }
+    return code;
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+struct counters {
+    _Atomic uint64_t bytes, wire, files;
+    _Atomic int finished;
+    int64_t t0;
+};
+
+static void report(struct xfer_opts *o, struct counters *c, uint64_t total, uint64_t nfiles,
+                   int done, struct xfer_progress *out)
+{
+    struct xfer_progress p = {
+        .bytes = atomic_load(&c->bytes),
+        .total = total,
+        .wire_bytes = atomic_load(&c->wire),
+        .files = atomic_load(&c->files),
+        .nfiles = nfiles,
+        .seconds = (double)(mono_ns() - c->t0) / 1e9,
+        .done = done,
+    };
+    if (out)
+        *out = p;
+    if (o->progress)
+        o->progress(o->ud, &p);
+}
+
+/* Wait for the pipeline to finish, reporting progress meanwhile. */
+static void watch(struct xfer_opts *o, struct counters *c, uint64_t total, uint64_t nfiles)
+{
+    int64_t last = 0;
+    while (!atomic_load(&c->finished)) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int64_t now = mono_ns();
+        if (now - last >= 200 * 1000 * 1000) {
+            report(o, c, total, nfiles, 0, NULL);
+            last = now;
+        }
+    }
+}
+
+/* ======================================================================== */
+/* Sender                                                                   */
+/* ======================================================================== */
+
+struct adapt {
+    _Atomic int mode;           /* 1: compress chunks that pay */
+    _Atomic uint32_t skip_file; /* file whose chunks did not shrink */
+    _Atomic int skip_streak;
+    /* sealer only */
+    int cur_mode;
+    int count;
+    int64_t start;
+    uint64_t bytes;
+    double rate[2];
+    int64_t stamp[2];
+};
+
+struct sender {
+    const struct manifest *m;
+    struct xfer_opts *o;
+    struct ring ring;
+    struct chan *c;
+    struct adapt ad;
+    struct counters cnt;
+    uint8_t dkey[crypto_kdf_KEYBYTES];
+    int read_err, seal_err;
+};
+
+static int read_full(int fd, uint8_t *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return PCP_ERR_IO;
+        if (r == 0)
+            return PCP_ERR_CHANGED;
+        p += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+static int same_file(const struct stat *st, const struct mf_entry *e)
+{
+    return (uint64_t)st->st_size == e->size &&
+           (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec == e->mtime_ns;
+}
+
+static void *reader_main(void *arg)
+{
+    struct sender *s = arg;
+    const struct manifest *m = s->m;
+    int e = 0;
+    for (size_t i = 0; i < m->n && !e; i++) {
+        const struct mf_entry *en = &m->e[i];
+        if (en->type != MF_FILE)
+            continue;
+        int fd = open(en->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        if (fd < 0) {
+            e = PCP_ERR_IO;
+            break;
+        }
+        if (fstat(fd, &st) != 0 || !same_file(&st, en)) {
+            e = PCP_ERR_CHANGED;
+            close(fd);
+            break;
+        }
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        for (uint64_t off = 0; off < en->size && !e;) {
+            struct slot *sl = ring_produce(&s->ring);
+            if (!sl) {
+                e = ring_error(&s->ring);
+                break;
+            }
+            uint64_t left = en->size - off;
+            uint32_t n = left < STREAM_CHUNK ? (uint32_t)left : STREAM_CHUNK;
+            if ((e = read_full(fd, sl->msg + XM_DATA_HDR, n, off)) != 0)
+                break;
+            int mode = atomic_load(&s->ad.mode);
+            uint64_t chunkno = off / STREAM_CHUNK;
+            /* A file whose chunks keep not shrinking is tried again only
+             * now and then. */
+            int skipping = atomic_load(&s->ad.skip_file) == (uint32_t)i &&
+                           atomic_load(&s->ad.skip_streak) >= 2 && chunkno % 16 != 0;
+            sl->kind = XM_DATA;
+            sl->file = (uint32_t)i;
+            sl->offset = off;
+            sl->raw_len = n;
+            sl->mode = (uint8_t)mode;
+            sl->try_deflate = (uint8_t)(s->o->compress == 1 || (mode && !skipping));
+            ring_produced(&s->ring, sl);
+            off += n;
+        }
+        if (!e && (fstat(fd, &st) != 0 || !same_file(&st, en)))
+            e = PCP_ERR_CHANGED;
+        close(fd);
+        if (e)
+            break;
+        struct slot *sl = ring_produce(&s->ring);
+        if (!sl) {
+            e = ring_error(&s->ring);
+            break;
+        }
+        sl->kind = XM_FILE_END;
+        sl->file = (uint32_t)i;
+        ring_produced(&s->ring, sl);
+    }
+    if (e) {
+        s->read_err = e;
+        ring_fail(&s->ring, e);
+    }
+    ring_close(&s->ring);
+    return NULL;
+}
+
+static void *deflate_main(void *arg)
+{
+    struct sender *s = arg;
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        ring_fail(&s->ring, PCP_ERR_NOMEM);
+        return NULL;
+    }
+    struct slot *sl;
+    while ((sl = ring_work(&s->ring)) != NULL) {
+        if (sl->kind == XM_DATA) {
+            const uint8_t *raw = sl->msg + XM_DATA_HDR;
+            chunk_tag(s->dkey, sl->file, sl->offset, raw, sl->raw_len, sl->tag);
+            size_t payload = sl->raw_len;
+            sl->flags = 0;
+            if (sl->try_deflate && sl->raw_len >= 512) {
+                deflateReset(&z);
+                z.next_in = (Bytef *)raw;
+                z.avail_in = sl->raw_len;
+                z.next_out = sl->alt + XM_DATA_HDR;
+                /* Worth it only when it saves at least 1/16. */
+                z.avail_out = sl->raw_len - sl->raw_len / 16;
+                if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
+                    uint8_t *t = sl->msg;
+                    sl->msg = sl->alt;
+                    sl->alt = t;
+                    payload = z.total_out;
+                    sl->flags = XF_DEFLATED;
+                }
+            }
+            uint8_t *h = sl->msg;
+            h[0] = XM_DATA;
+            put_be32(h + 1, sl->file);
+            put_be32(h + 5, (uint32_t)(sl->offset >> 32));
+            put_be32(h + 9, (uint32_t)sl->offset);
+            h[13] = sl->flags;
+            put_be32(h + 14, sl->raw_len);
+            sl->msg_len = XM_DATA_HDR + payload;
+        }
+        ring_worked(&s->ring, sl);
+    }
+    deflateEnd(&z);
+    return NULL;
+}
+
+/* Keep whichever mode moves more file bytes per second, and look at the
+ * other one again every few seconds: the link, the data and the CPU left
+ * over all change during a transfer. */
+static void adapt_sample(struct sender *s, const struct slot *sl)
+{
+    struct adapt *a = &s->ad;
+    if (s->o->compress != -1)
+        return;
+    int64_t now = mono_ns();
+    if (sl->mode != a->cur_mode || a->count == 0) {
+        a->cur_mode = sl->mode;
+        a->count = 0;
+        a->bytes = 0;
+        a->start = now;
+    }
+    a->bytes += sl->raw_len;
+    if (++a->count < ADAPT_WINDOW)
+        return;
+    int m = a->cur_mode;
+    double secs = (double)(now - a->start) / 1e9;
+    a->rate[m] = secs > 0 ? (double)a->bytes / secs : 1e18;
+    a->stamp[m] = now;
+    a->count = 0;
+    int other = !m, next;
+    if (a->stamp[other] == 0 || now - a->stamp[other] > ADAPT_REPROBE_NS)
+        next = other;
+    else
+        next = a->rate[1] > a->rate[0] ? 1 : 0;
+    atomic_store(&a->mode, next);
+}
+
+static int flush_out(struct sender *s, size_t *pending)
+{
+    if (*pending == 0)
+        return 0;
+    int e = net_write_all(s->c->fd, s->c->buf, *pending);
+    atomic_fetch_add(&s->cnt.wire, *pending);
+    *pending = 0;
+    return e;
+}
+
+static int seal_into(struct sender *s, const uint8_t *msg, size_t len, int final, size_t *pending)
+{
+    size_t fl;
+    int e = stream_seal(&s->c->tx, msg, len, final, s->c->buf + *pending, &fl);
+    if (e)
+        return e;
+    *pending += fl;
+    return *pending >= OUT_FLUSH ? flush_out(s, pending) : 0;
+}
+
+static void *sealer_main(void *arg)
+{
+    struct sender *s = arg;
+    crypto_generichash_state hs;
+    int64_t cur = -1;
+    size_t pending = 0;
+    int e = 0;
+    struct slot *sl;
+    for (;;) {
+        sl = ring_consume(&s->ring, 0);
+        if (!sl) {
+            if ((e = flush_out(s, &pending)) != 0)
+                break;
+            sl = ring_consume(&s->ring, 1);
+        }
+        if (!sl)
+            break;
+        if ((int64_t)sl->file != cur) {
+            crypto_generichash_init(&hs, NULL, 0, XFER_DIGESTBYTES);
+            cur = sl->file;
+        }
+        if (sl->kind == XM_DATA) {
+            crypto_generichash_update(&hs, sl->tag, sizeof(sl->tag));
+            if (sl->try_deflate) {
+                int shrank = sl->flags & XF_DEFLATED;
+                if (!shrank && atomic_load(&s->ad.skip_file) == sl->file) {
+                    atomic_fetch_add(&s->ad.skip_streak, 1);
+                } else {
+                    atomic_store(&s->ad.skip_file, sl->file);
+                    atomic_store(&s->ad.skip_streak, shrank ? 0 : 1);
+                }
+            }
+            adapt_sample(s, sl);
+            e = seal_into(s, sl->msg, sl->msg_len, 0, &pending);
+            atomic_fetch_add(&s->cnt.bytes, sl->raw_len);
+        } else {
+            uint8_t m[1 + 4 + XFER_DIGESTBYTES];
+            m[0] = XM_FILE_END;
+            put_be32(m + 1, sl->file);
+            digest_final(&hs, s->m->e[sl->file].size, m + 5);
+            cur = -1;
+            e = seal_into(s, m, sizeof(m), 0, &pending);
+            atomic_fetch_add(&s->cnt.files, 1);
+        }
+        ring_consumed(&s->ring, sl);
+        if (e)
+            break;
+    }
+    /* Whatever was sealed goes out, so that the stream stays in step for
+     * an ERROR that may follow. */
+    if (!e)
+        e = flush_out(s, &pending);
+    if (!e && !(e = ring_error(&s->ring))) {
+        uint8_t m[13];
+        m[0] = XM_END;
+        put_be32(m + 1, (uint32_t)(s->m->total_bytes >> 32));
+        put_be32(m + 5, (uint32_t)s->m->total_bytes);
+        put_be32(m + 9, (uint32_t)s->m->nfiles);
+        if (!(e = seal_into(s, m, sizeof(m), 1, &pending)))
+            e = flush_out(s, &pending);
+    }
+    if (e) {
+        s->seal_err = e;
+        ring_fail(&s->ring, e);
+    }
+    atomic_store(&s->cnt.finished, 1);
+    return NULL;
+}
+
+static int send_offer(struct chan *c, const struct manifest *m)
+{
+    struct wbuf w;
+    wbuf_init(&w);
+    int e = manifest_encode(m, &w);
+    for (size_t off = 0; !e;) {
+        size_t n = w.len - off < STREAM_CHUNK ? w.len - off : STREAM_CHUNK;
+        c->in[0] = XM_OFFER;
+        c->in[1] = off + n == w.len;
+        memcpy(c->in + 2, w.p + off, n);
+        e = chan_send(c, c->in, 2 + n, 0);
+        off += n;
+        if (off == w.len)
+            break;
+    }
+    wbuf_free(&w);
+    return e;
+}
+
+int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],
+              const struct manifest *m, struct xfer_opts *o, struct xfer_progress *result)
+{
+    struct chan c;
+    struct sender s;
+    pthread_t reader, sealer, workers[MAX_WORKERS];
+    int nw = nworkers(o->threads), started = 0;
+    size_t len;
+    int final, e;
+
+    memset(&s, 0, sizeof(s));
+    s.m = m;
+    s.o = o;
+    s.c = &c;
+    atomic_store(&s.ad.mode, o->compress != 0);
+    digest_key(tx, s.dkey);
+    if ((e = chan_open(&c, fd, fr, tx, rx)) != 0 || (e = send_offer(&c, m)) != 0)
+        goto out;
+    /* The receiver may take its time to decide: no stall limit here. */
+    net_set_timeout(fd, 0);
+    if ((e = chan_recv(&c, &len, &final)) != 0)
+        goto out;
+    if (len >= 1 && c.in[0] == XM_REFUSE) {
+        peer_error(o, c.in, len);
+        e = PCP_ERR_REFUSED;
+        goto out;
+    }
+    if (final || len != 1 || c.in[0] != XM_ACCEPT) {
+        e = PCP_ERR_PROTO;
+        goto out;
+    }
+    net_set_timeout(fd, o->stall_ms ? o->stall_ms : 30000);
+
+    if ((e = ring_init(&s.ring, RING_SLOTS + (size_t)nw, BUF_SIZE)) != 0)
+        goto out;
+    s.cnt.t0 = mono_ns();
+    pthread_create(&reader, NULL, reader_main, &s);
+    for (started = 0; started < nw; started++)
+        pthread_create(&workers[started], NULL, deflate_main, &s);
+    pthread_create(&sealer, NULL, sealer_main, &s);
+    watch(o, &s.cnt, m->total_bytes, m->nfiles);
+    pthread_join(reader, NULL);
+    pthread_join(sealer, NULL);
+    ring_fail(&s.ring, PCP_ERR_CANCELLED); /* wake idle workers */
+    for (int i = 0; i < started; i++)
+        pthread_join(workers[i], NULL);
+    e = s.read_err ? s.read_err : s.seal_err;
+    /* A local read failure stopped the sealer with the stream intact:
+     * tell the receiver why. */
+    if (s.read_err && s.seal_err == s.read_err)
+        send_error(&c, XM_ERROR, s.read_err, pcp_strerror(s.read_err), 1);
+
+    /* The receiver's answer decides: DONE once every file is in place, or
+     * its error. After a failed write it may still have said why. */
+    if (!e || e == PCP_ERR_CLOSED || e == PCP_ERR_NET) {
+        int re = chan_recv(&c, &len, &final);
+        if (re == 0 && len >= 1 && c.in[0] == XM_DONE && final && len == 1 && !e)
+            e = 0;
+        else if (re == 0 && len >= 3 && c.in[0] == XM_ERROR) {
+            peer_error(o, c.in, len);
+            e = PCP_ERR_PEER;
+        } else if (!e)
+            e = re ? re : PCP_ERR_PROTO;
+    }
+    report(o, &s.cnt, m->total_bytes, m->nfiles, 1, result);
+    ring_free(&s.ring);
+out:
+    sodium_memzero(s.dkey, sizeof(s.dkey));
+    chan_close(&c);
+    return e;
+}
+
+/* ======================================================================== */
+/* Receiver                                                                 */
+/* ======================================================================== */
+
+struct receiver {
+    const struct manifest *m;
+    struct xfer_opts *o;
+    struct ring ring;
+    struct chan *c;
+    struct counters cnt;
+    uint8_t dkey[crypto_kdf_KEYBYTES];
+    int root;
+    uint8_t *made_dir; /* per entry: 1 when we created that directory */
+    int open_err, write_err;
+    /* writer's cache of the last parent directory */
+    char *pdir;
+    int pfd;
+};
+
+/* Open the directory that holds `path` (relative to root), one component
+ * at a time, refusing symlinks; with `create`, make missing directories.
+ * Returns an fd the caller must not close (cached) and the leaf name. */
+static int open_parent(struct receiver *r, const char *path, int create, const char **leaf)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    *leaf = slash ? slash + 1 : path;
+    if (r->pdir && strlen(r->pdir) == dl && !strncmp(r->pdir, path, dl))
+        return r->pfd;
+    if (r->pfd >= 0 && r->pfd != r->root)
+        close(r->pfd);
+    free(r->pdir);
+    r->pdir = NULL;
+    r->pfd = -1;
+    int fd = r->root;
+    const char *p = path;
+    while (p < path + dl) {
+        const char *e = memchr(p, '/', (size_t)(path + dl - p));
+        size_t cl = e ? (size_t)(e - p) : (size_t)(path + dl - p);
+        char comp[MF_NAME_MAX + 1];
+        memcpy(comp, p, cl);
+        comp[cl] = '\0';
+        int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd < 0 && errno == ENOENT && create) {
+            if (mkdirat(fd, comp, 0700) != 0 && errno != EEXIST) {
+                nfd = -1;
+            } else {
+                nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            }
+        }
+        int saved = errno;
+        if (fd != r->root)
+            close(fd);
+        if (nfd < 0)
+            return saved == ELOOP || saved == ENOTDIR ? PCP_ERR_UNSAFE_PATH : PCP_ERR_IO;
+        fd = nfd;
+        p += cl + 1;
+    }
+    r->pdir = strndup(path, dl);
+    r->pfd = fd;
+    if (!r->pdir)
+        return PCP_ERR_NOMEM;
+    return fd;
+}
+
+static void part_name(const char *leaf, uint32_t idx, char *out, size_t outlen)
+{
+    if (strlen(leaf) + sizeof(PART_SUFFIX) <= MF_NAME_MAX + 1)
+        snprintf(out, outlen, "%s" PART_SUFFIX, leaf);
+    else
+        snprintf(out, outlen, ".pcp-%08x" PART_SUFFIX, idx);
+}
+
+static int rename_final(int dfd, const char *from, const char *to, int overwrite)
+{
+    if (overwrite)
+        return renameat(dfd, from, dfd, to) == 0 ? 0 : PCP_ERR_IO;
+    if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno == EEXIST)
+        return PCP_ERR_EXISTS;
+    if (errno != EINVAL && errno != ENOSYS)
+        return PCP_ERR_IO;
+    /* File systems without RENAME_NOREPLACE: link() never replaces. */
+    if (linkat(dfd, from, dfd, to, 0) != 0)
+        return errno == EEXIST ? PCP_ERR_EXISTS : PCP_ERR_IO;
+    unlinkat(dfd, from, 0);
+    return 0;
+}
+
+static void set_err_path(struct receiver *r, const char *path)
+{
+    if (r->o->err_path && r->o->err_path_len)
+        snprintf(r->o->err_path, r->o->err_path_len, "%s", path);
+}
+
+static void *opener_main(void *arg)
+{
+    struct receiver *r = arg;
+    int e = 0;
+    for (;;) {
+        const uint8_t *f;
+        size_t fl, len;
+        int final;
+        if ((e = frame_read(r->c->fr, FRAME_MAX, &f, &fl)) != 0)
+            break;
+        atomic_fetch_add(&r->cnt.wire, fl + FRAME_PREFIX);
+        struct slot *sl = ring_produce(&r->ring);
+        if (!sl) {
+            e = ring_error(&r->ring);
+            break;
+        }
+        if ((e = stream_open(&r->c->rx, f, fl, sl->msg, &len, &final)) != 0)
+            break;
+        struct rbuf b;
+        uint32_t offhi, offlo;
+        rbuf_init(&b, sl->msg, len);
+        if ((e = rbuf_get_u8(&b, &sl->kind)) != 0)
+            break;
+        sl->msg_len = len;
+        switch (sl->kind) {
+        case XM_DATA:
+            if ((e = rbuf_get_u32(&b, &sl->file)) || (e = rbuf_get_u32(&b, &offhi)) ||
+                (e = rbuf_get_u32(&b, &offlo)) || (e = rbuf_get_u8(&b, &sl->flags)) ||
+                (e = rbuf_get_u32(&b, &sl->raw_len)))
+                break;
+            sl->offset = (uint64_t)offhi << 32 | offlo;
+            sl->payload_len = rbuf_left(&b);
+            if (sl->raw_len > STREAM_CHUNK || (sl->flags & ~XF_DEFLATED) ||
+                (!(sl->flags & XF_DEFLATED) && sl->payload_len != sl->raw_len))
+                e = PCP_ERR_PROTO;
+            break;
+        case XM_FILE_END:
+            if (len != 1 + 4 + XFER_DIGESTBYTES)
+                e = PCP_ERR_PROTO;
+            else
+                e = rbuf_get_u32(&b, &sl->file);
+            break;
+        case XM_END:
+            if (len != 13)
+                e = PCP_ERR_PROTO;
+            break;
+        case XM_ERROR:
+            break;
+        default:
+            e = PCP_ERR_PROTO;
+        }
+        /* Only END and ERROR may close the stream, and they must. */
+        if (!e && (final != (sl->kind == XM_END || sl->kind == XM_ERROR)))
+            e = PCP_ERR_PROTO;
+        if (e)
+            break;
+        ring_produced(&r->ring, sl);
+        if (final)
+            break;
+    }
+    if (e) {
+        r->open_err = e;
+        ring_fail(&r->ring, e);
+    }
+    ring_close(&r->ring);
+    return NULL;
+}
+
+static void *inflate_main(void *arg)
+{
+    struct receiver *r = arg;
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, -15) != Z_OK) {
+        ring_fail(&r->ring, PCP_ERR_NOMEM);
+        return NULL;
+    }
+    struct slot *sl;
+    while ((sl = ring_work(&r->ring)) != NULL) {
+        if (sl->kind == XM_DATA) {
+            const uint8_t *payload = sl->msg + XM_DATA_HDR;
+            if (sl->flags & XF_DEFLATED) {
+                inflateReset(&z);
+                z.next_in = (Bytef *)payload;
+                z.avail_in = (uInt)sl->payload_len;
+                z.next_out = sl->alt;
+                z.avail_out = sl->raw_len;
+                int zr = inflate(&z, Z_FINISH);
+                /* Exactly raw_len bytes and the end of the deflate stream,
+                 * with no input left over: anything else is a lie. */
+                if (zr != Z_STREAM_END || z.avail_out != 0 || z.avail_in != 0) {
+                    ring_fail(&r->ring, PCP_ERR_PROTO);
+                    ring_worked(&r->ring, sl);
+                    continue;
+                }
+                sl->data = sl->alt;
+            } else {
+                sl->data = payload;
+            }
+            chunk_tag(r->dkey, sl->file, sl->offset, sl->data, sl->raw_len, sl->tag);
+        }
+        ring_worked(&r->ring, sl);
+    }
+    inflateEnd(&z);
+    return NULL;
+}
+
+struct wstate {
+    size_t next; /* manifest index of the next file expected */
+    int fd;      /* its .pcp-part, or -1 */
+    uint64_t got;
+    crypto_generichash_state hs;
+    char part[MF_NAME_MAX + 16];
+};
+
+static size_t next_file(const struct manifest *m, size_t i)
+{
+    while (i < m->n && m->e[i].type != MF_FILE)
+        i++;
+    return i;
+}
+
+static int begin_file(struct receiver *r, struct wstate *w)
+{
+    const struct mf_entry *en = &r->m->e[w->next];
+    const char *leaf;
+    int dfd = open_parent(r, en->path, 1, &leaf);
+    if (dfd < 0) {
+        set_err_path(r, en->path);
+        return dfd;
+    }
+    part_name(leaf, (uint32_t)w->next, w->part, sizeof(w->part));
+    /* A .pcp-part is ours to replace, but never through a link. */
+    w->fd = openat(dfd, w->part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (w->fd < 0) {
+        set_err_path(r, en->path);
+        return errno == ELOOP ? PCP_ERR_UNSAFE_PATH : PCP_ERR_IO;
+    }
+    w->got = 0;
+    crypto_generichash_init(&w->hs, NULL, 0, XFER_DIGESTBYTES);
+    return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return PCP_ERR_IO;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int end_file(struct receiver *r, struct wstate *w, const uint8_t *digest)
+{
+    const struct mf_entry *en = &r->m->e[w->next];
+    uint8_t mine[XFER_DIGESTBYTES];
+    const char *leaf;
+    int e = 0;
+    if (w->got != en->size)
+        return PCP_ERR_PROTO;
+    digest_final(&w->hs, en->size, mine);
+    if (sodium_memcmp(mine, digest, sizeof(mine)) != 0) {
+        set_err_path(r, en->path);
+        return PCP_ERR_DIGEST;
+    }
+    struct timespec ts[2] = {
+        {0, UTIME_OMIT}, {(time_t)(en->mtime_ns / 1000000000), (long)(en->mtime_ns % 1000000000)}};
+    if (ts[1].tv_nsec < 0) {
+        ts[1].tv_sec--;
+        ts[1].tv_nsec += 1000000000;
+    }
+    if (fchmod(w->fd, en->mode) != 0 || futimens(w->fd, ts) != 0)
+        e = PCP_ERR_IO;
+    if (close(w->fd) != 0 && !e)
+        e = PCP_ERR_IO;
+    w->fd = -1;
+    if (e)
+        return e;
+    int dfd = open_parent(r, en->path, 1, &leaf);
+    if (dfd < 0)
+        return dfd;
+    if ((e = rename_final(dfd, w->part, leaf, r->o->overwrite)) != 0) {
+        set_err_path(r, en->path);
+        return e;
+    }
+    atomic_fetch_add(&r->cnt.files, 1);
+    w->next = next_file(r->m, w->next + 1);
+    return 0;
+}
+
+/* After every file: links (last, so that none can redirect a write), then
+ * directory modes and times (last of all, since writing changes them). */
+static int finish_tree(struct receiver *r)
+{
+    const struct manifest *m = r->m;
+    const char *leaf;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct mf_entry *en = &m->e[i];
+        if (en->type != MF_LINK)
+            continue;
+        int dfd = open_parent(r, en->path, 1, &leaf);
+        if (dfd < 0) {
+            set_err_path(r, en->path);
+            return dfd;
+        }
+        if (r->o->overwrite)
+            unlinkat(dfd, leaf, 0);
+        if (symlinkat(en->link, dfd, leaf) != 0) {
+            set_err_path(r, en->path);
+            return errno == EEXIST ? PCP_ERR_EXISTS : PCP_ERR_IO;
+        }
+    }
+    for (size_t i = m->n; i-- > 0;) {
+        const struct mf_entry *en = &m->e[i];
+        if (en->type != MF_DIR || !r->made_dir[i])
+            continue;
+        int dfd = open_parent(r, en->path, 0, &leaf);
+        if (dfd < 0)
+            return dfd;
+        struct timespec ts[2] = {
+            {0, UTIME_OMIT},
+            {(time_t)(en->mtime_ns / 1000000000), (long)(en->mtime_ns % 1000000000)}};
+        if (ts[1].tv_nsec < 0)
+            ts[1].tv_nsec = 0;
+        if (fchmodat(dfd, leaf, en->mode | 0700, 0) != 0 ||
+            utimensat(dfd, leaf, ts, AT_SYMLINK_NOFOLLOW) != 0)
+            return PCP_ERR_IO;
+    }
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    struct receiver *r = arg;
+    const struct manifest *m = r->m;
+    struct wstate w = {.next = next_file(m, 0), .fd = -1};
+    int e = 0, ended = 0;
+    struct slot *sl;
+    while (!e && (sl = ring_consume(&r->ring, 1)) != NULL) {
+        switch (sl->kind) {
+        case XM_DATA:
+        case XM_FILE_END:
+            /* Files arrive in offer order, each chunk exactly where the
+             * previous one stopped. */
+            if (sl->file != w.next || w.next >= m->n) {
+                e = PCP_ERR_PROTO;
+                break;
+            }
+            if (w.fd < 0 && (e = begin_file(r, &w)) != 0)
+                break;
+            if (sl->kind == XM_FILE_END) {
+                e = end_file(r, &w, sl->msg + 5);
+                break;
+            }
+            if (sl->offset != w.got || sl->raw_len > m->e[w.next].size - w.got ||
+                (sl->raw_len != STREAM_CHUNK && w.got + sl->raw_len != m->e[w.next].size) ||
+                sl->raw_len == 0) {
+                e = PCP_ERR_PROTO;
+                break;
+            }
+            if ((e = write_all(w.fd, sl->data, sl->raw_len)) != 0) {
+                set_err_path(r, m->e[w.next].path);
+                break;
+            }
+            crypto_generichash_update(&w.hs, sl->tag, sizeof(sl->tag));
+            w.got += sl->raw_len;
+            atomic_fetch_add(&r->cnt.bytes, sl->raw_len);
+            break;
+        case XM_END: {
+            uint64_t total = (uint64_t)get_be32(sl->msg + 1) << 32 | get_be32(sl->msg + 5);
+            if (w.next != m->n || w.fd >= 0 || total != m->total_bytes ||
+                get_be32(sl->msg + 9) != (uint32_t)m->nfiles)
+                e = PCP_ERR_PROTO;
+            else
+                e = finish_tree(r);
+            ended = !e;
+            break;
+        }
+        case XM_ERROR:
+            peer_error(r->o, sl->msg, sl->msg_len);
+            e = PCP_ERR_PEER;
+            break;
+        default:
+            e = PCP_ERR_PROTO;
+        }
+        ring_consumed(&r->ring, sl);
+    }
+    if (!e && !ended)
+        e = ring_error(&r->ring);
+    if (!e && !ended)
+        e = PCP_ERR_TRUNCATED;
+    if (w.fd >= 0)
+        close(w.fd); /* the .pcp-part stays: it never carries the final name */
+    if (e) {
+        r->write_err = e;
+        ring_fail(&r->ring, e);
+    }
+    atomic_store(&r->cnt.finished, 1);
+    return NULL;
+}
+
+static int recv_offer(struct chan *c, struct manifest *m)
+{
+    struct wbuf w;
+    size_t len;
+    int final, e;
+    wbuf_init(&w);
+    for (;;) {
+        if ((e = chan_recv(c, &len, &final)) != 0)
+            break;
+        if (final || len < 2 || c->in[0] != XM_OFFER || c->in[1] > 1) {
+            e = PCP_ERR_PROTO;
+            break;
+        }
+        if (w.len + len - 2 > MF_ENCODED_MAX) {
+            e = PCP_ERR_TOO_BIG;
+            break;
+        }
+        wbuf_put_bytes(&w, c->in + 2, len - 2);
+        if ((e = w.err) != 0 || c->in[1])
+            break;
+    }
+    if (!e)
+        e = manifest_decode(m, w.p, w.len);
+    wbuf_free(&w);
+    return e;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
+        return PCP_ERR_INVAL;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return PCP_ERR_IO;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return PCP_ERR_IO;
+    return 0;
+}
+
+/* Before asking the user: would anything be overwritten? */
+static int precheck(struct receiver *r)
+{
+    const struct manifest *m = r->m;
+    for (size_t i = 0; i < m->n; i++) {
+        struct stat st;
+        const struct mf_entry *en = &m->e[i];
+        if (fstatat(r->root, en->path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (en->type == MF_DIR && S_ISDIR(st.st_mode))
+            continue;
+        if (!r->o->overwrite || S_ISDIR(st.st_mode) || en->type == MF_DIR) {
+            set_err_path(r, en->path);
+            return PCP_ERR_EXISTS;
+        }
+    }
+    return 0;
+}
+
+static int make_dirs(struct receiver *r)
+{
+    const struct manifest *m = r->m;
+    const char *leaf;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct mf_entry *en = &m->e[i];
+        if (en->type != MF_DIR)
+            continue;
+        int dfd = open_parent(r, en->path, 1, &leaf);
+        if (dfd < 0) {
+            set_err_path(r, en->path);
+            return dfd;
+        }
+        if (mkdirat(dfd, leaf, 0700) == 0)
+            r->made_dir[i] = 1;
+        else if (errno != EEXIST) {
+            set_err_path(r, en->path);
+            return PCP_ERR_IO;
+        }
+    }
+    return 0;
+}
+
+int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],
+                 struct xfer_opts *o, struct xfer_progress *result)
+{
+    struct chan c;
+    struct receiver r;
+    struct manifest m;
+    pthread_t opener, writer, workers[MAX_WORKERS];
+    int nw = nworkers(o->threads), started = 0, e;
+
+    memset(&r, 0, sizeof(r));
+    manifest_init(&m);
+    r.m = &m;
+    r.o = o;
+    r.c = &c;
+    r.root = -1;
+    r.pfd = -1;
+    digest_key(rx, r.dkey);
+    if ((e = chan_open(&c, fd, fr, tx, rx)) != 0)
+        goto out;
+    if ((e = recv_offer(&c, &m)) != 0) {
+        send_error(&c, XM_REFUSE, e, "offer refused: malformed or unsafe", 0);
+        goto out;
+    }
+    const char *out_dir = o->out_dir ? o->out_dir : ".";
+    if ((e = mkdir_p(out_dir)) != 0 ||
+        (r.root = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        e = PCP_ERR_IO;
+        set_err_path(&r, out_dir);
+        send_error(&c, XM_REFUSE, e, "the receiver cannot write to its target directory", 0);
+        goto out;
+    }
+    if ((e = precheck(&r)) != 0) {
+        send_error(&c, XM_REFUSE, e, "a file of that name already exists on the receiver", 0);
+        goto out;
+    }
+    if (o->confirm && !o->confirm(o->ud, &m)) {
+        e = PCP_ERR_REFUSED;
+        send_error(&c, XM_REFUSE, e, "the receiver declined", 0);
+        goto out;
+    }
+    if (!(r.made_dir = calloc(m.n ? m.n : 1, 1))) {
+        e = PCP_ERR_NOMEM;
+        goto out;
+    }
+    if ((e = make_dirs(&r)) != 0) {
+        send_error(&c, XM_REFUSE, e, "the receiver cannot create a directory", 0);
+        goto out;
+    }
+    uint8_t acc = XM_ACCEPT;
+    if ((e = chan_send(&c, &acc, 1, 0)) != 0)
+        goto out;
+    net_set_timeout(fd, o->stall_ms ? o->stall_ms : 30000);
+
+    if ((e = ring_init(&r.ring, RING_SLOTS + (size_t)nw, BUF_SIZE)) != 0)
+        goto out;
+    r.cnt.t0 = mono_ns();
+    pthread_create(&opener, NULL, opener_main, &r);
+    for (started = 0; started < nw; started++)
+        pthread_create(&workers[started], NULL, inflate_main, &r);
+    pthread_create(&writer, NULL, writer_main, &r);
+    watch(o, &r.cnt, m.total_bytes, m.nfiles);
+    pthread_join(writer, NULL);
+    /* The opener may sit in recv(): the socket's stall timeout or the
+     * peer's close ends it; on our own error, shut the socket to end it now. */
+    if (r.write_err)
+        shutdown(fd, SHUT_RD);
+    pthread_join(opener, NULL);
+    ring_fail(&r.ring, PCP_ERR_CANCELLED);
+    for (int i = 0; i < started; i++)
+        pthread_join(workers[i], NULL);
+    e = r.write_err;
+    if (!e) {
+        uint8_t done = XM_DONE;
+        e = chan_send(&c, &done, 1, 1);
+    } else if (e != PCP_ERR_PEER && e != PCP_ERR_CLOSED && e != PCP_ERR_NET) {
+        send_error(&c, XM_ERROR, e, pcp_strerror(e), 1);
+    }
+    report(o, &r.cnt, m.total_bytes, m.nfiles, 1, result);
+    ring_free(&r.ring);
+out:
+    if (r.pfd >= 0 && r.pfd != r.root)
+        close(r.pfd);
+    free(r.pdir);
+    if (r.root >= 0)
+        close(r.root);
+    free(r.made_dir);
+    manifest_free(&m);
+    sodium_memzero(r.dkey, sizeof(r.dkey));
+    chan_close(&c);
+    return e;
+}

@@ -1,0 +1,69 @@
+/*
+ * transfer.h - offer, accept and the data stream, after the handshake.
+ *
+ * The sender offers a manifest; the receiver accepts or refuses; file data
+ * then flows as sealed chunks through a pipeline of threads (read ->
+ * compress -> seal -> send, and receive -> open -> inflate -> write), with
+ * bounded queues so that memory stays flat. Nothing here prints: events
+ * reach the caller through callbacks.
+ */
+#ifndef PCP_TRANSFER_H
+#define PCP_TRANSFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+#include "stream.h"
+
+struct xfer_progress {
+    uint64_t bytes;      /* file bytes done */
+    uint64_t total;      /* file bytes in the offer */
+    uint64_t wire_bytes; /* bytes sent or received on the socket */
+    uint64_t files;      /* files completed */
+    uint64_t nfiles;
+    double seconds; /* since data started */
+    int done;       /* last call */
+};
+
+struct xfer_opts {
+    const char *out_dir; /* receiver: target directory */
+    int overwrite;       /* receiver: replace existing files */
+    int threads;         /* workers for (de)compression; 0 = from the CPU count */
+    int compress;        /* sender: -1 adaptive (default), 0 never, 1 always */
+    int stall_ms;        /* give up when nothing moves this long; 0 = 30 s */
+    /* Receiver: show the offer, return 1 to accept and 0 to refuse. */
+    int (*confirm)(void *ud, const struct manifest *m);
+    void (*progress)(void *ud, const struct xfer_progress *p);
+    void *ud;
+    /* Receiver: on PCP_ERR_EXISTS and friends, the path concerned. */
+    char *err_path;
+    size_t err_path_len;
+    /* Either side: text the peer sent with its error or refusal. */
+    char *peer_msg;
+    size_t peer_msg_len;
+};
+
+/* Message types inside the sealed streams. */
+enum xfer_msg {
+    XM_OFFER = 1,    /* u8 last ‖ manifest bytes */
+    XM_ACCEPT = 2,   /* (empty) */
+    XM_REFUSE = 3,   /* u16 err ‖ text */
+    XM_DATA = 4,     /* u32 file ‖ u64 offset ‖ u8 flags ‖ u32 raw_len ‖ payload */
+    XM_FILE_END = 5, /* u32 file ‖ digest[32] */
+    XM_END = 6,      /* u64 bytes ‖ u32 files (TAG_FINAL) */
+    XM_DONE = 7,     /* (TAG_FINAL) */
+    XM_ERROR = 8,    /* u16 err ‖ text (TAG_FINAL) */
+};
+
+#define XF_DEFLATED 1u
+#define XM_DATA_HDR 18u
+#define XFER_DIGESTBYTES 32u
+
+/* fd is connected and the handshake done; keys are this side's. */
+int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],
+              const struct manifest *m, struct xfer_opts *o, struct xfer_progress *result);
+int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],
+                 struct xfer_opts *o, struct xfer_progress *result);
+
+#endif
