@@ -172,7 +172,8 @@ static int walk_dir(struct manifest *m, const char *src, const char *rel, int de
         goto out;
     }
     /* Sorted, so that an offer lists the same tree the same way twice. */
-    qsort(names, n, sizeof(*names), cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n && r == 0; i++) {
         char *s = join(src, names[i]), *rr = join(rel, names[i]);
         r = s && rr ? walk(m, s, rr, depth + 1) : PCP_ERR_NOMEM;
@@ -364,7 +365,10 @@ int manifest_decode(struct manifest *m, const uint8_t *p, size_t len)
             (e = rbuf_get_u64(&r, &mt)) != 0)
             goto fail;
         en->mtime_ns = (int64_t)mt;
-        en->mode &= 0777;
+        if (en->mode & ~0777u) {
+            e = PCP_ERR_PROTO; /* no setuid, setgid or sticky bits */
+            goto fail;
+        }
         if ((e = manifest_path_check(en->path, strlen(en->path))) != 0)
             goto fail;
         switch (en->type) {
@@ -383,7 +387,11 @@ int manifest_decode(struct manifest *m, const uint8_t *p, size_t len)
             }
             break;
         case MF_LINK:
-            if (en->size != 0 || (e = get_str(&r, &en->link)) != 0)
+            if (en->size != 0) {
+                e = PCP_ERR_PROTO;
+                goto fail;
+            }
+            if ((e = get_str(&r, &en->link)) != 0)
                 goto fail;
             if ((e = manifest_link_check(en->path, en->link)) != 0)
                 goto fail;

@@ -1,0 +1,48 @@
+/* libFuzzer target: the frame reader and the stream opener over raw bytes
+ * from the network. The first frame is taken as the stream header, the rest
+ * as sealed messages under a fixed key. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t out[FRAME_MAX];
+    uint8_t key[STREAM_KEYBYTES];
+    int sv[2];
+    if (size > 1 << 20 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        return 0;
+    int sz = 4 << 20;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    if (size && write(sv[0], data, size) != (ssize_t)size) {
+        close(sv[0]);
+        close(sv[1]);
+        return 0;
+    }
+    close(sv[0]);
+    memset(key, 7, sizeof(key));
+    struct frame_reader fr;
+    struct stream_rx rx;
+    const uint8_t *f;
+    size_t fl, ol;
+    int final, have_hdr = 0;
+    if (frame_reader_init(&fr, sv[1]) == 0) {
+        while (frame_read(&fr, FRAME_MAX, &f, &fl) == 0) {
+            if (!have_hdr) {
+                if (fl != STREAM_HEADERBYTES || stream_rx_init(&rx, key, f) != 0)
+                    break;
+                have_hdr = 1;
+                continue;
+            }
+            if (stream_open(&rx, f, fl, out, &ol, &final) != 0)
+                break;
+        }
+        frame_reader_free(&fr);
+    }
+    close(sv[1]);
+    return 0;
+}
