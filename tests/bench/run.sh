@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR [MiB] [files] - the loopback benchmark, inside a private
+# network namespace so that mDNS never leaves the machine.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:?usage: run.sh BUILD_DIR [MiB] [files]}
+shift
+exec "$here/../interop/netns-lo.sh" "$build/tests/bench/bench_loopback" "$build/cmd/pcp" "$@"

@@ -1,0 +1,65 @@
+# lib.sh - shared helpers for the end-to-end tests. Each test runs inside a
+# fresh network namespace (see tests/interop/netns-lo.sh), so mDNS stays on
+# that namespace's loopback and never reaches a real interface.
+set -euo pipefail
+
+PCP=${PCP:?PCP must point at the pcp binary}
+WORK=$(mktemp -d /tmp/pcp-e2e.XXXXXX)
+cleanup() {
+    local pids
+    pids=$(jobs -p)
+    [ -n "$pids" ] && kill $pids 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$WORK"/*.err "$WORK"/*.json; do
+        [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }
+    done
+    exit 1
+}
+
+# start_sender [send options and paths]: runs `pcp send --json` in the
+# background; sets SENDER_PID and CODE.
+start_sender() {
+    "$PCP" send --json "$@" >"$WORK/sender.json" 2>"$WORK/sender.err" &
+    SENDER_PID=$!
+    CODE=
+    for _ in $(seq 1 200); do
+        CODE=$(sed -n 's/.*"event":"code","code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
+        [ -n "$CODE" ] && return 0
+        kill -0 "$SENDER_PID" 2>/dev/null || fail "sender exited before printing a code"
+        sleep 0.05
+    done
+    fail "sender printed no code"
+}
+
+# wait_sender: the sender's exit status, in $SENDER_RC.
+wait_sender() {
+    set +e
+    wait "$SENDER_PID"
+    SENDER_RC=$?
+    set -e
+}
+
+# receive [options]: runs `pcp receive --json`, status in $RECV_RC.
+receive() {
+    set +e
+    "$PCP" receive --json "$@" >"$WORK/receiver.json" 2>"$WORK/receiver.err"
+    RECV_RC=$?
+    set -e
+}
+
+# A code with the same channel word and a different password.
+wrong_code() {
+    local first rest w2
+    first=${1%%-*}
+    rest=${1#*-}
+    w2=${rest%%-*}
+    if [ "$w2" = abandon ]; then w2=ability; else w2=abandon; fi
+    echo "$first-$w2-${rest#*-}"
+}
+
+digest() { sha256sum "$1" | cut -d' ' -f1; }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two hosts on a bridged LAN, each in its own network namespace, find each
+# other over mDNS (no --mdns-interface: every multicast interface, as a
+# user would run it) and transfer. The namespaces, bridge and veth pairs are
+# made here and removed on exit; nothing touches the machine's interfaces.
+set -euo pipefail
+PCP=${PCP:?}
+[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
+tag=pcp$$
+BR=$tag-br A=$tag-a B=$tag-b
+WORK=$(mktemp -d /tmp/pcp-lan.XXXXXX)
+cleanup() {
+    jobs -p | xargs -r kill 2>/dev/null || true
+    ip netns del "$A" 2>/dev/null || true
+    ip netns del "$B" 2>/dev/null || true
+    ip netns del "$BR" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; tail -20 "$WORK"/*.err >&2 || true; exit 1; }
+
+ip netns add "$BR"
+ip netns add "$A"
+ip netns add "$B"
+ip -n "$BR" link add br0 type bridge
+ip -n "$BR" link set br0 up
+ip -n "$BR" link set lo up
+n=1
+for h in "$A" "$B"; do
+    ip link add "veth$n" netns "$BR" type veth peer name eth0 netns "$h"
+    ip -n "$BR" link set "veth$n" master br0 up
+    ip -n "$h" link set lo up
+    ip -n "$h" addr add "10.99.0.$n/24" dev eth0
+    ip -n "$h" link set eth0 up
+    n=$((n + 1))
+done
+# Wait for IPv6 link-local addresses to leave the tentative state.
+for _ in $(seq 1 50); do
+    ip -n "$A" -6 addr show dev eth0 | grep -q tentative || break
+    sleep 0.1
+done
+ip netns exec "$A" ping -c1 -W2 10.99.0.2 >/dev/null || fail "no LAN between the hosts"
+
+head -c 5000000 /dev/urandom >"$WORK/lan.bin"
+ip netns exec "$A" "$PCP" send --json "$WORK/lan.bin" >"$WORK/sender.json" 2>"$WORK/sender.err" &
+SPID=$!
+CODE=
+for _ in $(seq 1 100); do
+    CODE=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
+    [ -n "$CODE" ] && break
+    sleep 0.05
+done
+[ -n "$CODE" ] || fail "no code"
+set +e
+PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --out "$WORK/out" \
+    >"$WORK/receiver.json" 2>"$WORK/receiver.err"
+rrc=$?
+wait "$SPID"
+src=$?
+set -e
+[ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "exit $rrc/$src"
+cmp "$WORK/lan.bin" "$WORK/out/lan.bin" || fail "content differs"
+grep -q '"peer":"10.99.0.1"\|"peer":"fe80' "$WORK/receiver.json" || fail "not connected over the LAN"
+echo PASS
