@@ -66,12 +66,18 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
     return 0;
 }
 
+static void remove_root(void)
+{
+    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!root[0]) {
         strcpy(root, "/tmp/pcp-fuzz-rx-XXXXXX");
         if (!mkdtemp(root))
             abort();
+        atexit(remove_root);
         snprintf(out, sizeof(out), "%s/out", root);
     }
     int sv[2];
