@@ -34,6 +34,12 @@ else
     fi
 fi
 
+# The independent SPAKE2 for the cross-check test (pinned in package-lock.json).
+if command -v npm >/dev/null && [ ! -d tests/xcheck/node_modules/@noble/curves ]; then
+    (cd tests/xcheck && npm ci --no-audit --no-fund --loglevel=error) ||
+        echo "warning: npm ci failed; the SPAKE2 cross-check test will be skipped" >&2
+fi
+
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
 echo "Built: build/cmd/pcp"
