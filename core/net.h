@@ -31,8 +31,8 @@ int net_set_timeout(int fd, int timeout_ms);
 int net_write_all(int fd, const void *p, size_t n);
 int net_read_all(int fd, void *p, size_t n);
 
-/* "192.0.2.1", "[2001:db8::1]" or "[fe80::1%eth0]"; port appended when
- * with_port. */
+/* "192.0.2.1", "2001:db8::1", "fe80::1%eth0"; with_port gives
+ * "192.0.2.1:80" and "[2001:db8::1]:80" (v4-mapped addresses print as v4). */
 void net_addr_str(const struct sockaddr_storage *ss, int with_port, char *out, size_t outlen);
 
 /* 1 when the address is loopback, link-local or private (RFC 1918, ULA). */

@@ -12,6 +12,8 @@ int ring_init(struct ring *r, size_t n, size_t bufsize)
     r->s = calloc(n, sizeof(*r->s));
     if (!r->s)
         return PCP_ERR_NOMEM;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
     r->n = n;
     for (size_t i = 0; i < n; i++) {
         r->s[i].msg = malloc(bufsize);
@@ -21,8 +23,6 @@ int ring_init(struct ring *r, size_t n, size_t bufsize)
             return PCP_ERR_NOMEM;
         }
     }
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
     return 0;
 }
 

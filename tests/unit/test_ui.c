@@ -1,0 +1,104 @@
+/*
+ * Unit tests for cmd/ui.c: the exit codes the README documents, their
+ * JSON names, JSON string escaping and human sizes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cmd.h"
+#include "err.h"
+
+static void test_exit_codes(void **state)
+{
+    static const struct {
+        int err, code;
+        const char *name;
+    } map[] = {
+        {PCP_OK, 0, "error"}, /* the name is unused for success */
+        {PCP_ERR_BAD_CODE, 3, "wrong_code"},
+        {PCP_ERR_ATTEMPTS, 3, "wrong_code"},
+        {PCP_ERR_INVAL, 2, "usage"},
+        {PCP_ERR_BAD_WORD, 2, "usage"},
+        {PCP_ERR_REFUSED, 4, "refused"},
+        {PCP_ERR_CANCELLED, 5, "cancelled"},
+        {PCP_ERR_IO, 6, "io"},
+        {PCP_ERR_CHANGED, 6, "io"},
+        {PCP_ERR_NET, 7, "network"},
+        {PCP_ERR_CLOSED, 7, "network"},
+        {PCP_ERR_TIMEOUT, 7, "network"},
+        {PCP_ERR_NOT_FOUND, 7, "network"},
+        {PCP_ERR_TRUNCATED, 7, "network"},
+        {PCP_ERR_PROTO, 8, "unsafe"},
+        {PCP_ERR_CRYPTO, 8, "unsafe"},
+        {PCP_ERR_UNSAFE_PATH, 8, "unsafe"},
+        {PCP_ERR_DIGEST, 8, "unsafe"},
+        {PCP_ERR_EXISTS, 9, "exists"},
+        {PCP_ERR_NOMEM, 1, "error"},
+        {PCP_ERR_PEER, 1, "error"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        assert_int_equal(ui_exit_code(map[i].err), map[i].code);
+        if (map[i].err != PCP_OK)
+            assert_string_equal(ui_err_name(map[i].err), map[i].name);
+    }
+}
+
+static void test_json_str(void **state)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    (void)state;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    ui_json_str(f, "a\"b\\c\n\x1b[31m\x7f" "d");
+    fclose(f);
+    assert_string_equal(buf, "\"a\\\"b\\\\c\\u000a\\u001b[31m\\u007fd\"");
+    free(buf);
+}
+
+static void test_human_size(void **state)
+{
+    char s[32];
+    (void)state;
+    ui_human_size(0, s, sizeof(s));
+    assert_string_equal(s, "0 B");
+    ui_human_size(1023, s, sizeof(s));
+    assert_string_equal(s, "1023 B");
+    ui_human_size(1536, s, sizeof(s));
+    assert_string_equal(s, "1.5 KiB");
+    ui_human_size(1ull << 30, s, sizeof(s));
+    assert_string_equal(s, "1.0 GiB");
+    ui_human_size(UINT64_MAX, s, sizeof(s));
+    assert_string_equal(s, "16384.0 PiB");
+}
+
+static void test_mdns_ifname(void **state)
+{
+    (void)state;
+    unsetenv("PCP_MDNS_INTERFACE");
+    assert_null(ui_mdns_ifname(NULL));
+    assert_null(ui_mdns_ifname(""));
+    setenv("PCP_MDNS_INTERFACE", "lo", 1);
+    assert_string_equal(ui_mdns_ifname(NULL), "lo");
+    assert_string_equal(ui_mdns_ifname("eth1"), "eth1"); /* the option wins */
+    unsetenv("PCP_MDNS_INTERFACE");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_human_size),
+        cmocka_unit_test(test_mdns_ifname),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
