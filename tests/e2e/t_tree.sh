@@ -5,7 +5,7 @@
 src=$WORK/src/photos
 mkdir -p "$src/2024/empty" "$src/2025/jan" "$src/nothing"
 for i in $(seq 1 50); do head -c $((i * 997)) /dev/urandom >"$src/2025/jan/img$i.raw"; done
-yes 'compressible line of text' | head -c 2000000 >"$src/notes.txt"
+head -c 2000000 < <(yes 'compressible line of text') >"$src/notes.txt"
 : >"$src/2024/zero"
 chmod 0700 "$src/2025/jan/img1.raw"
 touch -d '2020-01-02 03:04:05' "$src/notes.txt"
