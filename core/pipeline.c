@@ -13,7 +13,9 @@ int ring_init(struct ring *r, size_t n, size_t bufsize)
     if (!r->s)
         return PCP_ERR_NOMEM;
     pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
+    pthread_cond_init(&r->cv_free, NULL);
+    pthread_cond_init(&r->cv_work, NULL);
+    pthread_cond_init(&r->cv_done, NULL);
     r->n = n;
     for (size_t i = 0; i < n; i++) {
         r->s[i].msg = malloc(bufsize);
@@ -37,7 +39,9 @@ void ring_free(struct ring *r)
     free(r->s);
     r->s = NULL;
     pthread_mutex_destroy(&r->mu);
-    pthread_cond_destroy(&r->cv);
+    pthread_cond_destroy(&r->cv_free);
+    pthread_cond_destroy(&r->cv_work);
+    pthread_cond_destroy(&r->cv_done);
 }
 
 struct slot *ring_produce(struct ring *r)
@@ -45,11 +49,20 @@ struct slot *ring_produce(struct ring *r)
     struct slot *s = NULL;
     pthread_mutex_lock(&r->mu);
     while (!r->err && r->s[r->head % r->n].state != SLOT_FREE)
-        pthread_cond_wait(&r->cv, &r->mu);
+        pthread_cond_wait(&r->cv_free, &r->mu);
     if (!r->err)
         s = &r->s[r->head % r->n];
     pthread_mutex_unlock(&r->mu);
     return s;
+}
+
+/* Wakes exactly the threads that can now make progress: one thread per
+ * hand-off is what keeps a transfer from spending its time in futex(). */
+static void wake_all(struct ring *r)
+{
+    pthread_cond_broadcast(&r->cv_free);
+    pthread_cond_broadcast(&r->cv_work);
+    pthread_cond_broadcast(&r->cv_done);
 }
 
 void ring_produced(struct ring *r, struct slot *s)
@@ -57,7 +70,19 @@ void ring_produced(struct ring *r, struct slot *s)
     pthread_mutex_lock(&r->mu);
     s->state = SLOT_FILLED;
     r->head++;
-    pthread_cond_broadcast(&r->cv);
+    pthread_cond_signal(&r->cv_work);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void ring_produced_done(struct ring *r, struct slot *s)
+{
+    pthread_mutex_lock(&r->mu);
+    s->state = SLOT_DONE;
+    if (r->work == r->head)
+        r->work++; /* no worker will look at it */
+    r->head++;
+    if (s == &r->s[r->tail % r->n])
+        pthread_cond_signal(&r->cv_done);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -65,7 +90,7 @@ void ring_close(struct ring *r)
 {
     pthread_mutex_lock(&r->mu);
     r->closed = 1;
-    pthread_cond_broadcast(&r->cv);
+    wake_all(r);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -73,8 +98,14 @@ struct slot *ring_work(struct ring *r)
 {
     struct slot *s = NULL;
     pthread_mutex_lock(&r->mu);
-    while (!r->err && r->work == r->head && !r->closed)
-        pthread_cond_wait(&r->cv, &r->mu);
+    for (;;) {
+        /* Skip what went straight to the consumer. */
+        while (r->work < r->head && r->s[r->work % r->n].state == SLOT_DONE)
+            r->work++;
+        if (r->err || r->work < r->head || r->closed)
+            break;
+        pthread_cond_wait(&r->cv_work, &r->mu);
+    }
     if (!r->err && r->work < r->head) {
         s = &r->s[r->work % r->n];
         s->state = SLOT_BUSY;
@@ -88,7 +119,8 @@ void ring_worked(struct ring *r, struct slot *s)
 {
     pthread_mutex_lock(&r->mu);
     s->state = SLOT_DONE;
-    pthread_cond_broadcast(&r->cv);
+    if (s == &r->s[r->tail % r->n])
+        pthread_cond_signal(&r->cv_done);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -106,7 +138,7 @@ struct slot *ring_consume(struct ring *r, int wait)
         }
         if ((r->closed && r->tail == r->head) || !wait)
             break;
-        pthread_cond_wait(&r->cv, &r->mu);
+        pthread_cond_wait(&r->cv_done, &r->mu);
     }
     pthread_mutex_unlock(&r->mu);
     return s;
@@ -117,7 +149,11 @@ void ring_consumed(struct ring *r, struct slot *s)
     pthread_mutex_lock(&r->mu);
     s->state = SLOT_FREE;
     r->tail++;
-    pthread_cond_broadcast(&r->cv);
+    /* Workers never look behind the consumer: a slot skipped straight to
+     * it must not be mistaken for work once it is reused. */
+    if (r->work < r->tail)
+        r->work = r->tail;
+    pthread_cond_signal(&r->cv_free);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -126,7 +162,7 @@ void ring_fail(struct ring *r, int err)
     pthread_mutex_lock(&r->mu);
     if (!r->err)
         r->err = err ? err : PCP_ERR_PROTO;
-    pthread_cond_broadcast(&r->cv);
+    wake_all(r);
     pthread_mutex_unlock(&r->mu);
 }
 

@@ -263,6 +263,19 @@ static int same_file(const struct stat *st, const struct mf_entry *e)
            (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec == e->mtime_ns;
 }
 
+/* The DATA message header in front of the slot's payload. */
+static void data_header(struct slot *sl, size_t payload)
+{
+    uint8_t *h = sl->msg;
+    h[0] = XM_DATA;
+    put_be32(h + 1, sl->file);
+    put_be32(h + 5, (uint32_t)(sl->offset >> 32));
+    put_be32(h + 9, (uint32_t)sl->offset);
+    h[13] = sl->flags;
+    put_be32(h + 14, sl->raw_len);
+    sl->msg_len = XM_DATA_HDR + payload;
+}
+
 static void *reader_main(void *arg)
 {
     struct sender *s = arg;
@@ -306,7 +319,16 @@ static void *reader_main(void *arg)
             sl->raw_len = n;
             sl->mode = (uint8_t)mode;
             sl->try_deflate = (uint8_t)(s->o->compress == 1 || (mode && !skipping));
-            ring_produced(&s->ring, sl);
+            if (sl->try_deflate) {
+                ring_produced(&s->ring, sl);
+            } else {
+                /* Nothing for a worker to do: checksum here and skip the
+                 * hand-offs. */
+                chunk_tag(s->dkey, sl->file, sl->offset, sl->msg + XM_DATA_HDR, n, sl->tag);
+                sl->flags = 0;
+                data_header(sl, n);
+                ring_produced_done(&s->ring, sl);
+            }
             off += n;
         }
         if (!e && (fstat(fd, &st) != 0 || !same_file(&st, en)))
@@ -321,7 +343,7 @@ static void *reader_main(void *arg)
         }
         sl->kind = XM_FILE_END;
         sl->file = (uint32_t)i;
-        ring_produced(&s->ring, sl);
+        ring_produced_done(&s->ring, sl);
     }
     if (e) {
         s->read_err = e;
@@ -362,14 +384,7 @@ static void *deflate_main(void *arg)
                     sl->flags = XF_DEFLATED;
                 }
             }
-            uint8_t *h = sl->msg;
-            h[0] = XM_DATA;
-            put_be32(h + 1, sl->file);
-            put_be32(h + 5, (uint32_t)(sl->offset >> 32));
-            put_be32(h + 9, (uint32_t)sl->offset);
-            h[13] = sl->flags;
-            put_be32(h + 14, sl->raw_len);
-            sl->msg_len = XM_DATA_HDR + payload;
+            data_header(sl, payload);
         }
         ring_worked(&s->ring, sl);
     }
@@ -740,7 +755,16 @@ static void *opener_main(void *arg)
             e = PCP_ERR_PROTO;
         if (e)
             break;
-        ring_produced(&r->ring, sl);
+        if (sl->kind == XM_DATA && (sl->flags & XF_DEFLATED)) {
+            ring_produced(&r->ring, sl);
+        } else {
+            /* Stored raw or not data: checksum here, no worker needed. */
+            if (sl->kind == XM_DATA) {
+                sl->data = sl->msg + XM_DATA_HDR;
+                chunk_tag(r->dkey, sl->file, sl->offset, sl->data, sl->raw_len, sl->tag);
+            }
+            ring_produced_done(&r->ring, sl);
+        }
         if (final)
             break;
     }
