@@ -28,7 +28,7 @@ struct slot {
     size_t msg_len;
     const uint8_t *data; /* receiver: the chunk's plaintext after inflate */
     size_t payload_len;
-    uint8_t tag[16]; /* keyed checksum of the chunk's plaintext */
+    uint8_t tag[16]; /* receiver: the authenticator of the chunk's frame */
 };
 
 struct ring {

@@ -58,22 +58,11 @@ static int nworkers(int threads)
 
 /* ---- checksums ---------------------------------------------------------- */
 
-static void digest_key(const uint8_t s2r[32], uint8_t out[crypto_kdf_KEYBYTES])
-{
-    static const char label[] = "pcp/1 file digest";
-    crypto_generichash(out, crypto_kdf_KEYBYTES, (const uint8_t *)label, sizeof(label) - 1, s2r,
-                       32);
-}
-
-static void chunk_tag(const uint8_t dkey[crypto_kdf_KEYBYTES], uint32_t file, uint64_t offset,
-                      const uint8_t *p, size_t n, uint8_t tag[16])
-{
-    uint8_t k[crypto_onetimeauth_poly1305_KEYBYTES];
-    uint64_t id = (uint64_t)file << 32 | (offset / STREAM_CHUNK);
-    crypto_kdf_derive_from_key(k, sizeof(k), id, "pcpchunk", dkey);
-    crypto_onetimeauth_poly1305(tag, p, n, k);
-    sodium_memzero(k, sizeof(k));
-}
+/* A file's digest is BLAKE2b-256 over the authenticators (the last 16
+ * bytes of each sealed frame) of the DATA messages that carried it, in
+ * order, then its size: both ends have them for free, and they commit to
+ * every byte of every chunk under the session key. See PROTOCOL.md. */
+#define MACBYTES 16
 
 static void digest_final(crypto_generichash_state *st, uint64_t size, uint8_t out[32])
 {
@@ -236,7 +225,6 @@ struct sender {
     struct chan *c;
     struct adapt ad;
     struct counters cnt;
-    uint8_t dkey[crypto_kdf_KEYBYTES];
     int read_err, seal_err;
 };
 
@@ -322,9 +310,7 @@ static void *reader_main(void *arg)
             if (sl->try_deflate) {
                 ring_produced(&s->ring, sl);
             } else {
-                /* Nothing for a worker to do: checksum here and skip the
-                 * hand-offs. */
-                chunk_tag(s->dkey, sl->file, sl->offset, sl->msg + XM_DATA_HDR, n, sl->tag);
+                /* Nothing for a worker to do: skip the hand-offs. */
                 sl->flags = 0;
                 data_header(sl, n);
                 ring_produced_done(&s->ring, sl);
@@ -366,7 +352,6 @@ static void *deflate_main(void *arg)
     while ((sl = ring_work(&s->ring)) != NULL) {
         if (sl->kind == XM_DATA) {
             const uint8_t *raw = sl->msg + XM_DATA_HDR;
-            chunk_tag(s->dkey, sl->file, sl->offset, raw, sl->raw_len, sl->tag);
             size_t payload = sl->raw_len;
             sl->flags = 0;
             if (sl->try_deflate && sl->raw_len >= 512) {
@@ -433,13 +418,17 @@ static int flush_out(struct sender *s, size_t *pending)
     return e;
 }
 
-static int seal_into(struct sender *s, const uint8_t *msg, size_t len, int final, size_t *pending)
+/* Seals msg after what is pending; mac (may be NULL) gets its authenticator. */
+static int seal_into(struct sender *s, const uint8_t *msg, size_t len, int final, size_t *pending,
+                     uint8_t mac[MACBYTES])
 {
     size_t fl;
     int e = stream_seal(&s->c->tx, msg, len, final, s->c->buf + *pending, &fl);
     if (e)
         return e;
     *pending += fl;
+    if (mac)
+        memcpy(mac, s->c->buf + *pending - MACBYTES, MACBYTES);
     return *pending >= OUT_FLUSH ? flush_out(s, pending) : 0;
 }
 
@@ -465,7 +454,6 @@ static void *sealer_main(void *arg)
             cur = sl->file;
         }
         if (sl->kind == XM_DATA) {
-            crypto_generichash_update(&hs, sl->tag, sizeof(sl->tag));
             if (sl->try_deflate) {
                 int shrank = sl->flags & XF_DEFLATED;
                 if (!shrank && atomic_load(&s->ad.skip_file) == sl->file) {
@@ -476,7 +464,9 @@ static void *sealer_main(void *arg)
                 }
             }
             adapt_sample(s, sl);
-            e = seal_into(s, sl->msg, sl->msg_len, 0, &pending);
+            uint8_t mac[MACBYTES];
+            e = seal_into(s, sl->msg, sl->msg_len, 0, &pending, mac);
+            crypto_generichash_update(&hs, mac, sizeof(mac));
             atomic_fetch_add(&s->cnt.bytes, sl->raw_len);
         } else {
             uint8_t m[1 + 4 + XFER_DIGESTBYTES];
@@ -484,7 +474,7 @@ static void *sealer_main(void *arg)
             put_be32(m + 1, sl->file);
             digest_final(&hs, s->m->e[sl->file].size, m + 5);
             cur = -1;
-            e = seal_into(s, m, sizeof(m), 0, &pending);
+            e = seal_into(s, m, sizeof(m), 0, &pending, NULL);
             atomic_fetch_add(&s->cnt.files, 1);
         }
         ring_consumed(&s->ring, sl);
@@ -501,7 +491,7 @@ static void *sealer_main(void *arg)
         put_be32(m + 1, (uint32_t)(s->m->total_bytes >> 32));
         put_be32(m + 5, (uint32_t)s->m->total_bytes);
         put_be32(m + 9, (uint32_t)s->m->nfiles);
-        if (!(e = seal_into(s, m, sizeof(m), 1, &pending)))
+        if (!(e = seal_into(s, m, sizeof(m), 1, &pending, NULL)))
             e = flush_out(s, &pending);
     }
     if (e) {
@@ -546,7 +536,6 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
     s.o = o;
     s.c = &c;
     atomic_store(&s.ad.mode, o->compress != 0);
-    digest_key(tx, s.dkey);
     if ((e = chan_open(&c, fd, fr, tx, rx)) != 0 || (e = send_offer(&c, m)) != 0)
         goto out;
     /* The receiver may take its time to decide: no stall limit here. */
@@ -598,7 +587,6 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
     report(o, &s.cnt, m->total_bytes, m->nfiles, 1, result);
     ring_free(&s.ring);
 out:
-    sodium_memzero(s.dkey, sizeof(s.dkey));
     chan_close(&c);
     return e;
 }
@@ -613,7 +601,6 @@ struct receiver {
     struct ring ring;
     struct chan *c;
     struct counters cnt;
-    uint8_t dkey[crypto_kdf_KEYBYTES];
     int root;
     uint8_t *made_dir; /* per entry: 1 when we created that directory */
     int open_err, write_err;
@@ -731,6 +718,7 @@ static void *opener_main(void *arg)
                 break;
             sl->offset = (uint64_t)offhi << 32 | offlo;
             sl->payload_len = rbuf_left(&b);
+            memcpy(sl->tag, f + fl - MACBYTES, MACBYTES); /* opened: fl > MACBYTES */
             if (sl->raw_len > STREAM_CHUNK || (sl->flags & ~XF_DEFLATED) ||
                 (!(sl->flags & XF_DEFLATED) && sl->payload_len != sl->raw_len))
                 e = PCP_ERR_PROTO;
@@ -758,11 +746,9 @@ static void *opener_main(void *arg)
         if (sl->kind == XM_DATA && (sl->flags & XF_DEFLATED)) {
             ring_produced(&r->ring, sl);
         } else {
-            /* Stored raw or not data: checksum here, no worker needed. */
-            if (sl->kind == XM_DATA) {
+            /* Stored raw or not data: no worker needed. */
+            if (sl->kind == XM_DATA)
                 sl->data = sl->msg + XM_DATA_HDR;
-                chunk_tag(r->dkey, sl->file, sl->offset, sl->data, sl->raw_len, sl->tag);
-            }
             ring_produced_done(&r->ring, sl);
         }
         if (final)
@@ -803,11 +789,10 @@ static void *inflate_main(void *arg)
                     ring_worked(&r->ring, sl);
                     continue;
                 }
-                sl->data = sl->alt;
+                    sl->data = sl->alt;
             } else {
                 sl->data = payload;
             }
-            chunk_tag(r->dkey, sl->file, sl->offset, sl->data, sl->raw_len, sl->tag);
         }
         ring_worked(&r->ring, sl);
     }
@@ -1117,7 +1102,6 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     r.c = &c;
     r.root = -1;
     r.pfd = -1;
-    digest_key(rx, r.dkey);
     if ((e = chan_open(&c, fd, fr, tx, rx)) != 0)
         goto out;
     if ((e = recv_offer(&c, &m)) != 0) {
@@ -1188,7 +1172,6 @@ out:
         close(r.root);
     free(r.made_dir);
     manifest_free(&m);
-    sodium_memzero(r.dkey, sizeof(r.dkey));
     chan_close(&c);
     return e;
 }

@@ -68,6 +68,8 @@ int main(int argc, char **argv)
         m.e[0].path = strdup("evil/pwned");
     else if (!strcmp(scen, "escape-name"))
         m.e[0].path = strdup("evil\x1b]0;owned\x07\x1b[2J\x1b[31mred.txt");
+    else if (!strcmp(scen, "digest-ok") || !strcmp(scen, "digest-bad"))
+        m.e[0].path = strdup("plain.txt");
     else {
         fprintf(stderr, "unknown scenario %s\n", scen);
         return 2;
@@ -121,8 +123,22 @@ int main(int argc, char **argv)
             printf("accepted\n");
             uint8_t d[XM_DATA_HDR + 5] = {XM_DATA, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
             memcpy(d + XM_DATA_HDR, "owned", 5);
-            send_msg(fd, &stx, d, sizeof(d), 0);
             uint8_t end[5 + XFER_DIGESTBYTES] = {XM_FILE_END};
+            if (!strcmp(scen, "digest-ok")) {
+                /* PROTOCOL.md: BLAKE2b-256(authenticator of each DATA frame
+                 * ‖ u64 size), computed here independently of transfer.c. */
+                size_t dl;
+                crypto_generichash_state hs;
+                stream_seal(&stx, d, sizeof(d), 0, frame, &dl);
+                net_write_all(fd, frame, dl);
+                crypto_generichash_init(&hs, NULL, 0, XFER_DIGESTBYTES);
+                crypto_generichash_update(&hs, frame + dl - 16, 16);
+                const uint8_t size_be[8] = {0, 0, 0, 0, 0, 0, 0, 5};
+                crypto_generichash_update(&hs, size_be, 8);
+                crypto_generichash_final(&hs, end + 5, XFER_DIGESTBYTES);
+            } else {
+                send_msg(fd, &stx, d, sizeof(d), 0);
+            }
             send_msg(fd, &stx, end, sizeof(end), 0);
             uint8_t fin_m[13] = {XM_END, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1};
             send_msg(fd, &stx, fin_m, sizeof(fin_m), 1);
