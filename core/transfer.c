@@ -789,7 +789,7 @@ static void *inflate_main(void *arg)
                     ring_worked(&r->ring, sl);
                     continue;
                 }
-                    sl->data = sl->alt;
+                sl->data = sl->alt;
             } else {
                 sl->data = payload;
             }

@@ -23,7 +23,8 @@ int dns_read_name(struct rbuf *r, size_t end, struct dns_name *out)
      * labels it ends (`seg`), and the labels it leads to must end before
      * that run (`limit`): positions only ever decrease, so every name ends,
      * and DNS_MAX_JUMPS bounds the work. */
-    size_t pos = r->off, seg = r->off, limit = end, after = 0;
+    size_t pos = r->off, limit = end, after = 0;
+    size_t seg = pos;
     unsigned jumps = 0;
     int jumped = 0;
     size_t n = 0;
@@ -116,8 +117,7 @@ static int parse_rdata(struct rbuf *r, struct dns_rr *rr)
         rbuf_init(&sub, r->p, end);
         sub.off = start;
         if (rbuf_get_u16(&sub, &rr->u.srv.priority) != 0 ||
-            rbuf_get_u16(&sub, &rr->u.srv.weight) != 0 ||
-            rbuf_get_u16(&sub, &rr->u.srv.port) != 0)
+            rbuf_get_u16(&sub, &rr->u.srv.weight) != 0 || rbuf_get_u16(&sub, &rr->u.srv.port) != 0)
             return PCP_ERR_PROTO;
         r->off = sub.off;
         if (dns_read_name(r, end, &rr->u.srv.target) != 0 || r->off != end)
@@ -175,7 +175,9 @@ int dns_parse(struct dns_msg *m, const uint8_t *pkt, size_t len)
         rr->klass = klass & (uint16_t)~DNS_CLASS_TOPBIT;
         if (rr->ttl > 0x7fffffffu) /* RFC 2181 section 8 */
             rr->ttl = 0;
-        rr->section = (uint8_t)(i < an ? DNS_SEC_AN : i < (size_t)an + ns ? DNS_SEC_NS : DNS_SEC_AR);
+        rr->section = (uint8_t)(i < an                ? DNS_SEC_AN
+                                : i < (size_t)an + ns ? DNS_SEC_NS
+                                                      : DNS_SEC_AR);
         if (parse_rdata(&r, rr) != 0)
             return PCP_ERR_PROTO;
         m->nrr = i + 1;

@@ -17,7 +17,7 @@
 
 #include "buf.h"
 
-#define DNS_NAME_MAX 255     /* wire form, root label included */
+#define DNS_NAME_MAX 255 /* wire form, root label included */
 #define DNS_LABEL_MAX 63
 #define DNS_MAX_JUMPS 128    /* compression pointers followed per name */
 #define DNS_MAX_QUESTIONS 64 /* more in one packet is refused */

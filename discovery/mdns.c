@@ -30,6 +30,8 @@
 
 #include "err.h"
 
+uint64_t (*mdns_clock_ns)(void) = discovery_now_ns;
+
 /* Pure part: names, answers, announcements, the querier's state. */
 
 int mdns_names_init(struct mdns_names *n, uint64_t bucket, unsigned channel)
@@ -326,10 +328,10 @@ struct iface {
     uint8_t m4[MDNS_MAX_ADDRS][4]; /* netmasks, for the on-link check */
     uint8_t m6[MDNS_MAX_ADDRS][16];
     /* responder only */
-    int ann_left;             /* announcements still to send */
-    uint64_t ann_at;          /* when the next one is due (ms) */
-    uint64_t last_mc[2];      /* last multicast of inst[i] here (ms) */
-    unsigned pend;            /* multicast answers held back by the 1 s rule */
+    int ann_left;        /* announcements still to send */
+    uint64_t ann_at;     /* when the next one is due (ms) */
+    uint64_t last_mc[2]; /* last multicast of inst[i] here (ms) */
+    unsigned pend;       /* multicast answers held back by the 1 s rule */
 };
 
 static uint64_t mono_ms(void)
@@ -365,7 +367,8 @@ static int scan_ifaces(struct iface *ifs, size_t *n, unsigned only)
     for (ifa = all; ifa; ifa = ifa->ifa_next) {
         unsigned idx;
         struct iface *f;
-        if (!ifa->ifa_name || (ifa->ifa_flags & (IFF_UP | IFF_MULTICAST)) != (IFF_UP | IFF_MULTICAST))
+        if (!ifa->ifa_name ||
+            (ifa->ifa_flags & (IFF_UP | IFF_MULTICAST)) != (IFF_UP | IFF_MULTICAST))
             continue;
         if ((idx = if_nametoindex(ifa->ifa_name)) == 0 || (only && idx != only))
             continue;
@@ -398,8 +401,8 @@ static int scan_ifaces(struct iface *ifs, size_t *n, unsigned only)
             memcpy(f->a.a6[f->a.n6], &s6->sin6_addr, 16);
             memset(f->m6[f->a.n6], 0xff, 16);
             if (ifa->ifa_netmask)
-                memcpy(f->m6[f->a.n6],
-                       &((const struct sockaddr_in6 *)ifa->ifa_netmask)->sin6_addr, 16);
+                memcpy(f->m6[f->a.n6], &((const struct sockaddr_in6 *)ifa->ifa_netmask)->sin6_addr,
+                       16);
             f->a.n6++;
         }
     }
@@ -499,7 +502,8 @@ static void join(int s4, int s6, struct iface *f)
         memset(&m, 0, sizeof(m));
         inet_pton(AF_INET, "224.0.0.251", &m.imr_multiaddr);
         m.imr_ifindex = (int)f->idx;
-        if (setsockopt(s4, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) == 0 || errno == EADDRINUSE)
+        if (setsockopt(s4, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) == 0 ||
+            errno == EADDRINUSE)
             f->joined4 = 1;
     }
     if (s6 >= 0 && !f->joined6) {
@@ -695,8 +699,8 @@ static void handle_query(struct mdns_responder *r, int s, size_t len,
             if (to.ss_family == AF_INET6 &&
                 IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)&to)->sin6_addr))
                 ((struct sockaddr_in6 *)&to)->sin6_scope_id = ifindex;
-            socklen_t tl = to.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                                   : sizeof(struct sockaddr_in6);
+            socklen_t tl =
+                to.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
             (void)!sendto(s, b.w.p, b.w.len, 0, (struct sockaddr *)&to, tl);
         } else {
             f->pend |= mask; /* sent from the timer, at most once a second */
@@ -707,7 +711,7 @@ static void handle_query(struct mdns_responder *r, int s, size_t len,
 
 static void timers(struct mdns_responder *r, uint64_t now, uint64_t *next)
 {
-    uint64_t bucket = discovery_bucket(discovery_now_ns());
+    uint64_t bucket = discovery_bucket(mdns_clock_ns());
     if (bucket != r->svc.inst[0].bucket && bucket > r->svc.inst[0].bucket)
         roll(r, bucket, now);
     if (now - r->scanned_at >= RESCAN_MS)
@@ -771,7 +775,8 @@ static void *responder_main(void *arg)
             unsigned ifindex;
             int to_group;
             for (int k = 0; k < 64; k++) {
-                if (recv_pkt(pf[i].fd, r->pkt, sizeof(r->pkt), &len, &src, &ifindex, &to_group) != 0)
+                if (recv_pkt(pf[i].fd, r->pkt, sizeof(r->pkt), &len, &src, &ifindex, &to_group) !=
+                    0)
                     break;
                 handle_query(r, pf[i].fd, len, &src, ifindex, to_group, mono_ms());
             }
@@ -828,7 +833,7 @@ int mdns_responder_start(struct mdns_responder **out, const char *ifname, unsign
     snprintf(r->svc.txt, sizeof(r->svc.txt), "%s", txt ? txt : "");
     if ((e = iface_index(ifname, &r->only)) != 0)
         goto fail;
-    if ((e = mdns_names_init(&r->svc.inst[0], discovery_bucket(discovery_now_ns()), channel)) != 0)
+    if ((e = mdns_names_init(&r->svc.inst[0], discovery_bucket(mdns_clock_ns()), channel)) != 0)
         goto fail;
     r->svc.ninst = 1;
     if ((e = scan_ifaces(r->ifs, &r->nifs, r->only)) != 0)
@@ -918,7 +923,7 @@ int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const vola
     e = PCP_ERR_NOMEM;
     if (!q || !m || !ifs || !pkt)
         goto out;
-    if ((e = mdns_query_init(q, discovery_bucket(discovery_now_ns()), channel)) != 0)
+    if ((e = mdns_query_init(q, discovery_bucket(mdns_clock_ns()), channel)) != 0)
         goto out;
     if ((e = scan_ifaces(ifs, &nifs, only)) != 0)
         goto out;

@@ -18,6 +18,11 @@
 #define MDNS_TTL 120       /* every record: a sender is short-lived */
 #define MDNS_LEGACY_TTL 10 /* RFC 6762 section 6.7 */
 
+/* The wall clock that decides buckets: discovery_now_ns. Tests may point
+ * it elsewhere, before starting a responder or a lookup, to make a bucket
+ * roll over on cue. */
+extern uint64_t (*mdns_clock_ns)(void);
+
 /* The names of one announced instance. */
 struct mdns_names {
     uint64_t bucket;

@@ -7,10 +7,9 @@
  *
  * Cases: MiB (default 1024) of random bytes, the same of text, and `files`
  * (default 10000) small files of 1-8 KiB, each `runs` times (default 3: a
- * virtual machine's figures vary from run to run; report the median). Run it inside a network namespace
- * whose loopback carries multicast (tests/interop/netns-lo.sh), so that
- * mDNS stays on the machine; tests/bench/run.sh does that. Files go to
- * /dev/shm, or to PCP_BENCH_DIR.
+ * virtual machine's figures vary from run to run; report the median). Run it inside a network
+ * namespace whose loopback carries multicast (tests/interop/netns-lo.sh), so that mDNS stays on the
+ * machine; tests/bench/run.sh does that. Files go to /dev/shm, or to PCP_BENCH_DIR.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -176,9 +175,9 @@ static double cpu(const struct rusage *ru)
 
 static void row(const char *name, const struct run *r, double amount, const char *unit, int ok)
 {
-    printf("%-22s %8.2f %10.0f %-7s %8.2f %8.2f %8.1f %8.1f  %s\n", name, r->wall,
-           amount / r->wall, unit, cpu(&r->ru[0]), cpu(&r->ru[1]),
-           (double)r->ru[0].ru_maxrss / 1024, (double)r->ru[1].ru_maxrss / 1024,
+    printf("%-22s %8.2f %10.0f %-7s %8.2f %8.2f %8.1f %8.1f  %s\n", name, r->wall, amount / r->wall,
+           unit, cpu(&r->ru[0]), cpu(&r->ru[1]), (double)r->ru[0].ru_maxrss / 1024,
+           (double)r->ru[1].ru_maxrss / 1024,
            ok && r->rc[0] == 0 && r->rc[1] == 0 ? "ok" : "FAILED");
     fflush(stdout);
 }

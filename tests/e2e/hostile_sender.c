@@ -72,6 +72,7 @@ int main(int argc, char **argv)
         m.e[0].path = strdup("plain.txt");
     else {
         fprintf(stderr, "unknown scenario %s\n", scen);
+        manifest_free(&m);
         return 2;
     }
     m.nfiles = m.e[0].type == MF_FILE;
@@ -81,7 +82,8 @@ int main(int argc, char **argv)
     uint16_t port;
     struct mdns_responder *r;
     struct sockaddr_storage peer;
-    if (net_listen(0, &lfd, &port) || mdns_responder_start(&r, NULL, code_channel(&code), port, "v=1"))
+    if (net_listen(0, &lfd, &port) ||
+        mdns_responder_start(&r, NULL, code_channel(&code), port, "v=1"))
         return 1;
     printf("ready\n");
     fflush(stdout);
@@ -121,7 +123,8 @@ int main(int argc, char **argv)
         if (frame_read(&fr, FRAME_MAX, &f, &fl) == 0 &&
             stream_open(&srx, f, fl, msg, &ml, &fin) == 0 && ml == 1 && msg[0] == XM_ACCEPT) {
             printf("accepted\n");
-            uint8_t d[XM_DATA_HDR + 5] = {XM_DATA, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
+            uint8_t d[XM_DATA_HDR + 5] = {XM_DATA, 0, 0, 0, 0, 0, 0, 0, 0,
+                                          0,       0, 0, 0, 0, 0, 0, 0, 5};
             memcpy(d + XM_DATA_HDR, "owned", 5);
             uint8_t end[5 + XFER_DIGESTBYTES] = {XM_FILE_END};
             if (!strcmp(scen, "digest-ok")) {

@@ -100,8 +100,9 @@ static void rebuild(const struct dns_msg *in)
         k = 0;
         for (size_t i = 0; i < in->nrr && k < m2.nrr; i++) {
             const struct dns_rr *rr = &in->rr[i], *r2 = &m2.rr[k];
-            if (rr->klass != DNS_CLASS_IN || (rr->type != DNS_TYPE_A && rr->type != DNS_TYPE_AAAA &&
-                                              rr->type != DNS_TYPE_PTR && rr->type != DNS_TYPE_SRV) ||
+            if (rr->klass != DNS_CLASS_IN ||
+                (rr->type != DNS_TYPE_A && rr->type != DNS_TYPE_AAAA && rr->type != DNS_TYPE_PTR &&
+                 rr->type != DNS_TYPE_SRV) ||
                 (rr->type == DNS_TYPE_PTR && rr->cache_flush))
                 continue;
             if (!same_name(&rr->name, &r2->name) || rr->type != r2->type || rr->ttl != r2->ttl ||
@@ -109,9 +110,8 @@ static void rebuild(const struct dns_msg *in)
                 abort();
             if (rr->type == DNS_TYPE_PTR && !same_name(&rr->u.ptr, &r2->u.ptr))
                 abort();
-            if (rr->type == DNS_TYPE_SRV &&
-                (!same_name(&rr->u.srv.target, &r2->u.srv.target) ||
-                 rr->u.srv.port != r2->u.srv.port))
+            if (rr->type == DNS_TYPE_SRV && (!same_name(&rr->u.srv.target, &r2->u.srv.target) ||
+                                             rr->u.srv.port != r2->u.srv.port))
                 abort();
             k++;
         }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Our responder and our querier on the namespace's loopback (IPv4): they
 # find each other, two responders share port 5353, a querier started first
-# finds a responder that comes later, and wrong channels or interfaces fail
-# cleanly.
+# finds a responder that comes later, wrong channels or interfaces fail
+# cleanly, and a lookup can be cancelled.
 . "$(dirname "$0")/lib.sh"
 
 start_responder a 31 4444 60 "v=1 c=x"
@@ -41,4 +41,17 @@ sleep 1.5
 start_responder c 33 4747 60
 wait "$LPID" || fail "late responder not found"
 grep -qx 'port 4747' "$WORK/l33.out" || fail "wrong port for 33"
+
+# a lookup is cancelled promptly (SIGINT sets the cancel flag)
+"$MDNS_TOOL" lookup 39 20000 >/dev/null 2>"$WORK/cancel.err" &
+LPID=$!
+sleep 0.5
+start=$(date +%s%N)
+kill -INT "$LPID"
+if wait "$LPID"; then
+    fail "cancelled lookup succeeded"
+fi
+ms=$((($(date +%s%N) - start) / 1000000))
+grep -q cancelled "$WORK/cancel.err" || fail "lookup not cancelled"
+[ "$ms" -lt 500 ] || fail "cancel took $ms ms"
 echo PASS

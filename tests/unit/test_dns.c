@@ -234,7 +234,13 @@ static void test_txt_strings(void **state)
     raw_u16(&r, DNS_CLASS_IN);
     raw_u32(&r, 1);
     raw_u16(&r, 8);
-    raw_bytes(&r, "\x03" "a\x1b[" "\x03" "\xff" "bc", 8);
+    raw_bytes(&r,
+              "\x03"
+              "a\x1b["
+              "\x03"
+              "\xff"
+              "bc",
+              8);
     assert_int_equal(dns_parse(msg, r.b, r.n), 0);
     dns_txt_join(&msg->rr[0], out, sizeof(out));
     assert_string_equal(out, "a?[ ?bc");
@@ -365,7 +371,7 @@ static void test_compression_pointers(void **state)
     (void)state;
     struct raw r;
     raw_hdr(&r, 0, 3, 0, 0, 0);
-    raw_label(&r, "Host"); /* 12 */
+    raw_label(&r, "Host");  /* 12 */
     raw_label(&r, "local"); /* 17 */
     raw_u8(&r, 0);
     raw_u16(&r, DNS_TYPE_A);
@@ -385,6 +391,26 @@ static void test_compression_pointers(void **state)
     assert_int_equal(msg->q[1].klass, DNS_CLASS_IN);
     assert_name(&msg->q[2].name, "Host.local");
     assert_true(dns_name_eq(&msg->q[0].name, &msg->q[2].name));
+
+    /* A pointer that leads backwards to a label running over the pointer
+     * itself and on into what follows (where another pointer would end
+     * the name): refused, the labels a pointer leads to must end before
+     * the name that points. Q3 points at the last byte of Q2's class,
+     * 0x04, a "label" covering Q3's own pointer and type, after which
+     * Q3's class (0xc00c) reads as a pointer to the root at 12. */
+    raw_hdr(&r, 0, 3, 0, 0, 0);
+    raw_u8(&r, 0); /* Q1 at 12: root */
+    raw_u16(&r, DNS_TYPE_A);
+    raw_u16(&r, DNS_CLASS_IN);
+    raw_label(&r, "q"); /* Q2 at 17 */
+    raw_u8(&r, 0);
+    raw_u16(&r, DNS_TYPE_A);
+    raw_u16(&r, 4); /* its low byte, at 23, is 4 */
+    raw_ptr(&r, 23); /* Q3 at 24 */
+    raw_u16(&r, DNS_TYPE_A);
+    raw_u16(&r, 0xc00c);
+    assert_int_equal(r.n, 30);
+    assert_int_equal(dns_parse(msg, r.b, r.n), PCP_ERR_PROTO);
 
     /* a label, then a pointer forwards */
     raw_hdr(&r, 0, 2, 0, 0, 0);
@@ -481,8 +507,17 @@ static void test_bad_rdata(void **state)
     assert_int_equal(parse_rdata(DNS_TYPE_PTR, ptr_extra, 2, 2), PCP_ERR_PROTO);
 
     /* TXT: strings must fill rdlength exactly */
-    assert_int_equal(parse_rdata(DNS_TYPE_TXT, "\x03" "abc" "\x00", 5, 5), 0);
-    assert_int_equal(parse_rdata(DNS_TYPE_TXT, "\x04" "abc", 4, 4), PCP_ERR_PROTO);
+    assert_int_equal(parse_rdata(DNS_TYPE_TXT,
+                                 "\x03"
+                                 "abc"
+                                 "\x00",
+                                 5, 5),
+                     0);
+    assert_int_equal(parse_rdata(DNS_TYPE_TXT,
+                                 "\x04"
+                                 "abc",
+                                 4, 4),
+                     PCP_ERR_PROTO);
     assert_int_equal(parse_rdata(DNS_TYPE_TXT, "", 0, 0), 0);
 
     /* unknown types are skipped, bounded */
@@ -550,7 +585,13 @@ static void test_names(void **state)
     /* text form escapes what is not a plain printable byte */
     struct dns_name e;
     e.len = 8;
-    memcpy(e.b, "\x03" "a.b" "\x02" "\x1b\\" "\x00", 8);
+    memcpy(e.b,
+           "\x03"
+           "a.b"
+           "\x02"
+           "\x1b\\"
+           "\x00",
+           8);
     assert_name(&e, "a\\046b.\\027\\092");
     char small[4];
     assert_int_equal(dns_name_to_text(&e, small, sizeof(small)), PCP_ERR_TOO_BIG);

@@ -335,7 +335,7 @@ static void test_feed_filters(void **state)
     assert_int_equal(mdns_query_feed(&q, msg, &from, 1), 1);
     assert_true(q.have_host);
     assert_false(mdns_query_complete(&q)); /* no TXT yet */
-    assert_int_equal(q.rec.naddr, 1);       /* source and A are the same */
+    assert_int_equal(q.rec.naddr, 1);      /* source and A are the same */
     dns_builder_free(&b);
 
     /* once the SRV is known, the next query asks only for what is missing */

@@ -122,12 +122,10 @@ static void test_race_all_dead(void **state)
     struct sockaddr_storage peer;
     volatile int cancel = 1;
     (void)state;
-    struct sockaddr_storage addrs[2] = {v4("127.0.0.1", dead_port()),
-                                        v4("127.0.0.1", dead_port())};
+    struct sockaddr_storage addrs[2] = {v4("127.0.0.1", dead_port()), v4("127.0.0.1", dead_port())};
     assert_int_equal(net_connect_race(addrs, 2, 10, 5000, NULL, &fd, &peer), PCP_ERR_NET);
     assert_int_equal(net_connect_race(addrs, 0, 10, 5000, NULL, &fd, &peer), PCP_ERR_NET);
-    assert_int_equal(net_connect_race(addrs, 2, 10, 5000, &cancel, &fd, &peer),
-                     PCP_ERR_CANCELLED);
+    assert_int_equal(net_connect_race(addrs, 2, 10, 5000, &cancel, &fd, &peer), PCP_ERR_CANCELLED);
 }
 
 static void test_addr_str(void **state)
@@ -155,8 +153,8 @@ static void test_addr_str(void **state)
 static void test_is_local(void **state)
 {
     (void)state;
-    static const char *local4[] = {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255",
-                                   "192.168.1.1", "169.254.3.4"};
+    static const char *local4[] = {"127.0.0.1",      "10.1.2.3",    "172.16.0.1",
+                                   "172.31.255.255", "192.168.1.1", "169.254.3.4"};
     static const char *public4[] = {"8.8.8.8", "172.32.0.1", "192.0.2.1", "11.0.0.1"};
     for (size_t i = 0; i < sizeof(local4) / sizeof(*local4); i++) {
         struct sockaddr_storage a = v4(local4[i], 1);
@@ -179,9 +177,12 @@ static void test_is_local(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_listen_race_accept), cmocka_unit_test(test_dual_stack),
-        cmocka_unit_test(test_accept_timeout_cancel), cmocka_unit_test(test_race_all_dead),
-        cmocka_unit_test(test_addr_str), cmocka_unit_test(test_is_local),
+        cmocka_unit_test(test_listen_race_accept),
+        cmocka_unit_test(test_dual_stack),
+        cmocka_unit_test(test_accept_timeout_cancel),
+        cmocka_unit_test(test_race_all_dead),
+        cmocka_unit_test(test_addr_str),
+        cmocka_unit_test(test_is_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

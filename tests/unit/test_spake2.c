@@ -171,11 +171,13 @@ static void test_hkdf(void **state)
     for (int i = 0; i < 10; i++)
         info[i] = (uint8_t)(0xf0 + i);
     assert_int_equal(kdf_hkdf(okm, 42, salt, 13, ikm, 22, info, 10), 0);
-    assert_hex(okm, 42,
-               "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+    assert_hex(
+        okm, 42,
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
     assert_int_equal(kdf_hkdf(okm, 42, NULL, 0, ikm, 22, NULL, 0), 0);
-    assert_hex(okm, 42,
-               "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+    assert_hex(
+        okm, 42,
+        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
     uint8_t big[1];
     uint8_t prk[32] = {0};
     assert_int_equal(kdf_hkdf_expand(big, 255 * 32 + 1, prk, NULL, 0), PCP_ERR_INVAL);
@@ -205,11 +207,11 @@ static void exchange(const char *pwa, const char *pwb, const char *aada, const c
     uint8_t pa[32], pb[32], ca[32], cb[32];
 
     memset(out, 0, sizeof(*out));
-    assert_int_equal(spake2_start(&a, ra, (const uint8_t *)pwa, strlen(pwa),
-                                  (const uint8_t *)aada, strlen(aada), pa),
+    assert_int_equal(spake2_start(&a, ra, (const uint8_t *)pwa, strlen(pwa), (const uint8_t *)aada,
+                                  strlen(aada), pa),
                      0);
-    assert_int_equal(spake2_start(&b, rb, (const uint8_t *)pwb, strlen(pwb),
-                                  (const uint8_t *)aadb, strlen(aadb), pb),
+    assert_int_equal(spake2_start(&b, rb, (const uint8_t *)pwb, strlen(pwb), (const uint8_t *)aadb,
+                                  strlen(aadb), pb),
                      0);
     out->finish_b = spake2_finish(&b, pa, cb);
     out->finish_a = spake2_finish(&a, pb, ca);
@@ -322,8 +324,9 @@ static void test_state_misuse(void **state)
     assert_int_equal(spake2_verify(&a, c), PCP_ERR_INVAL);
     assert_int_equal(spake2_traffic_keys(&a, k1, k2), PCP_ERR_INVAL);
     uint8_t aad[SPAKE2_AAD_MAX + 1] = {0};
-    assert_int_equal(spake2_start(&a, SPAKE2_ROLE_A, (const uint8_t *)"pw", 2, aad, sizeof(aad), pa),
-                     PCP_ERR_INVAL);
+    assert_int_equal(
+        spake2_start(&a, SPAKE2_ROLE_A, (const uint8_t *)"pw", 2, aad, sizeof(aad), pa),
+        PCP_ERR_INVAL);
     spake2_clear(&a);
     assert_true(sodium_is_zero((const uint8_t *)&a, sizeof(a)));
 }
@@ -343,8 +346,8 @@ static void test_handshake_socketpair(void **state)
         close(sv[0]);
         if (frame_reader_init(&fr, sv[1]) != 0)
             _exit(1);
-        int r = handshake_sender(sv[1], &fr, (const uint8_t *)"\x00\x01\x00\x02", 4, "pcp/1/5",
-                                 tx, rx);
+        int r =
+            handshake_sender(sv[1], &fr, (const uint8_t *)"\x00\x01\x00\x02", 4, "pcp/1/5", tx, rx);
         if (r == 0)
             r = (int)write(sv[1], tx, 32) == 32 ? 0 : 1;
         frame_reader_free(&fr);
@@ -371,12 +374,18 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc9382_schedule), cmocka_unit_test(test_tt_lengths),
-        cmocka_unit_test(test_from_hash_and_constants), cmocka_unit_test(test_hkdf),
-        cmocka_unit_test(test_password_scalar), cmocka_unit_test(test_exchange),
-        cmocka_unit_test(test_wrong_password), cmocka_unit_test(test_changed_aad),
-        cmocka_unit_test(test_swapped_roles), cmocka_unit_test(test_bad_shares),
-        cmocka_unit_test(test_state_misuse), cmocka_unit_test(test_handshake_socketpair),
+        cmocka_unit_test(test_rfc9382_schedule),
+        cmocka_unit_test(test_tt_lengths),
+        cmocka_unit_test(test_from_hash_and_constants),
+        cmocka_unit_test(test_hkdf),
+        cmocka_unit_test(test_password_scalar),
+        cmocka_unit_test(test_exchange),
+        cmocka_unit_test(test_wrong_password),
+        cmocka_unit_test(test_changed_aad),
+        cmocka_unit_test(test_swapped_roles),
+        cmocka_unit_test(test_bad_shares),
+        cmocka_unit_test(test_state_misuse),
+        cmocka_unit_test(test_handshake_socketpair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

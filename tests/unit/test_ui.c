@@ -58,7 +58,8 @@ static void test_json_str(void **state)
     (void)state;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    ui_json_str(f, "a\"b\\c\n\x1b[31m\x7f" "d");
+    ui_json_str(f, "a\"b\\c\n\x1b[31m\x7f"
+                   "d");
     fclose(f);
     assert_string_equal(buf, "\"a\\\"b\\\\c\\u000a\\u001b[31m\\u007fd\"");
     free(buf);
