@@ -83,7 +83,8 @@ int spake2_start_scalars(struct spake2_ctx *c, enum spake2_role role,
     c->role = role;
     memcpy(c->w, w, sizeof(c->w));
     memcpy(c->x, x, sizeof(c->x));
-    memcpy(c->aad, aad, aadlen);
+    if (aadlen)
+        memcpy(c->aad, aad, aadlen);
     c->aadlen = aadlen;
     /* pA = x·P + w·M, pB = y·P + w·N */
     if (crypto_scalarmult_ristretto255_base(xp, c->x) != 0 ||
