@@ -100,7 +100,7 @@ uint8_t *wbuf_reserve(struct wbuf *w, size_t n)
         w->err = PCP_ERR_TOO_BIG;
         return NULL;
     }
-    if (w->len + n > w->cap) {
+    if (w->len + n > w->cap || !w->p) {
         size_t cap = w->cap ? w->cap : 256;
         while (cap < w->len + n)
             cap *= 2;
