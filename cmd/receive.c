@@ -63,35 +63,49 @@ static int ask(const char *prompt, char *buf, size_t len)
     return 0;
 }
 
+/* The top-level names of the offer, at most three, then "and N more". */
+static void offer_names(const struct manifest *m, char *out, size_t outlen, size_t *top)
+{
+    char shown[256];
+    size_t o = 0, listed = 0;
+    *top = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < m->n; i++) {
+        if (strchr(m->e[i].path, '/'))
+            continue;
+        if (++*top > 3)
+            continue;
+        manifest_display(m->e[i].path, shown, sizeof(shown));
+        int w = snprintf(out + o, outlen - o, "%s'%s%s'", listed ? ", " : "", shown,
+                         m->e[i].type == MF_DIR ? "/" : "");
+        if (w > 0 && (size_t)w < outlen - o)
+            o += (size_t)w;
+        listed++;
+    }
+    if (*top > 3)
+        snprintf(out + o, outlen - o, " and %zu more", *top - 3);
+}
+
 static int confirm(void *ud, const struct manifest *m)
 {
     struct rctx *r = ud;
-    char size[32], what[600], shown[512];
-    size_t top = 0, first = 0;
+    char size[32], what[900];
+    size_t top;
     ui_human_size(m->total_bytes, size, sizeof(size));
-    for (size_t i = 0; i < m->n; i++) {
-        if (!strchr(m->e[i].path, '/') && top++ == 0)
-            first = i;
-    }
-    if (top == 1) {
-        manifest_display(m->e[first].path, shown, sizeof(shown));
-        snprintf(what, sizeof(what), "'%s%s'", shown, m->e[first].type == MF_DIR ? "/" : "");
-    } else {
-        snprintf(what, sizeof(what), "%zu items", top);
-    }
+    offer_names(m, what, sizeof(what), &top);
     if (r->u->json) {
-        printf("{\"event\":\"offer\",\"name\":");
-        ui_json_str(stdout, top == 1 ? shown : "");
-        printf(",\"entries\":%zu,\"files\":%llu,\"bytes\":%llu,\"peer\":\"%s\"}\n", m->n,
-               (unsigned long long)m->nfiles, (unsigned long long)m->total_bytes, r->peer);
+        printf("{\"event\":\"offer\",\"names\":");
+        ui_json_str(stdout, what);
+        printf(",\"top\":%zu,\"entries\":%zu,\"files\":%llu,\"bytes\":%llu,\"peer\":\"%s\"}\n", top,
+               m->n, (unsigned long long)m->nfiles, (unsigned long long)m->total_bytes, r->peer);
         fflush(stdout);
     }
-    char q[800];
+    char q[1100];
     snprintf(q, sizeof(q), "Receive %s (%llu file%s, %s) from %s? [y/N] ", what,
              (unsigned long long)m->nfiles, m->nfiles == 1 ? "" : "s", size, r->peer);
     if (r->yes) {
         if (!r->u->json)
-            fprintf(stderr, "%s\n", q);
+            fprintf(stderr, "%syes (--yes)\n", q);
         return 1;
     }
     char ans[16];

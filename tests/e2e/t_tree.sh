@@ -22,5 +22,5 @@ cmp "$WORK/src/extra.txt" "$WORK/out/extra.txt" || fail "extra differs"
 [ "$(stat -c %a "$WORK/out/photos/2025/jan/img1.raw")" = 700 ] || fail "mode lost"
 [ "$(stat -c %Y "$WORK/out/photos/notes.txt")" = "$(stat -c %Y "$src/notes.txt")" ] || fail "mtime lost"
 [ "$(readlink "$WORK/out/photos/link")" = notes.txt ] || fail "link lost"
-grep -q '"files":53' "$WORK/receiver.json" || fail "wrong file count in offer"
+grep -q '"names":"'"'"'photos/'"'"', '"'"'extra.txt'"'"'","top":2,.*"files":53' "$WORK/receiver.json" || fail "wrong names or file count in offer"
 echo PASS
