@@ -41,7 +41,6 @@ void ui_json_str(FILE *f, const char *s)
 
 void ui_human_size(uint64_t n, char *out, size_t outlen)
 {
-    static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     double v = (double)n;
     int i = 0;
     while (v >= 1024 && i < 5) {
@@ -50,8 +49,10 @@ void ui_human_size(uint64_t n, char *out, size_t outlen)
     }
     if (i == 0)
         snprintf(out, outlen, "%llu B", (unsigned long long)n);
-    else
+    else {
+        static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
         snprintf(out, outlen, "%.1f %s", v, unit[i]);
+    }
 }
 
 static const char *path_label(const char *p)

@@ -241,11 +241,10 @@ int net_read_all(int fd, void *p, size_t n)
 void net_addr_str(const struct sockaddr_storage *ss, int with_port, char *out, size_t outlen)
 {
     char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = "?";
-    unsigned port = 0;
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
         inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-        port = ntohs(a->sin_port);
+        unsigned port = ntohs(a->sin_port);
         if (with_port)
             snprintf(out, outlen, "%s:%u", host, port);
         else
@@ -264,7 +263,7 @@ void net_addr_str(const struct sockaddr_storage *ss, int with_port, char *out, s
                 snprintf(host + l, sizeof(host) - l, "%%%s", ifn);
             }
         }
-        port = ntohs(a->sin6_port);
+        unsigned port = ntohs(a->sin6_port);
         int bracket = !IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);
         if (with_port)
             snprintf(out, outlen, bracket ? "[%s]:%u" : "%s:%u", host, port);

@@ -77,14 +77,14 @@ static void make_random(const char *path, size_t mib)
 /* Text: lines of English words, about as compressible as prose. */
 static void make_text(const char *path, size_t mib)
 {
-    size_t cap = 1 << 20, len = 0;
+    size_t cap = 1 << 20;
     char *buf = malloc(cap + 64);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     uint32_t x = 12345;
     if (fd < 0 || !buf)
         die(path);
     for (size_t i = 0; i < mib; i++) {
-        len = 0;
+        size_t len = 0;
         while (len < cap) {
             x = x * 1103515245u + 12345u;
             const char *w = code_word((x >> 8) % 2048);

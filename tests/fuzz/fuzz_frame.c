@@ -11,7 +11,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t out[FRAME_MAX];
     uint8_t key[STREAM_KEYBYTES];
     int sv[2];
     if (size > 1 << 20 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
@@ -29,8 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct stream_rx rx;
     const uint8_t *f;
     size_t fl, ol;
-    int final, have_hdr = 0;
     if (frame_reader_init(&fr, sv[1]) == 0) {
+        static uint8_t out[FRAME_MAX];
+        int final, have_hdr = 0;
         while (frame_read(&fr, FRAME_MAX, &f, &fl) == 0) {
             if (!have_hdr) {
                 if (fl != STREAM_HEADERBYTES || stream_rx_init(&rx, key, f) != 0)

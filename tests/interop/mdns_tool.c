@@ -95,8 +95,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "mdns_tool: announce: %s\n", pcp_strerror(e));
             return 1;
         }
-        printf("bucket %llu\nready\n",
-               (unsigned long long)discovery_bucket(mdns_clock_ns()));
+        printf("bucket %llu\nready\n", (unsigned long long)discovery_bucket(mdns_clock_ns()));
         fflush(stdout);
         for (long t = 0; !stop && (seconds < 0 || t < seconds * 10); t++)
             usleep(100000);
