@@ -140,7 +140,7 @@ int cmd_receive(int argc, char **argv)
     struct mdns_record rec;
     struct frame_reader fr = {0};
     const char *ifopt = NULL, *text = NULL;
-    long timeout_s = 30;
+    long timeout_s = 30, num;
     int json = 0, fd = -1, rc, e, o;
     char line[256], err[256], errpath[512], peer_msg[256];
 
@@ -164,14 +164,13 @@ int cmd_receive(int argc, char **argv)
             ifopt = optarg;
             break;
         case 't':
-            timeout_s = strtol(optarg, NULL, 10);
-            if (timeout_s <= 0) {
-                fprintf(stderr, "pcp: --timeout takes a number of seconds\n");
+            if (ui_option_num("--timeout", optarg, 1, TIMEOUT_MAX_S, &timeout_s) != 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'T':
-            xo.threads = atoi(optarg);
+            if (ui_option_num("--threads", optarg, 1, THREADS_MAX, &num) != 0)
+                return EXIT_USAGE;
+            xo.threads = (int)num;
             break;
         case 'h':
             help(stdout);

@@ -70,7 +70,7 @@ int cmd_send(int argc, char **argv)
     struct mdns_responder *resp = NULL;
     const char *ifopt = NULL, *given_code = NULL;
     unsigned words = 4;
-    long port = 0, timeout_s = -1;
+    long port = 0, timeout_s = -1, num;
     int json = 0, lfd = -1, fd = -1, rc, e, o;
     char text[CODE_TEXT_MAX], err[256], peer_msg[256];
 
@@ -80,11 +80,9 @@ int cmd_send(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
         switch (o) {
         case 'w':
-            words = (unsigned)strtoul(optarg, NULL, 10);
-            if (words < CODE_MIN_WORDS || words > CODE_MAX_WORDS) {
-                fprintf(stderr, "pcp: --words takes %d to %d\n", CODE_MIN_WORDS, CODE_MAX_WORDS);
+            if (ui_option_num("--words", optarg, CODE_MIN_WORDS, CODE_MAX_WORDS, &num) != 0)
                 return EXIT_USAGE;
-            }
+            words = (unsigned)num;
             break;
         case 'c':
             given_code = optarg;
@@ -96,14 +94,12 @@ int cmd_send(int argc, char **argv)
             ifopt = optarg;
             break;
         case 'p':
-            port = strtol(optarg, NULL, 10);
-            if (port < 0 || port > 65535) {
-                fprintf(stderr, "pcp: --port takes 0 to 65535\n");
+            if (ui_option_num("--port", optarg, 0, 65535, &port) != 0)
                 return EXIT_USAGE;
-            }
             break;
         case 't':
-            timeout_s = strtol(optarg, NULL, 10);
+            if (ui_option_num("--timeout", optarg, 1, TIMEOUT_MAX_S, &timeout_s) != 0)
+                return EXIT_USAGE;
             break;
         case 'n':
             xo.compress = 0;
@@ -112,7 +108,9 @@ int cmd_send(int argc, char **argv)
             xo.compress = 1;
             break;
         case 'T':
-            xo.threads = atoi(optarg);
+            if (ui_option_num("--threads", optarg, 1, THREADS_MAX, &num) != 0)
+                return EXIT_USAGE;
+            xo.threads = (int)num;
             break;
         case 'h':
             help(stdout);

@@ -5,6 +5,8 @@
  */
 #include "cmd.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -214,6 +216,20 @@ void ui_install_signals(const struct ui *u)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+int ui_option_num(const char *opt, const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || !isdigit((unsigned char)*s) || *end || v < min || v > max) {
+        fprintf(stderr, "pcp: %s takes a whole number from %ld to %ld, not '%s'\n", opt, min, max,
+                s);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 const char *ui_mdns_ifname(const char *opt)

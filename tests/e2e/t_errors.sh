@@ -15,6 +15,19 @@ set +e
 "$PCP" send 2>/dev/null; rc2=$?
 "$PCP" send "$WORK/does-not-exist" 2>"$WORK/send.err"; rc3=$?
 "$PCP" frobnicate 2>/dev/null; rc4=$?
+# Numbers are whole numbers in range, or a usage error before anything starts.
+for bad in "--threads abc" "--threads 0" "--port 99999" "--port 80x" "--timeout -1" \
+    "--timeout ''" "--words 4x" "--words 9"; do
+    eval "timeout 10 \"\$PCP\" send $bad /etc/hostname" </dev/null >/dev/null 2>"$WORK/opt.err"
+    r=$?
+    [ $r -eq 2 ] || fail "send $bad: exit $r, want 2"
+    grep -q "takes a whole number" "$WORK/opt.err" || fail "send $bad: $(cat "$WORK/opt.err")"
+done
+for bad in "--threads -2" "--timeout 0" "--timeout 1.5"; do
+    eval "timeout 10 \"\$PCP\" receive $bad zoo-enemy-result-increase" </dev/null >/dev/null 2>&1
+    r=$?
+    [ $r -eq 2 ] || fail "receive $bad: exit $r, want 2"
+done
 set -e
 [ $rc -eq 2 ] && [ $rc2 -eq 2 ] && [ $rc4 -eq 2 ] || fail "usage errors: $rc $rc2 $rc4"
 [ $rc3 -eq 6 ] || fail "missing file: exit $rc3, want 6"

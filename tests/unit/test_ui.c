@@ -81,6 +81,23 @@ static void test_human_size(void **state)
     assert_string_equal(s, "16384.0 PiB");
 }
 
+static void test_option_num(void **state)
+{
+    (void)state;
+    long v = -7;
+    assert_int_equal(ui_option_num("--n", "0", 0, 10, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(ui_option_num("--n", "10", 0, 10, &v), 0);
+    assert_int_equal(v, 10);
+    static const char *bad[] = {"",   "11", "-1", "+3",  " 3",
+                                "3 ", "3x", "x",  "1.5", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        v = -7;
+        assert_int_equal(ui_option_num("--n", bad[i], 0, 10, &v), -1);
+        assert_int_equal(v, -7);
+    }
+}
+
 static void test_mdns_ifname(void **state)
 {
     (void)state;
@@ -96,9 +113,8 @@ static void test_mdns_ifname(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exit_codes),
-        cmocka_unit_test(test_json_str),
-        cmocka_unit_test(test_human_size),
+        cmocka_unit_test(test_exit_codes),  cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_human_size),  cmocka_unit_test(test_option_num),
         cmocka_unit_test(test_mdns_ifname),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
