@@ -50,7 +50,7 @@ void ui_install_signals(const struct ui *u);
 /* Parse option OPT's value S as a whole decimal number in [MIN, MAX] into
  * *OUT; on anything else print "pcp: OPT takes MIN to MAX" and return -1. */
 #define TIMEOUT_MAX_S 2000000L /* seconds; times 1000 still fits an int */
-#define THREADS_MAX 64
+#define THREADS_MAX 8          /* MAX_WORKERS in core/transfer.c */
 int ui_option_num(const char *opt, const char *s, long min, long max, long *out);
 /* MDNS interface from the option or PCP_MDNS_INTERFACE (may be NULL). */
 const char *ui_mdns_ifname(const char *opt);
