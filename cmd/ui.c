@@ -133,6 +133,8 @@ int ui_exit_code(int err)
     case PCP_ERR_TIMEOUT:
     case PCP_ERR_NOT_FOUND:
     case PCP_ERR_TRUNCATED:
+    case PCP_ERR_RELAY_AUTH:
+    case PCP_ERR_RELAY_BUSY:
         return EXIT_NETWORK;
     case PCP_ERR_PROTO:
     case PCP_ERR_TOO_BIG:

@@ -48,6 +48,10 @@ const char *pcp_strerror(int err)
         return "the peer reported an error";
     case PCP_ERR_CHANGED:
         return "a source file changed while it was being sent";
+    case PCP_ERR_RELAY_AUTH:
+        return "the relay refused the token (set PCP_RELAY_TOKEN or --relay-token)";
+    case PCP_ERR_RELAY_BUSY:
+        return "the relay refused the request (busy, a limit reached, or the room in use)";
     }
     return "unknown error";
 }

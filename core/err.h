@@ -31,6 +31,8 @@ enum pcp_err {
     PCP_ERR_DIGEST = -19,      /* file digest mismatch */
     PCP_ERR_PEER = -20,        /* the peer reported an error */
     PCP_ERR_CHANGED = -21,     /* a source file changed while being sent */
+    PCP_ERR_RELAY_AUTH = -22,  /* the relay wants a (different) token */
+    PCP_ERR_RELAY_BUSY = -23,  /* the relay refused: full, a limit, or a room in use */
 };
 
 /* Static text for an error code; never NULL. */
