@@ -27,6 +27,7 @@ enum {
 
 int cmd_send(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
+int cmd_relay(int argc, char **argv);
 
 struct ui {
     int json;

@@ -15,6 +15,7 @@ static const struct {
 } subcommands[] = {
     {"send", cmd_send, "Send files or directories; prints a code for the receiver"},
     {"receive", cmd_receive, "Receive with the code the sender printed"},
+    {"relay", cmd_relay, "Run a rendezvous server and relay for senders and receivers"},
 };
 
 static void usage(FILE *f)

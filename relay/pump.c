@@ -1,0 +1,483 @@
+/*
+ * pump.c - relay rooms: pairing the first two arrivals and moving their
+ * bytes with splice() through a kernel pipe per direction, so that no
+ * byte is copied into this process. One epoll thread for every pipe.
+ *
+ * A side's socket is in epoll for EPOLLIN while its outgoing pipe has room
+ * and it has not ended, for EPOLLOUT while the pipe towards it holds
+ * bytes, and for EPOLLRDHUP while it has not ended; a lone peer only for
+ * EPOLLRDHUP, so that what it sends early waits in its socket buffer.
+ * When a side ends, the other's write half is shut down once the pipe
+ * towards it is empty; the room closes when both directions are done,
+ * on an error, at the idle or arrival deadline, or at the byte cap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "relay_priv.h"
+
+#define PUMP_PIPE_SIZE (512 * 1024)
+#define PUMP_BUDGET (2u << 20) /* bytes one direction moves per wake-up */
+#define PUMP_TICK_MS 100
+#define ROOM_BUCKETS 4096
+
+struct room;
+
+struct side {
+    struct room *room;
+    int idx;
+    int fd;
+    void *handle;
+    int pipe[2]; /* what this side sends, on its way to the other */
+    size_t inpipe;
+    int eof, shut;
+    uint32_t events;
+    uint8_t ip[16];
+};
+
+struct room {
+    struct room *next;                /* hash chain */
+    struct room *all_prev, *all_next; /* every room */
+    char id[RV_ROOM_HEX + 1];
+    int reserved, n;
+    struct side s[2];
+    uint8_t rip[2][16]; /* addresses of reservations, in order */
+    uint64_t created_ms, last_ms, bytes;
+    uint64_t window_ms, window_bytes; /* rate cap */
+    int throttled, dead;
+    struct room *dead_next;
+};
+
+struct pump {
+    pthread_mutex_t mu;
+    int ep;
+    struct relay_stats *st;
+    struct ipcap *cap;
+    pump_close_fn close_fn;
+    struct relay_limits lim;
+    struct room *b[ROOM_BUCKETS];
+    struct room *all;
+    struct room *dead;
+    size_t nrooms;
+    int stopping;
+    uint64_t drain_until;
+};
+
+struct pump *pump_new(struct relay_stats *st, struct ipcap *cap, pump_close_fn close_fn)
+{
+    struct pump *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (p->ep < 0) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    p->st = st;
+    p->cap = cap;
+    p->close_fn = close_fn;
+    return p;
+}
+
+void pump_set_limits(struct pump *p, const struct relay_limits *lim)
+{
+    pthread_mutex_lock(&p->mu);
+    p->lim = *lim;
+    pthread_mutex_unlock(&p->mu);
+}
+
+size_t pump_rooms(struct pump *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->nrooms;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+static size_t room_hash(const char *id)
+{
+    return strtoul((char[4]){id[0], id[1], id[2], 0}, NULL, 16) % ROOM_BUCKETS;
+}
+
+static struct room **room_find(struct pump *p, const char *id)
+{
+    struct room **pp = &p->b[room_hash(id)];
+    while (*pp && strcmp((*pp)->id, id) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+int pump_reserve(struct pump *p, const char *id, const uint8_t ip[16], int *why)
+{
+    *why = 0;
+    pthread_mutex_lock(&p->mu);
+    struct room **pp = room_find(p, id), *r = *pp;
+    int rc = 0;
+    if (p->stopping) {
+        *why = 1;
+        rc = PCP_ERR_TOO_BIG;
+    } else if (r && (r->dead || r->reserved + r->n >= 2)) {
+        rc = PCP_ERR_RELAY_BUSY;
+    } else if (!r && p->lim.max_rooms && p->nrooms >= p->lim.max_rooms) {
+        *why = 1;
+        rc = PCP_ERR_TOO_BIG;
+    } else if (ipcap_take(p->cap, ip, p->lim.per_ip_rooms) != 0) {
+        *why = 2;
+        rc = PCP_ERR_TOO_BIG;
+    } else if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r) {
+            ipcap_give(p->cap, ip);
+            *why = 1;
+            rc = PCP_ERR_TOO_BIG;
+        } else {
+            memcpy(r->id, id, RV_ROOM_HEX);
+            r->s[0].fd = r->s[1].fd = -1;
+            for (int i = 0; i < 2; i++) {
+                r->s[i].pipe[0] = r->s[i].pipe[1] = -1;
+                r->s[i].room = r;
+                r->s[i].idx = i;
+            }
+            r->created_ms = r->last_ms = relay_now_ms();
+            *pp = r;
+            r->all_next = p->all;
+            if (p->all)
+                p->all->all_prev = r;
+            p->all = r;
+            p->nrooms++;
+            atomic_store(&p->st->rooms_open, p->nrooms);
+        }
+    }
+    if (rc == 0)
+        memcpy(r->rip[r->reserved++], ip, 16);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+/* Unlink and queue for freeing after the current batch of events. */
+static void room_kill(struct pump *p, struct room *r)
+{
+    if (r->dead)
+        return;
+    r->dead = 1;
+    struct room **pp = room_find(p, r->id);
+    if (*pp == r)
+        *pp = r->next;
+    if (r->all_prev)
+        r->all_prev->all_next = r->all_next;
+    else
+        p->all = r->all_next;
+    if (r->all_next)
+        r->all_next->all_prev = r->all_prev;
+    for (int i = 0; i < 2; i++) {
+        struct side *s = &r->s[i];
+        if (s->fd >= 0) {
+            epoll_ctl(p->ep, EPOLL_CTL_DEL, s->fd, NULL);
+            p->close_fn(s->handle);
+            s->fd = -1;
+            ipcap_give(p->cap, s->ip);
+        }
+        for (int k = 0; k < 2; k++)
+            if (s->pipe[k] >= 0)
+                close(s->pipe[k]);
+    }
+    for (int i = 0; i < r->reserved; i++)
+        ipcap_give(p->cap, r->rip[i]);
+    r->reserved = 0;
+    if (r->n == 2)
+        atomic_fetch_sub(&p->st->rooms_paired, 1);
+    p->nrooms--;
+    atomic_store(&p->st->rooms_open, p->nrooms);
+    r->dead_next = p->dead;
+    p->dead = r;
+}
+
+static void free_dead(struct pump *p)
+{
+    while (p->dead) {
+        struct room *r = p->dead;
+        p->dead = r->dead_next;
+        free(r);
+    }
+}
+
+/* Forget the reservation of ip (the first one made with it). */
+static int drop_reservation(struct room *r, const uint8_t ip[16])
+{
+    for (int i = 0; i < r->reserved; i++) {
+        if (memcmp(r->rip[i], ip, 16) == 0) {
+            memmove(r->rip[i], r->rip[i + 1], (size_t)(r->reserved - i - 1) * 16);
+            r->reserved--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void pump_unreserve(struct pump *p, const char *id, const uint8_t ip[16])
+{
+    pthread_mutex_lock(&p->mu);
+    struct room *r = *room_find(p, id);
+    if (r && drop_reservation(r, ip)) {
+        ipcap_give(p->cap, ip);
+        if (r->reserved == 0 && r->n == 0)
+            room_kill(p, r);
+    }
+    free_dead(p);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void set_events(struct pump *p, struct side *s, uint32_t ev)
+{
+    if (s->fd < 0 || s->events == ev)
+        return;
+    struct epoll_event e = {.events = ev, .data.ptr = s};
+    epoll_ctl(p->ep, EPOLL_CTL_MOD, s->fd, &e);
+    s->events = ev;
+}
+
+static void update_interest(struct pump *p, struct room *r)
+{
+    if (r->n < 2) {
+        set_events(p, &r->s[0], EPOLLRDHUP);
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct side *s = &r->s[i], *o = &r->s[!i];
+        uint32_t ev = 0;
+        if (!s->eof) {
+            ev |= EPOLLRDHUP;
+            if (s->inpipe < PUMP_PIPE_SIZE && !r->throttled)
+                ev |= EPOLLIN;
+        }
+        if (o->inpipe > 0)
+            ev |= EPOLLOUT;
+        set_events(p, s, ev);
+    }
+}
+
+static int make_pipe(struct side *s)
+{
+    if (pipe2(s->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    fcntl(s->pipe[1], F_SETPIPE_SZ, PUMP_PIPE_SIZE);
+    return 0;
+}
+
+void pump_attach(struct pump *p, const char *id, const uint8_t ip[16], int fd, void *handle)
+{
+    pthread_mutex_lock(&p->mu);
+    struct room *r = *room_find(p, id);
+    if (!r || r->n >= 2 || !drop_reservation(r, ip)) {
+        /* The room went away (deadline, drain) between the 101 and now. */
+        pthread_mutex_unlock(&p->mu);
+        p->close_fn(handle);
+        return;
+    }
+    struct side *s = &r->s[r->n];
+    memcpy(s->ip, ip, 16);
+    s->fd = fd;
+    s->handle = handle;
+    s->events = EPOLLRDHUP;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    struct epoll_event e = {.events = s->events, .data.ptr = s};
+    if (epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &e) != 0) {
+        /* Count it as attached so that room_kill closes and gives back. */
+        r->n++;
+        room_kill(p, r);
+        free_dead(p);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    r->n++;
+    r->last_ms = relay_now_ms();
+    if (r->n == 2) {
+        if (make_pipe(&r->s[0]) != 0 || make_pipe(&r->s[1]) != 0) {
+            room_kill(p, r);
+            free_dead(p);
+            pthread_mutex_unlock(&p->mu);
+            return;
+        }
+        atomic_fetch_add(&p->st->rooms_paired, 1);
+        atomic_fetch_add(&p->st->pairs_total, 1);
+        update_interest(p, r);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* How many more bytes the rate cap lets through in this 100 ms window. */
+static size_t rate_allowance(const struct pump *p, const struct room *r)
+{
+    if (!p->lim.room_rate)
+        return SIZE_MAX;
+    uint64_t per_window = p->lim.room_rate / (1000 / PUMP_TICK_MS);
+    if (per_window == 0)
+        per_window = 1;
+    return r->window_bytes >= per_window ? 0 : (size_t)(per_window - r->window_bytes);
+}
+
+/* Move bytes from side i towards the other: 0, or -1 when the room must
+ * close. */
+static int transfer(struct pump *p, struct room *r, int i)
+{
+    struct side *s = &r->s[i], *o = &r->s[!i];
+    size_t moved = 0;
+    for (;;) {
+        int progress = 0;
+        size_t allow = rate_allowance(p, r);
+        if (!s->eof && s->inpipe < PUMP_PIPE_SIZE && allow > 0) {
+            size_t want = PUMP_PIPE_SIZE - s->inpipe;
+            if (want > allow)
+                want = allow;
+            ssize_t n =
+                splice(s->fd, NULL, s->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n > 0) {
+                s->inpipe += (size_t)n;
+                r->window_bytes += (uint64_t)n;
+                progress = 1;
+            } else if (n == 0) {
+                s->eof = 1;
+            } else if (errno != EAGAIN && errno != EINTR) {
+                return -1;
+            }
+        }
+        if (s->inpipe > 0) {
+            ssize_t n =
+                splice(s->pipe[0], NULL, o->fd, NULL, s->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n > 0) {
+                s->inpipe -= (size_t)n;
+                moved += (size_t)n;
+                r->bytes += (uint64_t)n;
+                atomic_fetch_add(&p->st->bytes_relayed, (uint64_t)n);
+                progress = 1;
+            } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                return -1;
+            }
+        }
+        if (!progress || moved >= PUMP_BUDGET)
+            break;
+    }
+    if (moved)
+        r->last_ms = relay_now_ms();
+    if (p->lim.room_rate && rate_allowance(p, r) == 0)
+        r->throttled = 1;
+    if (s->eof && s->inpipe == 0 && !o->shut) {
+        shutdown(o->fd, SHUT_WR);
+        o->shut = 1;
+    }
+    return 0;
+}
+
+static void on_event(struct pump *p, struct side *s, uint32_t ev)
+{
+    struct room *r = s->room;
+    if (r->dead)
+        return;
+    if (r->n < 2) {
+        /* A lone peer left (or broke the rules by closing early). */
+        room_kill(p, r);
+        return;
+    }
+    if ((ev & EPOLLERR) || transfer(p, r, 0) != 0 || transfer(p, r, 1) != 0) {
+        room_kill(p, r);
+        return;
+    }
+    if (p->lim.room_bytes && r->bytes > p->lim.room_bytes) {
+        atomic_fetch_add(&p->st->closed_bytes, 1);
+        room_kill(p, r);
+        return;
+    }
+    int done = r->s[0].eof && r->s[1].eof && r->s[0].inpipe == 0 && r->s[1].inpipe == 0;
+    /* HUP: both halves of this socket are gone; whatever is still owed to
+     * it can never arrive. */
+    if (done || ((ev & EPOLLHUP) && (r->s[!s->idx].inpipe > 0 || !s->eof))) {
+        room_kill(p, r);
+        return;
+    }
+    update_interest(p, r);
+}
+
+/* Deadlines, idle pipes, rate windows, draining. */
+static void tick(struct pump *p, uint64_t now)
+{
+    for (struct room *r = p->all, *next; r; r = next) {
+        next = r->all_next;
+        if (r->n < 2 && r->n + r->reserved > 0 &&
+            (p->stopping || now - r->created_ms > (uint64_t)p->lim.arrival_s * 1000u)) {
+            if (r->n > 0 && !p->stopping)
+                atomic_fetch_add(&p->st->closed_arrival, 1);
+            if (r->n > 0)
+                room_kill(p, r);
+            continue;
+        }
+        if (r->n == 2 && p->lim.idle_s && now - r->last_ms > (uint64_t)p->lim.idle_s * 1000u) {
+            atomic_fetch_add(&p->st->closed_idle, 1);
+            room_kill(p, r);
+            continue;
+        }
+        if (now - r->window_ms >= PUMP_TICK_MS) {
+            r->window_ms = now;
+            r->window_bytes = 0;
+            if (r->throttled) {
+                r->throttled = 0;
+                if (r->n == 2)
+                    update_interest(p, r);
+            }
+        }
+    }
+}
+
+void *pump_main(void *arg)
+{
+    struct pump *p = arg;
+    struct epoll_event evs[64];
+    uint64_t last_tick = 0;
+    for (;;) {
+        int n = epoll_wait(p->ep, evs, 64, PUMP_TICK_MS / 2);
+        pthread_mutex_lock(&p->mu);
+        for (int i = 0; i < n; i++)
+            on_event(p, evs[i].data.ptr, evs[i].events);
+        uint64_t now = relay_now_ms();
+        if (now - last_tick >= PUMP_TICK_MS / 2) {
+            tick(p, now);
+            last_tick = now;
+        }
+        int quit = p->stopping && (p->nrooms == 0 || now >= p->drain_until);
+        if (quit)
+            while (p->all)
+                room_kill(p, p->all);
+        free_dead(p);
+        pthread_mutex_unlock(&p->mu);
+        if (quit)
+            return NULL;
+    }
+}
+
+void pump_stop(struct pump *p, unsigned drain_ms)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stopping = 1;
+    p->drain_until = relay_now_ms() + drain_ms;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void pump_free(struct pump *p)
+{
+    if (!p)
+        return;
+    while (p->all)
+        room_kill(p, p->all);
+    free_dead(p);
+    close(p->ep);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}

@@ -1,0 +1,123 @@
+/*
+ * relay_priv.h - the relay's parts, shared between its files and tests.
+ */
+#ifndef PCP_RELAY_PRIV_H
+#define PCP_RELAY_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "relay.h"
+
+#define RV_KEY_HEX 64
+#define RV_ROOM_HEX 32
+#define RV_OWNER_HEX 32
+#define RV_RECORD_MAX 1024
+#define RV_WAIT_MAX_S 30
+#define RV_TTL_S 300
+
+/* ---- counters (metrics.c prints them) ---------------------------------- */
+
+struct relay_stats {
+    _Atomic uint64_t rooms_open, rooms_paired, pairs_total, bytes_relayed;
+    _Atomic uint64_t records, puts, gets, gets_hit, deletes;
+    _Atomic uint64_t refused_auth, refused_limit, refused_full, refused_bad;
+    _Atomic uint64_t closed_idle, closed_arrival, closed_bytes;
+    uint64_t start_ms;
+};
+
+uint64_t relay_now_ms(void);
+
+/* ---- per-address accounting -------------------------------------------- */
+
+/* The address part of a sockaddr as 16 bytes (IPv4 mapped into IPv6). */
+void ip_key(const struct sockaddr *sa, uint8_t out[16]);
+
+struct ipcap;
+struct ipcap *ipcap_new(void);
+void ipcap_free(struct ipcap *t);
+/* Take one unit for ip unless it already holds `max`; 0 or
+ * PCP_ERR_RELAY_BUSY. Thread-safe. */
+int ipcap_take(struct ipcap *t, const uint8_t ip[16], unsigned max);
+void ipcap_give(struct ipcap *t, const uint8_t ip[16]);
+
+/* ---- rendezvous records ------------------------------------------------ */
+
+struct rv_store;
+struct rv_store *rv_store_new(struct ipcap *cap, struct relay_stats *st);
+void rv_store_free(struct rv_store *s);
+/* Drop records past their time; returns how many are left. */
+size_t rv_store_sweep(struct rv_store *s, uint64_t now_ms);
+
+enum rv_method { RV_M_GET, RV_M_PUT, RV_M_DELETE, RV_M_OTHER };
+
+/* One API request, as the HTTP layer saw it. */
+struct rv_req {
+    enum rv_method method;
+    const char *path;  /* "/v1/rv/KEY" ... */
+    const char *owner; /* X-Pcp-Owner or NULL */
+    const char *wait;  /* ?wait= or NULL */
+    const uint8_t *body;
+    size_t body_len;
+    int body_too_big;
+    uint8_t ip[16];
+    char observed[64]; /* "ADDR:PORT" of the caller */
+    uint64_t now_ms;
+    uint64_t deadline_ms; /* long-poll: 0 the first time, then as returned */
+};
+
+struct rv_resp {
+    int status;
+    uint8_t body[RV_RECORD_MAX + 128];
+    size_t body_len;
+    const char *content_type;
+    /* GET found nothing yet: suspend until deadline_ms or a PUT of key. */
+    int wait;
+    uint64_t deadline_ms;
+    char key[RV_KEY_HEX + 1];
+    /* A PUT stored key: wake its waiters. */
+    int stored;
+};
+
+/* Handle a rendezvous request (/v1/rv/...). Never fails: every outcome is
+ * an HTTP status with a one-line text body. Thread-safe. */
+void rv_handle(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
+               struct rv_resp *rs);
+
+/* 1 when s is exactly n lowercase hex digits. */
+int rv_is_hex(const char *s, size_t n);
+
+/* ---- pipes ------------------------------------------------------------- */
+
+struct pump;
+/* Close a socket the pump was given (MHD's upgrade close). */
+typedef void (*pump_close_fn)(void *handle);
+
+struct pump *pump_new(struct relay_stats *st, struct ipcap *cap, pump_close_fn close_fn);
+void pump_free(struct pump *p);
+void pump_set_limits(struct pump *p, const struct relay_limits *lim);
+/* Reserve a place in room for an arriving peer before the 101 is sent:
+ * 0, PCP_ERR_RELAY_BUSY (room full: 409) or PCP_ERR_TOO_BIG (too many
+ * rooms or this address's cap: 503/429 by *why: 1 global, 2 per-address). */
+int pump_reserve(struct pump *p, const char *room, const uint8_t ip[16], int *why);
+/* Give back a reservation that never became a pipe. */
+void pump_unreserve(struct pump *p, const char *room, const uint8_t ip[16]);
+/* The upgraded socket for a reservation; handle goes to close_fn. */
+void pump_attach(struct pump *p, const char *room, const uint8_t ip[16], int fd, void *handle);
+/* Run the loop until pump_stop(); then close everything. */
+void *pump_main(void *p);
+/* Stop: now (drain_ms 0) or once the pipes are done, at most drain_ms. */
+void pump_stop(struct pump *p, unsigned drain_ms);
+size_t pump_rooms(struct pump *p);
+
+/* ---- the HTTP side ----------------------------------------------------- */
+
+/* Prometheus text and the HTML status page into out (NUL-terminated). */
+size_t relay_metrics(const struct relay_stats *st, size_t rooms, size_t conns, char *out,
+                     size_t cap);
+size_t relay_status_html(const struct relay_stats *st, size_t rooms, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,365 @@
+/*
+ * store.c - rendezvous records, per-address accounting, and the handling
+ * of one rendezvous request (pure: the HTTP layer passes it in and sends
+ * what comes back, so that a fuzzer can drive it directly).
+ */
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "relay_priv.h"
+
+uint64_t relay_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int rv_is_hex(const char *s, size_t n)
+{
+    if (!s || strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* ---- per-address accounting -------------------------------------------- */
+
+void ip_key(const struct sockaddr *sa, uint8_t out[16])
+{
+    memset(out, 0, 16);
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &a->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    }
+}
+
+#define IPCAP_BUCKETS 1024
+
+struct ipent {
+    struct ipent *next;
+    uint8_t ip[16];
+    unsigned n;
+};
+
+struct ipcap {
+    pthread_mutex_t mu;
+    struct ipent *b[IPCAP_BUCKETS];
+};
+
+struct ipcap *ipcap_new(void)
+{
+    struct ipcap *t = calloc(1, sizeof(*t));
+    if (t)
+        pthread_mutex_init(&t->mu, NULL);
+    return t;
+}
+
+void ipcap_free(struct ipcap *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < IPCAP_BUCKETS; i++) {
+        while (t->b[i]) {
+            struct ipent *e = t->b[i];
+            t->b[i] = e->next;
+            free(e);
+        }
+    }
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+static size_t ip_hash(const uint8_t ip[16])
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ ip[i]) * 16777619u;
+    return h % IPCAP_BUCKETS;
+}
+
+int ipcap_take(struct ipcap *t, const uint8_t ip[16], unsigned max)
+{
+    int rc = 0;
+    pthread_mutex_lock(&t->mu);
+    struct ipent **pp = &t->b[ip_hash(ip)], *e;
+    for (e = *pp; e && memcmp(e->ip, ip, 16) != 0; e = e->next)
+        ;
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        if (!e) {
+            rc = PCP_ERR_NOMEM;
+            goto out;
+        }
+        memcpy(e->ip, ip, 16);
+        e->next = *pp;
+        *pp = e;
+    }
+    if (max && e->n >= max)
+        rc = PCP_ERR_RELAY_BUSY;
+    else
+        e->n++;
+out:
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+void ipcap_give(struct ipcap *t, const uint8_t ip[16])
+{
+    pthread_mutex_lock(&t->mu);
+    for (struct ipent **pp = &t->b[ip_hash(ip)]; *pp; pp = &(*pp)->next) {
+        struct ipent *e = *pp;
+        if (memcmp(e->ip, ip, 16) != 0)
+            continue;
+        if (e->n > 0)
+            e->n--;
+        if (e->n == 0) {
+            *pp = e->next;
+            free(e);
+        }
+        break;
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+#define STORE_BUCKETS 4096
+
+struct rec {
+    struct rec *next;
+    char key[RV_KEY_HEX + 1];
+    char owner[RV_OWNER_HEX + 1];
+    uint8_t ip[16];
+    uint64_t expires_ms;
+    size_t len;
+    uint8_t data[RV_RECORD_MAX];
+};
+
+struct rv_store {
+    pthread_mutex_t mu;
+    struct ipcap *cap;
+    struct relay_stats *st;
+    size_t n;
+    struct rec *b[STORE_BUCKETS];
+};
+
+struct rv_store *rv_store_new(struct ipcap *cap, struct relay_stats *st)
+{
+    struct rv_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    s->cap = cap;
+    s->st = st;
+    return s;
+}
+
+static void rec_drop(struct rv_store *s, struct rec **pp)
+{
+    struct rec *r = *pp;
+    *pp = r->next;
+    ipcap_give(s->cap, r->ip);
+    sodium_memzero(r, sizeof(*r));
+    free(r);
+    s->n--;
+    atomic_store(&s->st->records, s->n);
+}
+
+void rv_store_free(struct rv_store *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < STORE_BUCKETS; i++)
+        while (s->b[i])
+            rec_drop(s, &s->b[i]);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+size_t rv_store_sweep(struct rv_store *s, uint64_t now_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < STORE_BUCKETS; i++) {
+        struct rec **pp = &s->b[i];
+        while (*pp) {
+            if ((*pp)->expires_ms <= now_ms)
+                rec_drop(s, pp);
+            else
+                pp = &(*pp)->next;
+        }
+    }
+    size_t n = s->n;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* The key is hex already: its first digits are as good a hash as any. */
+static struct rec **rec_find(struct rv_store *s, const char *key)
+{
+    struct rec **pp = &s->b[strtoul((char[4]){key[0], key[1], key[2], 0}, NULL, 16)];
+    while (*pp && strcmp((*pp)->key, key) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void reply(struct rv_resp *rs, int status, const char *text)
+{
+    rs->status = status;
+    rs->content_type = "text/plain; charset=utf-8";
+    int n = snprintf((char *)rs->body, sizeof(rs->body), "%s\n", text);
+    rs->body_len = n < 0 ? 0 : (size_t)n < sizeof(rs->body) ? (size_t)n : sizeof(rs->body) - 1;
+}
+
+/* The wait parameter: 0..RV_WAIT_MAX_S, digits only; -1 when malformed. */
+static int parse_wait(const char *w)
+{
+    if (!w)
+        return 0;
+    if (!*w || strlen(w) > 2)
+        return -1;
+    int v = 0;
+    for (const char *p = w; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return v <= RV_WAIT_MAX_S ? v : -1;
+}
+
+static void do_put(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
+                   const char *key, struct rv_resp *rs)
+{
+    if (!rv_is_hex(rq->owner, RV_OWNER_HEX))
+        return reply(rs, 400, "X-Pcp-Owner must be 32 lowercase hex digits");
+    if (rq->body_too_big || rq->body_len > RV_RECORD_MAX)
+        return reply(rs, 413, "a record is at most 1024 bytes");
+    if (rq->body_len == 0)
+        return reply(rs, 400, "empty record");
+    pthread_mutex_lock(&s->mu);
+    struct rec **pp = rec_find(s, key), *r = *pp;
+    if (r && sodium_memcmp(r->owner, rq->owner, RV_OWNER_HEX) != 0) {
+        pthread_mutex_unlock(&s->mu);
+        atomic_fetch_add(&s->st->refused_full, 1);
+        return reply(rs, 409, "this rendezvous key is taken by another sender; try a new code");
+    }
+    if (!r) {
+        if (lim->max_records && s->n >= lim->max_records) {
+            pthread_mutex_unlock(&s->mu);
+            atomic_fetch_add(&s->st->refused_limit, 1);
+            return reply(rs, 503, "the relay holds as many records as it may; try again later");
+        }
+        if (ipcap_take(s->cap, rq->ip, lim->per_ip_rooms) != 0) {
+            pthread_mutex_unlock(&s->mu);
+            atomic_fetch_add(&s->st->refused_limit, 1);
+            return reply(rs, 429, "too many rooms and records from your address");
+        }
+        r = calloc(1, sizeof(*r));
+        if (!r) {
+            ipcap_give(s->cap, rq->ip);
+            pthread_mutex_unlock(&s->mu);
+            return reply(rs, 503, "out of memory");
+        }
+        memcpy(r->key, key, RV_KEY_HEX);
+        memcpy(r->owner, rq->owner, RV_OWNER_HEX);
+        memcpy(r->ip, rq->ip, 16);
+        *pp = r;
+        s->n++;
+        atomic_store(&s->st->records, s->n);
+    }
+    memcpy(r->data, rq->body, rq->body_len);
+    r->len = rq->body_len;
+    r->expires_ms = rq->now_ms + RV_TTL_S * 1000u;
+    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_add(&s->st->puts, 1);
+    char text[96];
+    snprintf(text, sizeof(text), "observed %s", rq->observed);
+    reply(rs, 200, text);
+    rs->stored = 1;
+}
+
+static void do_get(struct rv_store *s, const struct rv_req *rq, const char *key, struct rv_resp *rs)
+{
+    int wait = parse_wait(rq->wait);
+    if (wait < 0)
+        return reply(rs, 400, "wait takes 0 to 30 seconds");
+    uint64_t deadline = rq->deadline_ms ? rq->deadline_ms : rq->now_ms + (uint64_t)wait * 1000u;
+    pthread_mutex_lock(&s->mu);
+    struct rec *r = *rec_find(s, key);
+    if (r && r->expires_ms > rq->now_ms) {
+        memcpy(rs->body, r->data, r->len);
+        rs->body_len = r->len;
+        pthread_mutex_unlock(&s->mu);
+        rs->status = 200;
+        rs->content_type = "application/octet-stream";
+        atomic_fetch_add(&s->st->gets_hit, 1);
+        return;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rq->now_ms < deadline) {
+        rs->wait = 1;
+        rs->deadline_ms = deadline;
+        return;
+    }
+    reply(rs, 404, "no record under this key");
+}
+
+static void do_delete(struct rv_store *s, const struct rv_req *rq, const char *key,
+                      struct rv_resp *rs)
+{
+    if (!rv_is_hex(rq->owner, RV_OWNER_HEX))
+        return reply(rs, 400, "X-Pcp-Owner must be 32 lowercase hex digits");
+    pthread_mutex_lock(&s->mu);
+    struct rec **pp = rec_find(s, key);
+    int status = !*pp ? 404 : sodium_memcmp((*pp)->owner, rq->owner, RV_OWNER_HEX) ? 409 : 204;
+    if (status == 204)
+        rec_drop(s, pp);
+    pthread_mutex_unlock(&s->mu);
+    if (status == 204)
+        atomic_fetch_add(&s->st->deletes, 1);
+    reply(rs, status,
+          status == 204   ? "deleted"
+          : status == 404 ? "no record under this key"
+                          : "this record belongs to another sender");
+    if (status == 204)
+        rs->body_len = 0;
+}
+
+void rv_handle(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
+               struct rv_resp *rs)
+{
+    static const char prefix[] = "/v1/rv/";
+    rs->status = 0;
+    rs->body_len = 0;
+    rs->content_type = NULL;
+    rs->wait = rs->stored = 0;
+    rs->deadline_ms = 0;
+    rs->key[0] = 0;
+    const char *key = rq->path + strlen(prefix);
+    if (strncmp(rq->path, prefix, strlen(prefix)) != 0 || !rv_is_hex(key, RV_KEY_HEX)) {
+        atomic_fetch_add(&s->st->refused_bad, 1);
+        return reply(rs, 404, "no such API path; a key is 64 lowercase hex digits");
+    }
+    memcpy(rs->key, key, RV_KEY_HEX + 1);
+    switch (rq->method) {
+    case RV_M_PUT:
+        return do_put(s, lim, rq, key, rs);
+    case RV_M_GET:
+        atomic_fetch_add(&s->st->gets, rq->deadline_ms == 0);
+        return do_get(s, rq, key, rs);
+    case RV_M_DELETE:
+        return do_delete(s, rq, key, rs);
+    default:
+        return reply(rs, 405, "use GET, PUT or DELETE");
+    }
+}
