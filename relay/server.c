@@ -475,8 +475,8 @@ int relay_run(const struct relay_config *cfg, const struct relay_hooks *hooks)
                      MHD_USE_ERROR_LOG | (dual ? MHD_USE_DUAL_STACK : 0) |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     rl->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, rl, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, rl, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rl,
+        flags, 0, NULL, NULL, on_request, rl, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rl,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, rl,
         MHD_OPTION_CONNECTION_LIMIT, cfg->lim.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         cfg->lim.per_ip_conns, MHD_OPTION_CONNECTION_TIMEOUT, cfg->lim.request_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->lim.conn_memory, MHD_OPTION_LISTEN_BACKLOG_SIZE,
