@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rv.h"
 #include "transfer.h"
 
 /* Exit codes, documented in README.md. */
@@ -53,6 +54,31 @@ void ui_install_signals(const struct ui *u);
 #define TIMEOUT_MAX_S 2000000L /* seconds; times 1000 still fits an int */
 #define THREADS_MAX 8          /* MAX_WORKERS in core/transfer.c */
 int ui_option_num(const char *opt, const char *s, long min, long max, long *out);
+/* The client's settings file: "key = value" lines, # comments. Keys:
+ * relay, relay-token. */
+struct client_config {
+    char relay[512];
+    char relay_token[256];
+};
+/* Parse text over *c; PCP_ERR_INVAL with "line N: what" in err. */
+int ui_config_parse(struct client_config *c, const char *text, size_t len, char *err,
+                    size_t errlen);
+
+/* Where a relay comes from: --relay / PCP_RELAY / the config file's
+ * "relay", and likewise the token (--relay-token, PCP_RELAY_TOKEN,
+ * "relay-token"). Config file: $PCP_CONFIG, else
+ * $XDG_CONFIG_HOME/pcp/config, else ~/.config/pcp/config. */
+struct relay_choice {
+    int use;         /* a relay is configured and not --no-relay */
+    int only;        /* --force-relay: no direct paths */
+    char shown[300]; /* "HOST:PORT" for messages */
+    struct client_config cfg;
+    struct rv_client client;
+};
+/* 0, or -1 after printing why (bad URL, unreadable config file). */
+int ui_relay_choice(struct relay_choice *rc, const char *flag_url, const char *flag_token,
+                    int no_relay, int force_relay);
+
 /* MDNS interface from the option or PCP_MDNS_INTERFACE (may be NULL). */
 const char *ui_mdns_ifname(const char *opt);
 

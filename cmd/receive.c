@@ -6,6 +6,8 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -41,6 +43,11 @@ static void help(FILE *f)
         "                          (default: every multicast interface; env PCP_MDNS_INTERFACE)\n"
         "      --timeout SECONDS   how long to look for the sender (default 30)\n"
         "      --threads N         decompression threads (default: CPU count, at most 4)\n"
+        "      --relay URL         also look at this relay, for senders on other networks\n"
+        "                          (env PCP_RELAY, or 'relay = URL' in the config file)\n"
+        "      --relay-token T     the relay's token (env PCP_RELAY_TOKEN)\n"
+        "      --no-relay          never use a relay, even a configured one\n"
+        "      --force-relay       only the relay: no LAN lookup (for testing)\n"
         "  -h, --help              this text\n");
 }
 
@@ -116,6 +123,70 @@ static int confirm(void *ud, const struct manifest *m)
     return ans[0] == 'y' || ans[0] == 'Y';
 }
 
+/* The sender's record at the relay, looked for beside mDNS: the current
+ * and the previous bucket, then long-polls on the current one. Once
+ * found, and once the LAN has had its head start, mDNS is told to stop. */
+struct rv_find {
+    struct rv_client client;
+    unsigned channel;
+    uint64_t deadline_ms, head_start_ms;
+    volatile int cancel;
+    volatile int *mdns_cancel;
+    int found, err;
+    char room[RV_ROOM_HEX + 1];
+};
+
+#define DIRECT_HEAD_START_MS 2000
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int rv_try(struct rv_find *f, uint64_t bucket, int wait_s)
+{
+    char key[RV_KEY_HEX + 1];
+    uint8_t rec[RV_RECORD_MAX];
+    size_t len;
+    rv_key(key, bucket, f->channel);
+    int e = rv_get(&f->client, key, wait_s, rec, sizeof(rec), &len, NULL);
+    if (e == 0 && rv_record_parse(rec, len, f->room) == 0)
+        f->found = 1;
+    return e;
+}
+
+static void *rv_find_main(void *arg)
+{
+    struct rv_find *f = arg;
+    f->err = PCP_ERR_NOT_FOUND;
+    while (!f->cancel && !f->found && mono_ms() < f->deadline_ms) {
+        uint64_t b = discovery_bucket(discovery_now_ns());
+        int e = rv_try(f, b - DISCOVERY_BUCKET_NS, 0);
+        if (!f->found && (e == 0 || e == PCP_ERR_NOT_FOUND)) {
+            uint64_t left = (f->deadline_ms - mono_ms()) / 1000;
+            e = rv_try(f, b, left < 10 ? (int)left : 10);
+        }
+        if (e == PCP_ERR_RELAY_AUTH || e == PCP_ERR_CANCELLED) {
+            f->err = e;
+            break;
+        }
+        if (e && e != PCP_ERR_NOT_FOUND) {
+            f->err = e; /* the relay is unreachable: try again in a second */
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+        }
+    }
+    while (f->found && !f->cancel && mono_ms() < f->head_start_ms) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (f->found)
+        *f->mdns_cancel = 1;
+    return NULL;
+}
+
 static void progress(void *ud, const struct xfer_progress *p)
 {
     ui_progress(((struct rctx *)ud)->u, p);
@@ -130,6 +201,10 @@ int cmd_receive(int argc, char **argv)
                                          {"mdns-interface", required_argument, 0, 'i'},
                                          {"timeout", required_argument, 0, 't'},
                                          {"threads", required_argument, 0, 'T'},
+                                         {"relay", required_argument, 0, 'r'},
+                                         {"relay-token", required_argument, 0, 'k'},
+                                         {"no-relay", no_argument, 0, 'N'},
+                                         {"force-relay", no_argument, 0, 'F'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct ui u;
@@ -139,7 +214,9 @@ int cmd_receive(int argc, char **argv)
     struct pcp_code code;
     struct mdns_record rec;
     struct frame_reader fr = {0};
-    const char *ifopt = NULL, *text = NULL;
+    const char *ifopt = NULL, *text = NULL, *relay_url = NULL, *relay_token = NULL;
+    int no_relay = 0, force_relay = 0;
+    struct relay_choice rly;
     long timeout_s = 30, num;
     int json = 0, fd = -1, rc, e, o;
     char line[256], err[256], errpath[512], peer_msg[256];
@@ -172,6 +249,18 @@ int cmd_receive(int argc, char **argv)
                 return EXIT_USAGE;
             xo.threads = (int)num;
             break;
+        case 'r':
+            relay_url = optarg;
+            break;
+        case 'k':
+            relay_token = optarg;
+            break;
+        case 'N':
+            no_relay = 1;
+            break;
+        case 'F':
+            force_relay = 1;
+            break;
         case 'h':
             help(stdout);
             return EXIT_OK;
@@ -180,6 +269,8 @@ int cmd_receive(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (ui_relay_choice(&rly, relay_url, relay_token, no_relay, force_relay) != 0)
+        return EXIT_USAGE;
     ui_init(&u, json, "Receiving");
     ui_install_signals(&u);
     if (optind < argc)
@@ -197,22 +288,59 @@ int cmd_receive(int argc, char **argv)
 
     const char *ifname = ui_mdns_ifname(ifopt);
     if (!json)
-        fprintf(stderr, "Looking for the sender on the local network...\n");
-    e = mdns_lookup(ifname, code_channel(&code), (int)(timeout_s * 1000), NULL, &rec);
-    if (e == PCP_ERR_NOT_FOUND)
-        return ui_fail(&u, e,
-                       "no sender found for this code within %ld s. Check that 'pcp send' is "
-                       "running on the same network and that the first word is right%s.",
-                       timeout_s, ifname ? "" : " (--mdns-interface picks the interface)");
-    if (e)
+        fprintf(stderr, "Looking for the sender%s%s%s...\n",
+                rly.only ? "" : " on the local network",
+                rly.use ? (rly.only ? " at " : " and at ") : "", rly.use ? rly.shown : "");
+    /* Both at once: mDNS here, the record at the relay in a thread. */
+    volatile int mdns_cancel = 0;
+    struct rv_find find = {0};
+    pthread_t find_thread;
+    int finding = 0;
+    if (rly.use) {
+        find.client = rly.client;
+        find.client.cancel = &find.cancel;
+        find.channel = code_channel(&code);
+        find.deadline_ms = mono_ms() + (uint64_t)timeout_s * 1000u;
+        find.head_start_ms = rly.only ? 0 : mono_ms() + DIRECT_HEAD_START_MS;
+        find.mdns_cancel = &mdns_cancel;
+        finding = pthread_create(&find_thread, NULL, rv_find_main, &find) == 0;
+        if (!finding)
+            return ui_fail(&u, PCP_ERR_NOMEM, "cannot start looking at the relay");
+    }
+    e = PCP_ERR_NOT_FOUND;
+    if (!rly.only)
+        e = mdns_lookup(ifname, code_channel(&code), (int)(timeout_s * 1000), &mdns_cancel, &rec);
+    if (e == 0)
+        find.cancel = 1;
+    if (finding)
+        pthread_join(find_thread, NULL);
+    if (e != 0 && e != PCP_ERR_NOT_FOUND && e != PCP_ERR_CANCELLED)
         return ui_fail(&u, e, "cannot look on the local network%s%s: %s",
                        ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
+    if (e != 0 && !find.found && find.err == PCP_ERR_RELAY_AUTH)
+        return ui_fail(&u, find.err, "the relay %s refused: %s", rly.shown, pcp_strerror(find.err));
+    if (e != 0 && !find.found)
+        return ui_fail(&u, PCP_ERR_NOT_FOUND,
+                       "no sender found for this code within %ld s. Check that 'pcp send' is "
+                       "running %s and that the first word is right%s%s%s.",
+                       timeout_s, rly.use ? "with the same relay" : "on the same network",
+                       ifname || rly.only ? "" : " (--mdns-interface picks the interface)",
+                       rly.use && find.err != PCP_ERR_NOT_FOUND ? "; the relay: " : "",
+                       rly.use && find.err != PCP_ERR_NOT_FOUND ? pcp_strerror(find.err) : "");
 
+    char who[320];
     struct sockaddr_storage peer;
-    if ((e = net_connect_race(rec.addr, rec.naddr, 250, 10000, NULL, &fd, &peer)) != 0)
-        return ui_fail(&u, e, "found the sender but cannot connect to it: %s", pcp_strerror(e));
-    char who[64];
-    net_addr_str(&peer, 0, who, sizeof(who));
+    if (e == 0) {
+        if ((e = net_connect_race(rec.addr, rec.naddr, 250, 10000, NULL, &fd, &peer)) != 0)
+            return ui_fail(&u, e, "found the sender but cannot connect to it: %s", pcp_strerror(e));
+        net_addr_str(&peer, 0, who, sizeof(who));
+    } else {
+        if ((e = rv_pipe(&rly.client, find.room, 10000, &fd)) != 0)
+            return ui_fail(&u, e, "found the sender at the relay %s but cannot join it: %s",
+                           rly.shown, pcp_strerror(e));
+        u.path = "relayed";
+        snprintf(who, sizeof(who), "relay %s", rly.shown);
+    }
     net_set_timeout(fd, 10000);
     if ((e = frame_reader_init(&fr, fd)) != 0) {
         rc = ui_fail(&u, e, "out of memory");

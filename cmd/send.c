@@ -3,9 +3,13 @@
  * receiver that knows it, stream the files. A wrong code costs its sender
  * one of a few tries; the real receiver is still served.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -35,7 +39,131 @@ static void help(FILE *f)
         "      --timeout SECONDS   give up when no receiver came (default: wait)\n"
         "      --no-compress       never compress (default: adapt to the link)\n"
         "      --threads N         compression threads (default: CPU count, at most 4)\n"
+        "      --relay URL         also wait at this relay, for receivers on other networks\n"
+        "                          (env PCP_RELAY, or 'relay = URL' in the config file)\n"
+        "      --relay-token T     the relay's token (env PCP_RELAY_TOKEN)\n"
+        "      --no-relay          never use a relay, even a configured one\n"
+        "      --force-relay       only the relay: no LAN announcement (for testing)\n"
         "  -h, --help              this text\n");
+}
+
+/* Where the sender waits: its listening socket on the LAN and, with a
+ * relay, a connection parked in its relay room (entered again whenever it
+ * ends) plus the rendezvous record that names the room, renewed when the
+ * five-minute bucket rolls over and before it expires. */
+struct meet {
+    const struct relay_choice *rly;
+    unsigned channel;
+    int lfd, rfd, published, warned;
+    char room[RV_ROOM_HEX + 1], owner[RV_OWNER_HEX + 1], key[RV_KEY_HEX + 1];
+    uint64_t bucket, put_ms, retry_ms;
+};
+
+#define RECORD_RENEW_MS 120000
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int meet_publish(struct meet *mt, int now)
+{
+    uint64_t b = discovery_bucket(discovery_now_ns());
+    if (!now && b == mt->bucket && mono_ms() - mt->put_ms < RECORD_RENEW_MS)
+        return 0;
+    char rec[128], key[RV_KEY_HEX + 1];
+    rv_record_make(rec, sizeof(rec), mt->room);
+    rv_key(key, b, mt->channel);
+    int e = rv_put(&mt->rly->client, key, mt->owner, rec, strlen(rec), 5000, NULL);
+    if (e == 0) {
+        memcpy(mt->key, key, sizeof(key));
+        mt->bucket = b;
+        mt->put_ms = mono_ms();
+        mt->published = 1;
+    } else {
+        mt->put_ms = mono_ms() - RECORD_RENEW_MS + 5000; /* try again in 5 s */
+    }
+    return e;
+}
+
+static void meet_warn(struct meet *mt, int e)
+{
+    if (mt->warned++ == 0)
+        fprintf(stderr, "pcp: the relay %s: %s; still trying\n", mt->rly->shown, pcp_strerror(e));
+}
+
+/* The next connection that may be a receiver: from the LAN (*relayed 0,
+ * *peer set) or through the relay (*relayed 1). */
+static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_storage *peer,
+                     int *relayed)
+{
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : mono_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        if (mt->rly->use) {
+            int e = meet_publish(mt, 0);
+            if (e == PCP_ERR_RELAY_AUTH)
+                return e;
+            if (e)
+                meet_warn(mt, e);
+            if (mt->rfd < 0 && mono_ms() >= mt->retry_ms) {
+                e = rv_pipe(&mt->rly->client, mt->room, 5000, &mt->rfd);
+                if (e == PCP_ERR_RELAY_AUTH)
+                    return e;
+                if (e) {
+                    mt->rfd = -1;
+                    mt->retry_ms = mono_ms() + 2000;
+                    meet_warn(mt, e);
+                }
+            }
+        }
+        struct pollfd p[2];
+        nfds_t n = 0;
+        if (mt->lfd >= 0)
+            p[n++] = (struct pollfd){.fd = mt->lfd, .events = POLLIN};
+        if (mt->rfd >= 0)
+            p[n++] = (struct pollfd){.fd = mt->rfd, .events = POLLIN};
+        if (poll(p, n, 500) < 0 && errno != EINTR)
+            return PCP_ERR_NET;
+        for (nfds_t i = 0; i < n; i++) {
+            if (!p[i].revents)
+                continue;
+            if (p[i].fd == mt->lfd) {
+                if (net_accept(mt->lfd, 100, NULL, fd, peer) != 0)
+                    continue;
+                *relayed = 0;
+                return 0;
+            }
+            /* The relay room: the receiver's first bytes, or its end. */
+            char c;
+            if (recv(mt->rfd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+                *fd = mt->rfd;
+                mt->rfd = -1;
+                memset(peer, 0, sizeof(*peer));
+                *relayed = 1;
+                return 0;
+            }
+            close(mt->rfd);
+            mt->rfd = -1;
+            mt->retry_ms = mono_ms() + 500;
+        }
+        if (mono_ms() >= deadline)
+            return PCP_ERR_TIMEOUT;
+    }
+}
+
+/* Stop listening, leave the room, withdraw the record. Idempotent. */
+static void meet_end(struct meet *mt)
+{
+    if (mt->lfd >= 0)
+        close(mt->lfd);
+    if (mt->rfd >= 0)
+        close(mt->rfd);
+    mt->lfd = mt->rfd = -1;
+    if (mt->published)
+        rv_delete(&mt->rly->client, mt->key, mt->owner, 2000);
+    mt->published = 0;
 }
 
 static void print_code(const struct ui *u, const char *code)
@@ -60,6 +188,10 @@ int cmd_send(int argc, char **argv)
                                          {"no-compress", no_argument, 0, 'n'},
                                          {"threads", required_argument, 0, 'T'},
                                          {"compress", no_argument, 0, 'C'},
+                                         {"relay", required_argument, 0, 'r'},
+                                         {"relay-token", required_argument, 0, 'k'},
+                                         {"no-relay", no_argument, 0, 'N'},
+                                         {"force-relay", no_argument, 0, 'F'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct ui u;
@@ -68,10 +200,13 @@ int cmd_send(int argc, char **argv)
     struct xfer_opts xo;
     struct xfer_progress res;
     struct mdns_responder *resp = NULL;
-    const char *ifopt = NULL, *given_code = NULL;
+    const char *ifopt = NULL, *given_code = NULL, *relay_url = NULL, *relay_token = NULL;
+    int no_relay = 0, force_relay = 0;
+    struct relay_choice rly;
+    struct meet mt = {.lfd = -1, .rfd = -1};
     unsigned words = 4;
     long port = 0, timeout_s = -1, num;
-    int json = 0, lfd = -1, fd = -1, rc, e, o;
+    int json = 0, fd = -1, rc, e, o;
     char text[CODE_TEXT_MAX], err[256], peer_msg[256];
 
     memset(&xo, 0, sizeof(xo));
@@ -112,6 +247,18 @@ int cmd_send(int argc, char **argv)
                 return EXIT_USAGE;
             xo.threads = (int)num;
             break;
+        case 'r':
+            relay_url = optarg;
+            break;
+        case 'k':
+            relay_token = optarg;
+            break;
+        case 'N':
+            no_relay = 1;
+            break;
+        case 'F':
+            force_relay = 1;
+            break;
         case 'h':
             help(stdout);
             return EXIT_OK;
@@ -125,6 +272,8 @@ int cmd_send(int argc, char **argv)
         help(stderr);
         return EXIT_USAGE;
     }
+    if (ui_relay_choice(&rly, relay_url, relay_token, no_relay, force_relay) != 0)
+        return EXIT_USAGE;
     ui_init(&u, json, "Sending");
     ui_install_signals(&u);
 
@@ -156,30 +305,47 @@ int cmd_send(int argc, char **argv)
     }
     code_format(&code, text, sizeof(text));
 
-    uint16_t lport;
-    if ((e = net_listen((uint16_t)port, &lfd, &lport)) != 0) {
-        rc = ui_fail(&u, e, "cannot listen on TCP port %ld: is it in use?", port);
-        goto out;
+    mt.rly = &rly;
+    mt.channel = code_channel(&code);
+    if (!rly.only) {
+        uint16_t lport;
+        if ((e = net_listen((uint16_t)port, &mt.lfd, &lport)) != 0) {
+            rc = ui_fail(&u, e, "cannot listen on TCP port %ld: is it in use?", port);
+            goto out;
+        }
+        const char *ifname = ui_mdns_ifname(ifopt);
+        if ((e = mdns_responder_start(&resp, ifname, mt.channel, lport, "v=1")) != 0) {
+            rc = ui_fail(&u, e, "cannot announce on the local network%s%s: %s",
+                         ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
+            goto out;
+        }
     }
-    const char *ifname = ui_mdns_ifname(ifopt);
-    if ((e = mdns_responder_start(&resp, ifname, code_channel(&code), lport, "v=1")) != 0) {
-        rc = ui_fail(&u, e, "cannot announce on the local network%s%s: %s",
-                     ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
-        goto out;
+    if (rly.use) {
+        rv_random_hex(mt.room, RV_ROOM_HEX);
+        rv_random_hex(mt.owner, RV_OWNER_HEX);
+        if ((e = meet_publish(&mt, 1)) != 0) {
+            rc = ui_fail(&u, e, "the relay %s refused or could not be reached: %s%s", rly.shown,
+                         pcp_strerror(e), rly.only ? "" : " (--no-relay sends on the LAN only)");
+            goto out;
+        }
     }
     print_code(&u, text);
     if (!json)
-        fprintf(stderr, "Waiting for the receiver...\n");
+        fprintf(stderr, "Waiting for the receiver%s%s...\n",
+                !rly.use   ? ""
+                : rly.only ? " at "
+                           : " here and at ",
+                rly.use ? rly.shown : "");
 
     uint8_t pw[2 * CODE_MAX_WORDS], tx[32], rx[32];
     size_t pwlen = code_password(&code, pw);
     char aad[32];
     snprintf(aad, sizeof(aad), "pcp/1/%u", code_channel(&code));
-    int attempts = 0;
+    int attempts = 0, relayed;
     struct sockaddr_storage peer;
     struct frame_reader fr = {0};
     for (;;) {
-        e = net_accept(lfd, timeout_s < 0 ? -1 : (int)(timeout_s * 1000), NULL, &fd, &peer);
+        e = meet_wait(&mt, timeout_s < 0 ? -1 : (int)(timeout_s * 1000), &fd, &peer, &relayed);
         if (e == PCP_ERR_TIMEOUT) {
             rc = ui_fail(&u, PCP_ERR_NOT_FOUND, "no receiver came within %ld s; nothing was sent",
                          timeout_s);
@@ -204,7 +370,10 @@ int cmd_send(int argc, char **argv)
             continue; /* not a receiver of ours: it learnt nothing */
         attempts++;
         char who[64];
-        net_addr_str(&peer, 0, who, sizeof(who));
+        if (relayed)
+            snprintf(who, sizeof(who), "the relay");
+        else
+            net_addr_str(&peer, 0, who, sizeof(who));
         if (attempts >= MAX_ATTEMPTS) {
             rc = ui_fail(&u, PCP_ERR_ATTEMPTS,
                          "%d receivers used a wrong code (the last from %s): someone may be "
@@ -223,12 +392,16 @@ int cmd_send(int argc, char **argv)
     /* Found: stop announcing so that nobody else comes. */
     mdns_responder_stop(resp);
     resp = NULL;
-    close(lfd);
-    lfd = -1;
+    meet_end(&mt);
     sodium_memzero(pw, sizeof(pw));
 
-    char who[64];
-    net_addr_str(&peer, 0, who, sizeof(who));
+    char who[320];
+    if (relayed) {
+        u.path = "relayed";
+        snprintf(who, sizeof(who), "relay %s", rly.shown);
+    } else {
+        net_addr_str(&peer, 0, who, sizeof(who));
+    }
     if (json)
         printf("{\"event\":\"connected\",\"peer\":\"%s\",\"path\":\"%s\"}\n", who, u.path);
     else
@@ -271,10 +444,9 @@ int cmd_send(int argc, char **argv)
     }
 out:
     mdns_responder_stop(resp);
+    meet_end(&mt);
     if (fd >= 0)
         close(fd);
-    if (lfd >= 0)
-        close(lfd);
     manifest_free(&m);
     fflush(stdout);
     return rc;

@@ -61,6 +61,7 @@ static const char *path_label(const char *p)
 {
     if (!strcmp(p, "lan"))
         return "direct (LAN)";
+
     return p;
 }
 
@@ -231,6 +232,143 @@ int ui_option_num(const char *opt, const char *s, long min, long max, long *out)
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = 0;
+    return s;
+}
+
+int ui_config_parse(struct client_config *c, const char *text, size_t len, char *err, size_t errlen)
+{
+    char line[1024];
+    size_t lineno = 0;
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && text[j] != '\n')
+            j++;
+        lineno++;
+        if (j - i >= sizeof(line) || memchr(text + i, 0, j - i)) {
+            snprintf(err, errlen, "line %zu: too long or not text", lineno);
+            return PCP_ERR_INVAL;
+        }
+        memcpy(line, text + i, j - i);
+        line[j - i] = 0;
+        i = j + 1;
+        char *s = trim(line), *eq = strchr(s, '=');
+        if (!*s || *s == '#')
+            continue;
+        if (!eq) {
+            snprintf(err, errlen, "line %zu: expected 'key = value'", lineno);
+            return PCP_ERR_INVAL;
+        }
+        *eq = 0;
+        char *key = trim(s), *val = trim(eq + 1);
+        char *dst = !strcmp(key, "relay")         ? c->relay
+                    : !strcmp(key, "relay-token") ? c->relay_token
+                                                  : NULL;
+        size_t cap = dst == c->relay ? sizeof(c->relay) : sizeof(c->relay_token);
+        if (!dst) {
+            snprintf(err, errlen, "line %zu: unknown setting '%.64s'", lineno, key);
+            return PCP_ERR_INVAL;
+        }
+        if (strlen(val) >= cap || strpbrk(val, " \t")) {
+            snprintf(err, errlen, "line %zu: bad value for %s", lineno, key);
+            return PCP_ERR_INVAL;
+        }
+        snprintf(dst, cap, "%s", val);
+    }
+    return 0;
+}
+
+/* The config file's text, or NULL when there is none (*missing = 1) or it
+ * cannot be read (*missing = 0). */
+static char *config_text(char *path, size_t pathlen, size_t *len, int *missing)
+{
+    const char *p = getenv("PCP_CONFIG"), *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
+    *missing = 1;
+    if (p && *p)
+        snprintf(path, pathlen, "%s", p);
+    else if (x && *x)
+        snprintf(path, pathlen, "%s/pcp/config", x);
+    else if (h && *h)
+        snprintf(path, pathlen, "%s/.config/pcp/config", h);
+    else
+        return NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        *missing = errno == ENOENT && !(p && *p);
+        return NULL;
+    }
+    *missing = 0;
+    char *buf = malloc(65537);
+    size_t n = buf ? fread(buf, 1, 65537, f) : 0;
+    int bad = !buf || ferror(f) || n > 65536;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+int ui_relay_choice(struct relay_choice *rc, const char *flag_url, const char *flag_token,
+                    int no_relay, int force_relay)
+{
+    char path[600];
+    size_t len = 0;
+    int missing;
+    memset(rc, 0, sizeof(*rc));
+    char *text = config_text(path, sizeof(path), &len, &missing);
+    if (!text && !missing) {
+        fprintf(stderr, "pcp: cannot read the config file %s\n", path);
+        return -1;
+    }
+    if (text) {
+        char err[256];
+        int e = ui_config_parse(&rc->cfg, text, len, err, sizeof(err));
+        free(text);
+        if (e) {
+            fprintf(stderr, "pcp: %s: %s\n", path, err);
+            return -1;
+        }
+    }
+    const char *url = flag_url ? flag_url : getenv("PCP_RELAY");
+    if (!url || !*url)
+        url = rc->cfg.relay;
+    const char *token = flag_token ? flag_token : getenv("PCP_RELAY_TOKEN");
+    if (token && *token)
+        snprintf(rc->cfg.relay_token, sizeof(rc->cfg.relay_token), "%s", token);
+    if (force_relay && no_relay) {
+        fprintf(stderr, "pcp: --force-relay and --no-relay contradict each other\n");
+        return -1;
+    }
+    if (no_relay || !*url) {
+        if (force_relay) {
+            fprintf(stderr, "pcp: --force-relay needs a relay: --relay URL or PCP_RELAY\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (rv_url_parse(url, &rc->client.url) != 0) {
+        fprintf(stderr,
+                "pcp: the relay '%s' is not a URL this pcp can use: give http://HOST[:PORT] "
+                "or HOST[:PORT]\n",
+                url);
+        return -1;
+    }
+    rc->client.token = rc->cfg.relay_token[0] ? rc->cfg.relay_token : NULL;
+    snprintf(rc->shown, sizeof(rc->shown), strchr(rc->client.url.host, ':') ? "[%s]:%s" : "%s:%s",
+             rc->client.url.host, rc->client.url.port);
+    rc->use = 1;
+    rc->only = force_relay;
     return 0;
 }
 

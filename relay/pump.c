@@ -155,7 +155,7 @@ int pump_reserve(struct pump *p, const char *id, const uint8_t ip[16], int *why)
             atomic_store(&p->st->rooms_open, p->nrooms);
         }
     }
-    if (rc == 0)
+    if (rc == 0 && r)
         memcpy(r->rip[r->reserved++], ip, 16);
     pthread_mutex_unlock(&p->mu);
     return rc;

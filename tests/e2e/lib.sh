@@ -63,3 +63,33 @@ wrong_code() {
 }
 
 digest() { sha256sum "$1" | cut -d' ' -f1; }
+
+# start_relay [relay options]: runs `pcp relay` on a free loopback port in
+# the background; sets RELAY_PID and RELAY (127.0.0.1:PORT).
+start_relay() {
+    "$PCP" relay --listen 127.0.0.1:0 "$@" 2>"$WORK/relay.err" &
+    RELAY_PID=$!
+    RELAY=
+    for _ in $(seq 1 100); do
+        local port
+        port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/relay.err")
+        [ -n "$port" ] && { RELAY=127.0.0.1:$port; return 0; }
+        kill -0 "$RELAY_PID" 2>/dev/null || fail "relay exited: $(cat "$WORK/relay.err")"
+        sleep 0.05
+    done
+    fail "relay did not start"
+}
+
+# http_get HOSTPORT PATH: the response (head and body) of a plain GET.
+http_get() {
+    local hp=$1
+    exec 9<>"/dev/tcp/${hp%:*}/${hp##*:}"
+    printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$2" >&9
+    cat <&9
+    exec 9<&-
+}
+
+# metric NAME: a value from the relay's /metrics.
+metric() {
+    http_get "$RELAY" /metrics | tr -d '\r' | awk -v n="$1" '$1 == n { print $2 }'
+}
