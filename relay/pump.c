@@ -334,6 +334,13 @@ static int transfer(struct pump *p, struct room *r, int i)
     for (;;) {
         int progress = 0;
         size_t allow = rate_allowance(p, r);
+        /* The byte cap: one byte past it is enough to close the room. */
+        if (p->lim.room_bytes) {
+            uint64_t queued = r->bytes + r->s[0].inpipe + r->s[1].inpipe;
+            uint64_t left = queued > p->lim.room_bytes ? 0 : p->lim.room_bytes + 1 - queued;
+            if (allow > left)
+                allow = (size_t)left;
+        }
         if (!s->eof && s->inpipe < PUMP_PIPE_SIZE && allow > 0) {
             size_t want = PUMP_PIPE_SIZE - s->inpipe;
             if (want > allow)
@@ -391,7 +398,7 @@ static void on_event(struct pump *p, struct side *s, uint32_t ev)
         room_kill(p, r);
         return;
     }
-    if (p->lim.room_bytes && r->bytes > p->lim.room_bytes) {
+    if (p->lim.room_bytes && r->bytes + r->s[0].inpipe + r->s[1].inpipe > p->lim.room_bytes) {
         atomic_fetch_add(&p->st->closed_bytes, 1);
         room_kill(p, r);
         return;

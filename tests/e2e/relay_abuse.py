@@ -1,0 +1,275 @@
+"""Hostile and broken clients against a running `pcp relay`.
+
+usage: relay_abuse.py HOST:PORT RELAY_PID SCENARIO
+
+Each scenario prints what it saw and exits non-zero when the relay did not
+behave. The relay is expected to run with short limits (see
+t_relay_abuse.sh): request-timeout 2, arrival-timeout 2, idle-timeout 2,
+per-ip-conns 20, room-bytes 1M. Standard library only.
+"""
+import os
+import socket
+import sys
+import time
+
+host, port = sys.argv[1].rsplit(":", 1)
+port = int(port)
+relay_pid = int(sys.argv[2])
+
+
+def conn(src="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((src, 0))
+    s.settimeout(10)
+    s.connect((host, port))
+    return s
+
+
+def read_head(s):
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        c = s.recv(1)
+        if not c:
+            break
+        head += c
+    return head
+
+
+def status(head):
+    parts = head.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def request(raw, src="127.0.0.1"):
+    s = conn(src)
+    s.sendall(raw)
+    head = read_head(s)
+    s.close()
+    return status(head)
+
+
+def healthy(src="127.0.0.1"):
+    return request(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", src) == 200
+
+
+def room():
+    return os.urandom(16).hex()
+
+
+def pipe(r, extra=b"", src="127.0.0.1"):
+    s = conn(src)
+    s.sendall(
+        f"GET /v1/pipe/{r} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+        f"Upgrade: pcp-relay/1\r\n\r\n".encode() + extra
+    )
+    return s, status(read_head(s))
+
+
+def ends_within(s, seconds):
+    """True when the relay closes s (EOF or reset) within seconds."""
+    s.settimeout(seconds)
+    try:
+        while True:
+            if not s.recv(65536):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def rss_kib():
+    with open(f"/proc/{relay_pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        sys.exit(1)
+
+
+def garbage():
+    for raw in [
+        os.urandom(300) + b"\r\n\r\n",
+        b"\x00\x01\x02\r\n\r\n",
+        b"GET /v1/rv/zz HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"BREW /v1/rv/" + b"a" * 64 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"GET /v1/pipe/" + b"a" * 32 + b" HTTP/1.1\r\nHost: x\r\n\r\n",  # no Upgrade
+        b"GET /v1/rv/" + b"a" * 64 + b"?wait=999 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]:
+        st = request(raw)
+        check(st is None or 400 <= st < 600, f"garbage {raw[:24]!r}... answered {st}")
+    check(healthy(), "still serving after garbage")
+
+
+def oversized():
+    st = request(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
+    check(st is None or st in (413, 414, 431), f"100 kB header answered {st}")
+    st = request(b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(st is None or st in (413, 414, 431), f"100 kB URL answered {st}")
+    body = b"x" * 5000
+    st = request(
+        b"PUT /v1/rv/" + b"b" * 64 + b" HTTP/1.1\r\nHost: x\r\nX-Pcp-Owner: " + b"c" * 32
+        + b"\r\nContent-Length: 5000\r\n\r\n" + body
+    )
+    check(st == 413, f"5000-byte record answered {st}")
+    check(healthy(), "still serving after oversized requests")
+
+
+def slowloris():
+    before = rss_kib()
+    socks = []
+    for _ in range(15):
+        s = conn()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
+        socks.append(s)
+    # Another address is served meanwhile.
+    check(healthy("127.0.0.2"), "served 127.0.0.2 while 15 slow requests hang")
+    t = time.monotonic()
+    closed = sum(ends_within(s, 8) for s in socks)
+    check(closed == len(socks), f"relay dropped {closed}/{len(socks)} unfinished requests")
+    print(f"     dropped after {time.monotonic() - t:.1f} s; RSS {before} -> {rss_kib()} KiB")
+    check(healthy(), "still serving after slowloris")
+
+
+def per_ip():
+    socks, refused = [], 0
+    for _ in range(30):
+        try:
+            s = conn()
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            socks.append(s)
+        except OSError:
+            refused += 1
+    time.sleep(0.3)
+    dead = 0
+    for s in socks:
+        s.settimeout(0.2)
+        try:
+            if not s.recv(1):
+                dead += 1
+        except socket.timeout:
+            pass
+        except OSError:
+            dead += 1
+    check(refused + dead >= 10, f"30 connections from one address: {refused + dead} refused")
+    check(healthy("127.0.0.2"), "another address still served")
+    for s in socks:
+        s.close()
+
+
+def third_peer():
+    r = room()
+    a, sa = pipe(r)
+    b, sb = pipe(r)
+    c, sc = pipe(r)
+    check((sa, sb, sc) == (101, 101, 409), f"three peers in a room: {sa} {sb} {sc}")
+    a.sendall(b"ping")
+    b.settimeout(5)
+    check(b.recv(4) == b"ping", "the first two are paired and talk")
+    for s in (a, b, c):
+        s.close()
+
+
+def early_speaker():
+    s, st = pipe(room(), extra=b"too early")
+    check(st == 101 and ends_within(s, 5), "a client that spoke before the 101 is closed")
+
+
+def no_peer():
+    s, st = pipe(room())
+    check(st == 101, "lone peer admitted")
+    t = time.monotonic()
+    check(ends_within(s, 10), "a peer nobody joins is closed at the arrival deadline")
+    print(f"     closed after {time.monotonic() - t:.1f} s")
+
+
+def idle_pair():
+    r = room()
+    a, _ = pipe(r)
+    b, _ = pipe(r)
+    a.sendall(b"hi")
+    b.settimeout(5)
+    check(b.recv(2) == b"hi", "pair works")
+    check(ends_within(a, 10) and ends_within(b, 10), "an idle pair is closed at the idle timeout")
+
+
+def half_open():
+    # One side says it is done and then never reads again; the other keeps
+    # its socket open and silent. The relay passes the EOF on and closes
+    # both at the idle timeout.
+    r = room()
+    a, _ = pipe(r)
+    b, _ = pipe(r)
+    a.sendall(b"bye")
+    a.shutdown(socket.SHUT_WR)
+    b.settimeout(5)
+    got = b""
+    while len(got) < 3:
+        got += b.recv(3)
+    check(got == b"bye", "data before a half-close arrives")
+    check(b.recv(1) == b"", "the half-close reaches the other side")
+    check(ends_within(a, 10), "the half-open pair is closed at last")
+    b.close()
+
+
+def byte_cap():
+    r = room()
+    a, _ = pipe(r)
+    b, _ = pipe(r)
+    a.settimeout(10)
+    sent = 0
+    try:
+        chunk = b"z" * 65536
+        for _ in range(64):  # 4 MiB against a 1 MiB cap
+            a.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        pass
+    got = 0
+    b.settimeout(10)
+    try:
+        while True:
+            d = b.recv(1 << 20)
+            if not d:
+                break
+            got += len(d)
+    except (socket.timeout, ConnectionResetError):
+        pass
+    check(got <= (1 << 20) + 1, f"byte cap: {got} of {sent} bytes passed, then the room was closed")
+
+
+def many_lone():
+    before = rss_kib()
+    socks = []
+    for _ in range(10):
+        for i in range(15):
+            s, st = pipe(room(), src=f"127.0.1.{len(socks) // 15 + 1}")
+            socks.append(s)
+    after = rss_kib()
+    print(f"     150 lone peers: RSS {before} -> {after} KiB")
+    check(after - before < 16 * 1024, "150 waiting peers cost less than 16 MiB")
+    for s in socks:
+        s.close()
+    check(healthy(), "still serving")
+
+
+scenarios = {
+    "garbage": garbage,
+    "oversized": oversized,
+    "slowloris": slowloris,
+    "per_ip": per_ip,
+    "third_peer": third_peer,
+    "early_speaker": early_speaker,
+    "no_peer": no_peer,
+    "idle_pair": idle_pair,
+    "half_open": half_open,
+    "byte_cap": byte_cap,
+    "many_lone": many_lone,
+}
+scenarios[sys.argv[3]]()
