@@ -300,6 +300,16 @@ static void test_config(void **state)
                          PCP_ERR_INVAL);
         assert_string_equal(err, bad[i].err);
     }
+    /* The example that packaging/ ships parses. */
+    FILE *f = fopen(PCP_SOURCE_DIR "/packaging/relay.conf.example", "r");
+    assert_non_null(f);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    relay_config_default(&c);
+    assert_int_equal(relay_config_parse(&c, buf, n, err, sizeof(err)), 0);
+    assert_string_equal(c.listen, "9474");
+    assert_int_equal(c.drain_s, 30);
     /* A NUL inside is not text. */
     assert_int_equal(relay_config_parse(&c, "listen = 1\0x\n", 13, err, sizeof(err)),
                      PCP_ERR_INVAL);
