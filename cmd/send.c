@@ -144,9 +144,13 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
                 *relayed = 1;
                 return 0;
             }
+            /* Ended with nothing said: the arrival deadline, or the relay
+             * restarted and forgot the record too. Enter again, publish
+             * again. */
             close(mt->rfd);
             mt->rfd = -1;
             mt->retry_ms = mono_ms() + 500;
+            mt->put_ms = 0;
         }
         if (mono_ms() >= deadline)
             return PCP_ERR_TIMEOUT;
