@@ -49,6 +49,19 @@ grep -q "no sender found" "$WORK/receiver.err" || fail "--no-relay: no clear mes
 kill "$SENDER_PID"
 wait_sender
 
+# The relay restarts while a sender waits: the sender enters its room and
+# publishes its record again, and a receiver that comes later finds it.
+start_sender --relay "$RELAY" --force-relay "$WORK/small"
+sleep 0.5
+port=${RELAY##*:}
+kill "$RELAY_PID"
+wait "$RELAY_PID" || true
+start_relay --listen "127.0.0.1:$port"
+receive --relay "$RELAY" --force-relay --timeout 20 --yes --out "$WORK/out5" "$CODE"
+wait_sender
+[ "$RECV_RC" -eq 0 ] && [ "$SENDER_RC" -eq 0 ] || fail "after a relay restart: $RECV_RC/$SENDER_RC"
+cmp "$WORK/small" "$WORK/out5/small" || fail "after a relay restart: content differs"
+
 # Contradictory or broken settings are usage errors.
 set +e
 "$PCP" send --relay "$RELAY" --no-relay --force-relay "$WORK/small" 2>"$WORK/bad.err"; r1=$?
