@@ -6,10 +6,12 @@
 # sender on the LAN: mDNS gets its 2 s head start first).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+[ "${1:-}" = --in-netns ] && inside=1 || inside=0
+[ $inside = 1 ] && shift
 build=$(cd "${1:?usage: relay_first_byte.sh BUILD_DIR [RUNS]}" && pwd)
 runs=${2:-5}
-if [ "${PCP_IN_NETNS:-}" != 1 ]; then
-    PCP_IN_NETNS=1 exec "$here/../interop/netns-lo.sh" bash "$0" "$build" "$runs"
+if [ $inside = 0 ]; then
+    exec "$here/../interop/netns-lo.sh" bash "$0" --in-netns "$build" "$runs"
 fi
 PCP=$build/cmd/pcp
 work=$(mktemp -d)

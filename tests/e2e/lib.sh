@@ -3,6 +3,11 @@
 # that namespace's loopback and never reaches a real interface.
 set -euo pipefail
 
+# Only in a private namespace (netns-lo.sh): no interface but lo.
+if ip -o link show | awk -F': ' '{ print $2 }' | grep -qvx lo; then
+    echo "e2e: run me through tests/interop/netns-lo.sh (pcp multicasts mDNS)" >&2
+    exit 2
+fi
 PCP=${PCP:?PCP must point at the pcp binary}
 WORK=$(mktemp -d /tmp/pcp-e2e.XXXXXX)
 cleanup() {
@@ -36,8 +41,18 @@ start_sender() {
     fail "sender printed no code"
 }
 
-# wait_sender: the sender's exit status, in $SENDER_RC.
+# wait_sender: the sender's exit status, in $SENDER_RC. A sender still
+# running after 300 s is a failure (it would otherwise wait forever).
 wait_sender() {
+    local i
+    for i in $(seq 1 3000); do
+        kill -0 "$SENDER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SENDER_PID" 2>/dev/null; then
+        kill "$SENDER_PID"
+        fail "the sender was still waiting 300 s later (receiver exit ${RECV_RC:-none})"
+    fi
     set +e
     wait "$SENDER_PID"
     SENDER_RC=$?

@@ -12,12 +12,19 @@ if [ $# -eq 0 ]; then
     echo "usage: $0 CMD [ARGS...]" >&2
     exit 2
 fi
-if [ -z "${PCP_IN_NETNS:-}" ]; then
+# Always a new namespace; and before touching anything, check that it is
+# one: a fresh namespace has no interface but lo.
+if [ "${1:-}" != --inside ]; then
     if ! unshare -n true 2>/dev/null; then
         echo "netns-lo.sh: cannot create a network namespace (need root); skipping" >&2
         exit 77
     fi
-    PCP_IN_NETNS=1 exec unshare -n "$0" "$@"
+    exec unshare -n "$0" --inside "$@"
+fi
+shift
+if ip -o link show | awk -F': ' '{ print $2 }' | grep -qvx lo; then
+    echo "netns-lo.sh: this namespace has interfaces besides lo; refusing" >&2
+    exit 1
 fi
 ip link set lo up multicast on
 ip route add 224.0.0.0/4 dev lo
