@@ -21,7 +21,7 @@ else
     # clang-format and cppcheck (lint tests), iproute2 (namespaces), zeroconf (mDNS interop), node/npm (SPAKE2
     # cross-check against @noble/curves).
     want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libmicrohttpd-dev
-          libcmocka-dev clang clang-format cppcheck iproute2 iputils-ping python3 python3-zeroconf"
+          libcmocka-dev clang clang-format cppcheck iproute2 iptables iputils-ping python3 python3-zeroconf"
     missing=
     for p in $want; do
         dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -5,7 +5,7 @@
  *
  * A side's socket is in epoll for EPOLLIN while its outgoing pipe has room
  * and it has not ended, for EPOLLOUT while the pipe towards it holds
- * bytes, and for EPOLLRDHUP while it has not ended; a lone peer only for
+ * bytes, and not at all when it wants neither; a lone peer only for
  * EPOLLRDHUP, so that what it sends early waits in its socket buffer.
  * When a side ends, the other's write half is shut down once the pipe
  * towards it is empty; the room closes when both directions are done,
@@ -36,7 +36,9 @@ struct side {
     void *handle;
     int pipe[2]; /* what this side sends, on its way to the other */
     size_t inpipe;
+    size_t cap; /* the pipe's real size */
     int eof, shut;
+    int registered; /* in epoll now */
     uint32_t events;
     uint8_t ip[16];
 };
@@ -234,12 +236,23 @@ void pump_unreserve(struct pump *p, const char *id, const uint8_t ip[16])
     pthread_mutex_unlock(&p->mu);
 }
 
+/* A side that wants nothing is taken out of epoll: EPOLLHUP and EPOLLERR
+ * cannot be masked, and a socket we have shut down whose last bytes wait
+ * for room in a full pipe would otherwise wake us in a loop. */
 static void set_events(struct pump *p, struct side *s, uint32_t ev)
 {
-    if (s->fd < 0 || s->events == ev)
+    if (s->fd < 0 || (s->registered && s->events == ev))
         return;
+    if (ev == 0) {
+        if (s->registered)
+            epoll_ctl(p->ep, EPOLL_CTL_DEL, s->fd, NULL);
+        s->registered = 0;
+        s->events = 0;
+        return;
+    }
     struct epoll_event e = {.events = ev, .data.ptr = s};
-    epoll_ctl(p->ep, EPOLL_CTL_MOD, s->fd, &e);
+    epoll_ctl(p->ep, s->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &e);
+    s->registered = 1;
     s->events = ev;
 }
 
@@ -252,11 +265,8 @@ static void update_interest(struct pump *p, struct room *r)
     for (int i = 0; i < 2; i++) {
         struct side *s = &r->s[i], *o = &r->s[!i];
         uint32_t ev = 0;
-        if (!s->eof) {
-            ev |= EPOLLRDHUP;
-            if (s->inpipe < PUMP_PIPE_SIZE && !r->throttled)
-                ev |= EPOLLIN;
-        }
+        if (!s->eof && s->inpipe < s->cap && !r->throttled)
+            ev |= EPOLLIN; /* data, or the end (a read of 0) */
         if (o->inpipe > 0)
             ev |= EPOLLOUT;
         set_events(p, s, ev);
@@ -267,7 +277,11 @@ static int make_pipe(struct side *s)
 {
     if (pipe2(s->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return -1;
+    /* Larger pipes move more per wake-up; an unprivileged relay may be
+     * held to the default size (pipe-user-pages-soft), so ask. */
     fcntl(s->pipe[1], F_SETPIPE_SZ, PUMP_PIPE_SIZE);
+    int cap = fcntl(s->pipe[1], F_GETPIPE_SZ);
+    s->cap = cap > 0 ? (size_t)cap : 4096;
     return 0;
 }
 
@@ -298,6 +312,7 @@ void pump_attach(struct pump *p, const char *id, const uint8_t ip[16], int fd, v
         pthread_mutex_unlock(&p->mu);
         return;
     }
+    s->registered = 1;
     r->n++;
     r->last_ms = relay_now_ms();
     if (r->n == 2) {
@@ -341,8 +356,8 @@ static int transfer(struct pump *p, struct room *r, int i)
             if (allow > left)
                 allow = (size_t)left;
         }
-        if (!s->eof && s->inpipe < PUMP_PIPE_SIZE && allow > 0) {
-            size_t want = PUMP_PIPE_SIZE - s->inpipe;
+        if (!s->eof && s->inpipe < s->cap && allow > 0) {
+            size_t want = s->cap - s->inpipe;
             if (want > allow)
                 want = allow;
             ssize_t n =
@@ -404,9 +419,10 @@ static void on_event(struct pump *p, struct side *s, uint32_t ev)
         return;
     }
     int done = r->s[0].eof && r->s[1].eof && r->s[0].inpipe == 0 && r->s[1].inpipe == 0;
-    /* HUP: both halves of this socket are gone; whatever is still owed to
-     * it can never arrive. */
-    if (done || ((ev & EPOLLHUP) && (r->s[!s->idx].inpipe > 0 || !s->eof))) {
+    /* HUP on a socket we have not shut down: it was reset, and nothing
+     * more can reach it. (After our shutdown HUP is normal, and the bytes
+     * it sent last may still wait in its buffer for room in the pipe.) */
+    if (done || ((ev & EPOLLHUP) && !s->shut)) {
         room_kill(p, r);
         return;
     }

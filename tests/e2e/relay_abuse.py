@@ -5,7 +5,7 @@ usage: relay_abuse.py HOST:PORT RELAY_PID SCENARIO
 Each scenario prints what it saw and exits non-zero when the relay did not
 behave. The relay is expected to run with short limits (see
 t_relay_abuse.sh): request-timeout 2, arrival-timeout 2, idle-timeout 2,
-per-ip-conns 20, room-bytes 1M. Standard library only.
+per-ip-conns 20, room-bytes 20M. Standard library only.
 """
 import os
 import socket
@@ -218,30 +218,92 @@ def half_open():
     b.close()
 
 
+def slow_reader():
+    # B says one byte and is done sending; A sends 16 MiB and is done too,
+    # while B does not read yet, so A's last bytes wait in the relay's
+    # buffers behind a full pipe when A's end arrives. B must still get
+    # every byte (the relay once cut such a room short on EPOLLHUP).
+    import threading
+
+    r = room()
+    a, _ = pipe(r)
+    b = socket.socket()
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    b.connect((host, port))
+    b.sendall(
+        f"GET /v1/pipe/{r} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+        f"Upgrade: pcp-relay/1\r\n\r\n".encode()
+    )
+    check(status(read_head(b)) == 101, "slow reader admitted")
+    time.sleep(0.2)
+    b.sendall(b"x")
+    b.shutdown(socket.SHUT_WR)
+    size = 16 << 20
+
+    def writer():
+        buf = bytes(1 << 20)
+        for _ in range(size >> 20):
+            a.sendall(buf)
+        a.shutdown(socket.SHUT_WR)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    a.settimeout(20)
+    got_a = b""
+    while True:
+        c = a.recv(100)
+        if not c:
+            break
+        got_a += c
+    time.sleep(0.5)  # well inside the relay's idle timeout (2 s)
+    b.settimeout(20)
+    n = 0
+    while True:
+        c = b.recv(1 << 16)
+        if not c:
+            break
+        n += len(c)
+        time.sleep(0.0005)  # a slow reader: the pipe stays full
+    t.join(20)
+    check(got_a == b"x", "the fast side got the slow side's byte")
+    check(n == size, f"the slow reader got {n} of {size} bytes")
+    a.close()
+    b.close()
+
+
 def byte_cap():
+    import threading
+
     r = room()
     a, _ = pipe(r)
     b, _ = pipe(r)
+    got = [0]
+
+    def reader():
+        b.settimeout(10)
+        try:
+            while True:
+                d = b.recv(1 << 20)
+                if not d:
+                    break
+                got[0] += len(d)
+        except (socket.timeout, ConnectionResetError):
+            pass
+
+    t = threading.Thread(target=reader)
+    t.start()
     a.settimeout(10)
     sent = 0
     try:
         chunk = b"z" * 65536
-        for _ in range(64):  # 4 MiB against a 1 MiB cap
+        for _ in range(512):  # 32 MiB against a 20 MiB cap
             a.sendall(chunk)
             sent += len(chunk)
     except OSError:
         pass
-    got = 0
-    b.settimeout(10)
-    try:
-        while True:
-            d = b.recv(1 << 20)
-            if not d:
-                break
-            got += len(d)
-    except (socket.timeout, ConnectionResetError):
-        pass
-    check(got <= (1 << 20) + 1, f"byte cap: {got} of {sent} bytes passed, then the room was closed")
+    t.join(15)
+    check(got[0] <= (20 << 20) + 1 and sent < 32 << 20,
+          f"byte cap: {got[0]} of {sent} bytes passed, then the room was closed")
 
 
 def many_lone():
@@ -269,6 +331,7 @@ scenarios = {
     "no_peer": no_peer,
     "idle_pair": idle_pair,
     "half_open": half_open,
+    "slow_reader": slow_reader,
     "byte_cap": byte_cap,
     "many_lone": many_lone,
 }

@@ -8,9 +8,9 @@
 PY=$(command -v python3)
 ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
 start_relay --request-timeout 2 --arrival-timeout 2 --idle-timeout 2 --per-ip-conns 20 \
-    --room-bytes 1M
+    --room-bytes 20M
 for s in garbage oversized slowloris per_ip third_peer early_speaker no_peer idle_pair \
-    half_open byte_cap many_lone; do
+    half_open slow_reader byte_cap many_lone; do
     echo "== $s"
     "$PY" "$(dirname "$0")/relay_abuse.py" "$RELAY" "$RELAY_PID" "$s" || fail "scenario $s"
     kill -0 "$RELAY_PID" 2>/dev/null || fail "the relay died in $s"
