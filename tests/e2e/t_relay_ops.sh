@@ -96,4 +96,38 @@ wait "$RELAY_PID"
 rc=$?
 set -e
 [ $rc -eq 0 ] || fail "relay exit $rc after cutting"
+# The per-room bandwidth cap: however fast the sender, the other side never
+# gets more than the cap allows for the time that passed (an upper bound
+# only, so a slow machine cannot make this fail).
+start_relay --room-rate 2M
+cat >"$WORK/rate.py" <<'PYEOF'
+import os, socket, sys, threading, time
+host, port = sys.argv[1].rsplit(":", 1)
+def pipe(room):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(f"GET /v1/pipe/{room} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: pcp-relay/1\r\n\r\n".encode())
+    h = b""
+    while not h.endswith(b"\r\n\r\n"):
+        h += s.recv(1)
+    return s
+room = os.urandom(16).hex()
+a, b = pipe(room), pipe(room)
+def writer():
+    try:
+        while True:
+            a.sendall(bytes(65536))
+    except OSError:
+        pass
+threading.Thread(target=writer, daemon=True).start()
+got, t0 = 0, time.monotonic()
+b.settimeout(5)
+while time.monotonic() - t0 < 2.5:
+    got += len(b.recv(1 << 20))
+elapsed = time.monotonic() - t0
+limit = 2 * 1048576 * (elapsed + 0.3) + 65536
+print(f"got {got} bytes in {elapsed:.2f} s; the cap allows {limit:.0f}", flush=True)
+sys.exit(0 if 0 < got <= limit else 1)
+PYEOF
+"$PY" "$WORK/rate.py" "$RELAY" >"$WORK/rate.out" 2>&1 || fail "rate cap: $(cat "$WORK/rate.out")"
+cat "$WORK/rate.out"
 echo PASS
