@@ -390,8 +390,8 @@ static void test_http_bad(void **state)
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
         "HTTP/1.1 200 OK\r\nX-Pcp-Observed: 1.2.3.4:5\r\nX-Pcp-Observed: 1.2.3.4:5\r\n\r\n",
         "HTTP/1.1 200 OK\r\nX-Pcp-Observed: \r\n\r\n",
-        "HTTP/1.1 200 OK\r\nX-Pcp-Observed: "
-        "[1111:2222:3333:4444:5555:6666:7777:8888]:65535-----------------\r\n\r\n",
+        ("HTTP/1.1 200 OK\r\nX-Pcp-Observed: "
+         "[1111:2222:3333:4444:5555:6666:7777:8888]:65535-----------------\r\n\r\n"),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int e = head(bad[i], &r);
