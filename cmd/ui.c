@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "kv.h"
 
 static int g_json;
 
@@ -235,56 +236,28 @@ int ui_option_num(const char *opt, const char *s, long min, long max, long *out)
     return 0;
 }
 
-static char *trim(char *s)
+static int client_set(void *ud, const char *key, const char *val, char *err, size_t errlen)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = 0;
-    return s;
+    struct client_config *c = ud;
+    char *dst = !strcmp(key, "relay")         ? c->relay
+                : !strcmp(key, "relay-token") ? c->relay_token
+                                              : NULL;
+    size_t cap = dst == c->relay ? sizeof(c->relay) : sizeof(c->relay_token);
+    if (!dst) {
+        snprintf(err, errlen, "unknown setting '%.64s'", key);
+        return PCP_ERR_INVAL;
+    }
+    if (strlen(val) >= cap || strpbrk(val, " \t")) {
+        snprintf(err, errlen, "bad value for %s", key);
+        return PCP_ERR_INVAL;
+    }
+    snprintf(dst, cap, "%s", val);
+    return 0;
 }
 
 int ui_config_parse(struct client_config *c, const char *text, size_t len, char *err, size_t errlen)
 {
-    char line[1024];
-    size_t lineno = 0;
-    for (size_t i = 0; i < len;) {
-        size_t j = i;
-        while (j < len && text[j] != '\n')
-            j++;
-        lineno++;
-        if (j - i >= sizeof(line) || memchr(text + i, 0, j - i)) {
-            snprintf(err, errlen, "line %zu: too long or not text", lineno);
-            return PCP_ERR_INVAL;
-        }
-        memcpy(line, text + i, j - i);
-        line[j - i] = 0;
-        i = j + 1;
-        char *s = trim(line), *eq = strchr(s, '=');
-        if (!*s || *s == '#')
-            continue;
-        if (!eq) {
-            snprintf(err, errlen, "line %zu: expected 'key = value'", lineno);
-            return PCP_ERR_INVAL;
-        }
-        *eq = 0;
-        char *key = trim(s), *val = trim(eq + 1);
-        char *dst = !strcmp(key, "relay")         ? c->relay
-                    : !strcmp(key, "relay-token") ? c->relay_token
-                                                  : NULL;
-        size_t cap = dst == c->relay ? sizeof(c->relay) : sizeof(c->relay_token);
-        if (!dst) {
-            snprintf(err, errlen, "line %zu: unknown setting '%.64s'", lineno, key);
-            return PCP_ERR_INVAL;
-        }
-        if (strlen(val) >= cap || strpbrk(val, " \t")) {
-            snprintf(err, errlen, "line %zu: bad value for %s", lineno, key);
-            return PCP_ERR_INVAL;
-        }
-        snprintf(dst, cap, "%s", val);
-    }
-    return 0;
+    return kv_parse(text, len, client_set, c, err, errlen);
 }
 
 /* The config file's text, or NULL when there is none (*missing = 1) or it

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "kv.h"
 #include "relay.h"
 
 void relay_config_default(struct relay_config *c)
@@ -124,47 +125,13 @@ int relay_config_set(struct relay_config *c, const char *key, const char *v, cha
     return 0;
 }
 
-static char *trim(char *s)
+static int set_one(void *ud, const char *key, const char *value, char *err, size_t errlen)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = 0;
-    return s;
+    return relay_config_set(ud, key, value, err, errlen);
 }
 
 int relay_config_parse(struct relay_config *c, const char *text, size_t len, char *err,
                        size_t errlen)
 {
-    char line[512];
-    size_t lineno = 0, i = 0;
-    while (i < len) {
-        size_t j = i;
-        while (j < len && text[j] != '\n')
-            j++;
-        lineno++;
-        if (j - i >= sizeof(line) || memchr(text + i, 0, j - i)) {
-            snprintf(err, errlen, "line %zu: too long or not text", lineno);
-            return PCP_ERR_INVAL;
-        }
-        memcpy(line, text + i, j - i);
-        line[j - i] = 0;
-        i = j + 1;
-        char *s = trim(line);
-        if (!*s || *s == '#')
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, errlen, "line %zu: expected 'key = value'", lineno);
-            return PCP_ERR_INVAL;
-        }
-        *eq = 0;
-        char what[256];
-        if (relay_config_set(c, trim(s), trim(eq + 1), what, sizeof(what)) != 0) {
-            snprintf(err, errlen, "line %zu: %s", lineno, what);
-            return PCP_ERR_INVAL;
-        }
-    }
-    return 0;
+    return kv_parse(text, len, set_one, c, err, errlen);
 }

@@ -100,6 +100,30 @@ static void test_option_num(void **state)
     }
 }
 
+static void test_config(void **state)
+{
+    (void)state;
+    struct client_config c = {0};
+    char err[256];
+    static const char ok[] = "# mine\n relay = http://relay.example:9474 \r\nrelay-token=abc\n";
+    assert_int_equal(ui_config_parse(&c, ok, strlen(ok), err, sizeof(err)), 0);
+    assert_string_equal(c.relay, "http://relay.example:9474");
+    assert_string_equal(c.relay_token, "abc");
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"relay\n", "line 1: expected 'key = value'"},
+        {"\nrelais = x\n", "line 2: unknown setting 'relais'"},
+        {"relay-token = a b\n", "line 1: bad value for relay-token"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&c, 0, sizeof(c));
+        assert_int_equal(ui_config_parse(&c, bad[i].text, strlen(bad[i].text), err, sizeof(err)),
+                         PCP_ERR_INVAL);
+        assert_string_equal(err, bad[i].err);
+    }
+}
+
 static void test_mdns_ifname(void **state)
 {
     (void)state;
@@ -115,9 +139,9 @@ static void test_mdns_ifname(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exit_codes),  cmocka_unit_test(test_json_str),
-        cmocka_unit_test(test_human_size),  cmocka_unit_test(test_option_num),
-        cmocka_unit_test(test_mdns_ifname),
+        cmocka_unit_test(test_exit_codes), cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_human_size), cmocka_unit_test(test_option_num),
+        cmocka_unit_test(test_config),     cmocka_unit_test(test_mdns_ifname),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
