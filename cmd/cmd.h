@@ -75,9 +75,21 @@ struct relay_choice {
     struct client_config cfg;
     struct rv_client client;
 };
+/* The relay flags that send and receive share. */
+struct relay_flags {
+    const char *url, *token;
+    int no, force;
+};
+#define RELAY_LONG_OPTIONS                                                                         \
+    {"relay", required_argument, 0, 'r'}, {"relay-token", required_argument, 0, 'k'},              \
+        {"no-relay", no_argument, 0, 'N'},                                                         \
+    {                                                                                              \
+        "force-relay", no_argument, 0, 'F'                                                         \
+    }
+/* 1 when getopt's o is a relay flag (kept in *f), else 0. */
+int ui_relay_flag(struct relay_flags *f, int o, const char *arg);
 /* 0, or -1 after printing why (bad URL, unreadable config file). */
-int ui_relay_choice(struct relay_choice *rc, const char *flag_url, const char *flag_token,
-                    int no_relay, int force_relay);
+int ui_relay_choice(struct relay_choice *rc, const struct relay_flags *f);
 
 /* MDNS interface from the option or PCP_MDNS_INTERFACE (may be NULL). */
 const char *ui_mdns_ifname(const char *opt);

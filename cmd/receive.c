@@ -201,10 +201,7 @@ int cmd_receive(int argc, char **argv)
                                          {"mdns-interface", required_argument, 0, 'i'},
                                          {"timeout", required_argument, 0, 't'},
                                          {"threads", required_argument, 0, 'T'},
-                                         {"relay", required_argument, 0, 'r'},
-                                         {"relay-token", required_argument, 0, 'k'},
-                                         {"no-relay", no_argument, 0, 'N'},
-                                         {"force-relay", no_argument, 0, 'F'},
+                                         RELAY_LONG_OPTIONS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct ui u;
@@ -214,8 +211,8 @@ int cmd_receive(int argc, char **argv)
     struct pcp_code code;
     struct mdns_record rec;
     struct frame_reader fr = {0};
-    const char *ifopt = NULL, *text = NULL, *relay_url = NULL, *relay_token = NULL;
-    int no_relay = 0, force_relay = 0;
+    const char *ifopt = NULL, *text = NULL;
+    struct relay_flags rf = {0};
     struct relay_choice rly;
     long timeout_s = 30, num;
     int json = 0, fd = -1, rc, e, o;
@@ -249,27 +246,17 @@ int cmd_receive(int argc, char **argv)
                 return EXIT_USAGE;
             xo.threads = (int)num;
             break;
-        case 'r':
-            relay_url = optarg;
-            break;
-        case 'k':
-            relay_token = optarg;
-            break;
-        case 'N':
-            no_relay = 1;
-            break;
-        case 'F':
-            force_relay = 1;
-            break;
         case 'h':
             help(stdout);
             return EXIT_OK;
         default:
+            if (ui_relay_flag(&rf, o, optarg))
+                break;
             help(stderr);
             return EXIT_USAGE;
         }
     }
-    if (ui_relay_choice(&rly, relay_url, relay_token, no_relay, force_relay) != 0)
+    if (ui_relay_choice(&rly, &rf) != 0)
         return EXIT_USAGE;
     ui_init(&u, json, "Receiving");
     ui_install_signals(&u);

@@ -183,29 +183,21 @@ static void print_code(const struct ui *u, const char *code)
 
 int cmd_send(int argc, char **argv)
 {
-    static const struct option opts[] = {{"words", required_argument, 0, 'w'},
-                                         {"code", required_argument, 0, 'c'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"mdns-interface", required_argument, 0, 'i'},
-                                         {"port", required_argument, 0, 'p'},
-                                         {"timeout", required_argument, 0, 't'},
-                                         {"no-compress", no_argument, 0, 'n'},
-                                         {"threads", required_argument, 0, 'T'},
-                                         {"compress", no_argument, 0, 'C'},
-                                         {"relay", required_argument, 0, 'r'},
-                                         {"relay-token", required_argument, 0, 'k'},
-                                         {"no-relay", no_argument, 0, 'N'},
-                                         {"force-relay", no_argument, 0, 'F'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"words", required_argument, 0, 'w'}, {"code", required_argument, 0, 'c'},
+        {"json", no_argument, 0, 'j'},        {"mdns-interface", required_argument, 0, 'i'},
+        {"port", required_argument, 0, 'p'},  {"timeout", required_argument, 0, 't'},
+        {"no-compress", no_argument, 0, 'n'}, {"threads", required_argument, 0, 'T'},
+        {"compress", no_argument, 0, 'C'},    RELAY_LONG_OPTIONS,
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     struct ui u;
     struct pcp_code code;
     struct manifest m;
     struct xfer_opts xo;
     struct xfer_progress res;
     struct mdns_responder *resp = NULL;
-    const char *ifopt = NULL, *given_code = NULL, *relay_url = NULL, *relay_token = NULL;
-    int no_relay = 0, force_relay = 0;
+    const char *ifopt = NULL, *given_code = NULL;
+    struct relay_flags rf = {0};
     struct relay_choice rly;
     struct meet mt = {.lfd = -1, .rfd = -1};
     unsigned words = 4;
@@ -251,22 +243,12 @@ int cmd_send(int argc, char **argv)
                 return EXIT_USAGE;
             xo.threads = (int)num;
             break;
-        case 'r':
-            relay_url = optarg;
-            break;
-        case 'k':
-            relay_token = optarg;
-            break;
-        case 'N':
-            no_relay = 1;
-            break;
-        case 'F':
-            force_relay = 1;
-            break;
         case 'h':
             help(stdout);
             return EXIT_OK;
         default:
+            if (ui_relay_flag(&rf, o, optarg))
+                break;
             help(stderr);
             return EXIT_USAGE;
         }
@@ -276,7 +258,7 @@ int cmd_send(int argc, char **argv)
         help(stderr);
         return EXIT_USAGE;
     }
-    if (ui_relay_choice(&rly, relay_url, relay_token, no_relay, force_relay) != 0)
+    if (ui_relay_choice(&rly, &rf) != 0)
         return EXIT_USAGE;
     ui_init(&u, json, "Sending");
     ui_install_signals(&u);

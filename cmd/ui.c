@@ -292,9 +292,30 @@ static char *config_text(char *path, size_t pathlen, size_t *len, int *missing)
     return buf;
 }
 
-int ui_relay_choice(struct relay_choice *rc, const char *flag_url, const char *flag_token,
-                    int no_relay, int force_relay)
+int ui_relay_flag(struct relay_flags *f, int o, const char *arg)
 {
+    switch (o) {
+    case 'r':
+        f->url = arg;
+        return 1;
+    case 'k':
+        f->token = arg;
+        return 1;
+    case 'N':
+        f->no = 1;
+        return 1;
+    case 'F':
+        f->force = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int ui_relay_choice(struct relay_choice *rc, const struct relay_flags *f)
+{
+    const char *flag_url = f->url, *flag_token = f->token;
+    int no_relay = f->no, force_relay = f->force;
     char path[600];
     size_t len = 0;
     int missing;
