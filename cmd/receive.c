@@ -138,13 +138,6 @@ struct rv_find {
 
 #define DIRECT_HEAD_START_MS 2000
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int rv_try(struct rv_find *f, uint64_t bucket, int wait_s)
 {
     char key[RV_KEY_HEX + 1];
@@ -161,11 +154,11 @@ static void *rv_find_main(void *arg)
 {
     struct rv_find *f = arg;
     f->err = PCP_ERR_NOT_FOUND;
-    while (!f->cancel && !f->found && mono_ms() < f->deadline_ms) {
+    while (!f->cancel && !f->found && (uint64_t)net_now_ms() < f->deadline_ms) {
         uint64_t b = discovery_bucket(discovery_now_ns());
         int e = rv_try(f, b - DISCOVERY_BUCKET_NS, 0);
         if (!f->found && (e == 0 || e == PCP_ERR_NOT_FOUND)) {
-            uint64_t left = (f->deadline_ms - mono_ms()) / 1000;
+            uint64_t left = (f->deadline_ms - (uint64_t)net_now_ms()) / 1000;
             e = rv_try(f, b, left < 10 ? (int)left : 10);
         }
         if (e == PCP_ERR_RELAY_AUTH || e == PCP_ERR_CANCELLED) {
@@ -178,7 +171,7 @@ static void *rv_find_main(void *arg)
             nanosleep(&ts, NULL);
         }
     }
-    while (f->found && !f->cancel && mono_ms() < f->head_start_ms) {
+    while (f->found && !f->cancel && (uint64_t)net_now_ms() < f->head_start_ms) {
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -287,8 +280,8 @@ int cmd_receive(int argc, char **argv)
         find.client = rly.client;
         find.client.cancel = &find.cancel;
         find.channel = code_channel(&code);
-        find.deadline_ms = mono_ms() + (uint64_t)timeout_s * 1000u;
-        find.head_start_ms = rly.only ? 0 : mono_ms() + DIRECT_HEAD_START_MS;
+        find.deadline_ms = (uint64_t)net_now_ms() + (uint64_t)timeout_s * 1000u;
+        find.head_start_ms = rly.only ? 0 : (uint64_t)net_now_ms() + DIRECT_HEAD_START_MS;
         find.mdns_cancel = &mdns_cancel;
         finding = pthread_create(&find_thread, NULL, rv_find_main, &find) == 0;
         if (!finding)

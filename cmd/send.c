@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -61,17 +60,10 @@ struct meet {
 
 #define RECORD_RENEW_MS 120000
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int meet_publish(struct meet *mt, int now)
 {
     uint64_t b = discovery_bucket(discovery_now_ns());
-    if (!now && b == mt->bucket && mono_ms() - mt->put_ms < RECORD_RENEW_MS)
+    if (!now && b == mt->bucket && (uint64_t)net_now_ms() - mt->put_ms < RECORD_RENEW_MS)
         return 0;
     char rec[128], key[RV_KEY_HEX + 1];
     rv_record_make(rec, sizeof(rec), mt->room);
@@ -80,10 +72,10 @@ static int meet_publish(struct meet *mt, int now)
     if (e == 0) {
         memcpy(mt->key, key, sizeof(key));
         mt->bucket = b;
-        mt->put_ms = mono_ms();
+        mt->put_ms = (uint64_t)net_now_ms();
         mt->published = 1;
     } else {
-        mt->put_ms = mono_ms() - RECORD_RENEW_MS + 5000; /* try again in 5 s */
+        mt->put_ms = (uint64_t)net_now_ms() - RECORD_RENEW_MS + 5000; /* try again in 5 s */
     }
     return e;
 }
@@ -99,7 +91,7 @@ static void meet_warn(struct meet *mt, int e)
 static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_storage *peer,
                      int *relayed)
 {
-    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : mono_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : (uint64_t)net_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if (mt->rly->use) {
             int e = meet_publish(mt, 0);
@@ -107,13 +99,13 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
                 return e;
             if (e)
                 meet_warn(mt, e);
-            if (mt->rfd < 0 && mono_ms() >= mt->retry_ms) {
+            if (mt->rfd < 0 && (uint64_t)net_now_ms() >= mt->retry_ms) {
                 e = rv_pipe(&mt->rly->client, mt->room, 5000, &mt->rfd);
                 if (e == PCP_ERR_RELAY_AUTH)
                     return e;
                 if (e) {
                     mt->rfd = -1;
-                    mt->retry_ms = mono_ms() + 2000;
+                    mt->retry_ms = (uint64_t)net_now_ms() + 2000;
                     meet_warn(mt, e);
                 }
             }
@@ -149,10 +141,10 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
              * again. */
             close(mt->rfd);
             mt->rfd = -1;
-            mt->retry_ms = mono_ms() + 500;
+            mt->retry_ms = (uint64_t)net_now_ms() + 500;
             mt->put_ms = 0;
         }
-        if (mono_ms() >= deadline)
+        if ((uint64_t)net_now_ms() >= deadline)
             return PCP_ERR_TIMEOUT;
     }
 }

@@ -20,7 +20,7 @@
 
 #include "err.h"
 
-static int64_t now_ms(void)
+int64_t net_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -84,11 +84,11 @@ int net_listen(uint16_t port, int *fd_out, uint16_t *port_out)
 int net_accept(int lfd, int timeout_ms, const volatile int *cancel, int *fd_out,
                struct sockaddr_storage *peer)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = net_now_ms() + timeout_ms;
     for (;;) {
         if (cancel && *cancel)
             return PCP_ERR_CANCELLED;
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - net_now_ms();
         if (timeout_ms >= 0 && left <= 0)
             return PCP_ERR_TIMEOUT;
         struct pollfd pfd = {.fd = lfd, .events = POLLIN};
@@ -126,9 +126,9 @@ int net_connect_race(const struct sockaddr_storage *addrs, size_t n, int stagger
     int result = PCP_ERR_NET;
     if (n > MAXC)
         n = MAXC;
-    int64_t t0 = now_ms(), next = t0;
+    int64_t t0 = net_now_ms(), next = t0;
     for (;;) {
-        int64_t now = now_ms();
+        int64_t now = net_now_ms();
         if (cancel && *cancel) {
             result = PCP_ERR_CANCELLED;
             break;

@@ -12,6 +12,9 @@
 
 /* Listen on every address, IPv6 and IPv4 in one socket where the system
  * allows it; port 0 picks one. */
+/* Milliseconds on the monotonic clock. */
+int64_t net_now_ms(void);
+
 int net_listen(uint16_t port, int *fd_out, uint16_t *port_out);
 
 /* Wait up to timeout_ms for a connection; PCP_ERR_TIMEOUT when none came.

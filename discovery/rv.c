@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -466,13 +465,6 @@ int http_parse_response(const uint8_t *buf, size_t len, struct http_resp *out)
 
 /* ---- one request on one connection ---- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct conn {
     int fd;
     int64_t deadline;
@@ -486,7 +478,7 @@ static int wait_fd(const struct conn *k, short events)
     for (;;) {
         if (k->cancel && *k->cancel)
             return PCP_ERR_CANCELLED;
-        int64_t left = k->deadline - now_ms();
+        int64_t left = k->deadline - net_now_ms();
         if (left <= 0)
             return PCP_ERR_TIMEOUT;
         struct pollfd pfd = {.fd = k->fd, .events = events};
@@ -691,7 +683,7 @@ static int exchange(const struct rv_client *c, const struct req *q, int connect_
     struct conn k = {.fd = -1, .cancel = c->cancel};
     uint8_t head[HEAD_MAX];
     size_t hlen;
-    int64_t t0 = now_ms();
+    int64_t t0 = net_now_ms();
     int e;
 
     memset(resp, 0, sizeof(*resp));
@@ -704,7 +696,7 @@ static int exchange(const struct rv_client *c, const struct req *q, int connect_
         goto out;
     if ((e = dial(c, connect_ms, &k.fd)) != 0)
         goto out;
-    k.deadline = io_ms >= 0 ? now_ms() + io_ms : t0 + connect_ms;
+    k.deadline = io_ms >= 0 ? net_now_ms() + io_ms : t0 + connect_ms;
     if ((e = conn_write(&k, w.p, w.len)) != 0 || (e = read_head(&k, head, &hlen)) != 0 ||
         (e = http_parse_response(head, hlen, resp)) != 0)
         goto out;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net.h"
 #include "relay.h"
 
 #define RV_KEY_HEX 64
@@ -29,7 +30,8 @@ struct relay_stats {
     uint64_t start_ms;
 };
 
-uint64_t relay_now_ms(void);
+/* Milliseconds on the monotonic clock. */
+#define relay_now_ms() ((uint64_t)net_now_ms())
 
 /* ---- per-address accounting -------------------------------------------- */
 
