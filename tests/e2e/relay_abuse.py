@@ -3,11 +3,14 @@
 usage: relay_abuse.py HOST:PORT RELAY_PID SCENARIO
 
 Each scenario prints what it saw and exits non-zero when the relay did not
-behave. The relay is expected to run with short limits (see
-t_relay_abuse.sh): request-timeout 2, arrival-timeout 2, idle-timeout 2,
-per-ip-conns 20, room-bytes 20M. Standard library only.
+behave. Most expect a relay with short limits (see t_relay_abuse.sh):
+request-timeout 2, arrival-timeout 2, idle-timeout 2, per-ip-conns 20,
+room-bytes 20M; drain, drain_cut and rate_cap are for t_relay_ops.sh's
+relays (a token in RELAY_TOKEN, --drain 1, --room-rate 2M). Standard
+library only.
 """
 import os
+import signal
 import socket
 import sys
 import time
@@ -58,8 +61,10 @@ def room():
 
 def pipe(r, extra=b"", src="127.0.0.1"):
     s = conn(src)
+    token = os.environ.get("RELAY_TOKEN")
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
     s.sendall(
-        f"GET /v1/pipe/{r} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+        f"GET /v1/pipe/{r} HTTP/1.1\r\nHost: x\r\n{auth}Connection: Upgrade\r\n"
         f"Upgrade: pcp-relay/1\r\n\r\n".encode() + extra
     )
     return s, status(read_head(s))
@@ -321,7 +326,67 @@ def many_lone():
     check(healthy(), "still serving")
 
 
+def drain():
+    # SIGTERM: an open pipe keeps working, a new client is refused.
+    r = room()
+    a, _ = pipe(r)
+    b, _ = pipe(r)
+    os.kill(relay_pid, signal.SIGTERM)
+    time.sleep(0.5)
+    try:
+        c = socket.create_connection((host, port), timeout=2)
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        refused = not c.recv(100)
+    except OSError:
+        refused = True
+    check(refused, "a new client is refused while draining")
+    a.sendall(b"after the signal")
+    b.settimeout(5)
+    check(b.recv(16) == b"after the signal", "the open pipe still works after SIGTERM")
+    a.close()
+    b.close()
+
+
+def drain_cut():
+    # A pipe that does not finish is cut at the drain deadline.
+    r = room()
+    a, _ = pipe(r)
+    b, _ = pipe(r)
+    os.kill(relay_pid, signal.SIGTERM)
+    check(ends_within(a, 10), "a pipe that outlives the drain is cut")
+
+
+def rate_cap():
+    # However fast the sender, the other side never gets more than a 2 MiB/s
+    # cap allows for the time that passed (an upper bound only, so a slow
+    # machine cannot make this fail).
+    import threading
+
+    r = room()
+    a, _ = pipe(r)
+    b, _ = pipe(r)
+
+    def writer():
+        try:
+            while True:
+                a.sendall(bytes(65536))
+        except OSError:
+            pass
+
+    threading.Thread(target=writer, daemon=True).start()
+    got, t0 = 0, time.monotonic()
+    b.settimeout(5)
+    while time.monotonic() - t0 < 2.5:
+        got += len(b.recv(1 << 20))
+    elapsed = time.monotonic() - t0
+    limit = 2 * 1048576 * (elapsed + 0.3) + 65536
+    check(0 < got <= limit, f"got {got} bytes in {elapsed:.2f} s; the cap allows {limit:.0f}")
+
+
 scenarios = {
+    "drain": drain,
+    "drain_cut": drain_cut,
+    "rate_cap": rate_cap,
     "garbage": garbage,
     "oversized": oversized,
     "slowloris": slowloris,
