@@ -137,6 +137,7 @@ int ui_exit_code(int err)
     case PCP_ERR_TRUNCATED:
     case PCP_ERR_RELAY_AUTH:
     case PCP_ERR_RELAY_BUSY:
+    case PCP_ERR_TLS:
         return EXIT_NETWORK;
     case PCP_ERR_PROTO:
     case PCP_ERR_TOO_BIG:
@@ -353,8 +354,8 @@ int ui_relay_choice(struct relay_choice *rc, const struct relay_flags *f)
     }
     if (rv_url_parse(url, &rc->client.url) != 0) {
         fprintf(stderr,
-                "pcp: the relay '%s' is not a URL this pcp can use: give http://HOST[:PORT] "
-                "or HOST[:PORT]\n",
+                "pcp: the relay '%s' is not a URL this pcp can use: give http://HOST[:PORT], "
+                "https://HOST[:PORT] or HOST[:PORT]\n",
                 url);
         return -1;
     }

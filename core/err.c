@@ -50,6 +50,9 @@ const char *pcp_strerror(int err)
         return "a source file changed while it was being sent";
     case PCP_ERR_RELAY_AUTH:
         return "the relay refused the token (set PCP_RELAY_TOKEN or --relay-token)";
+    case PCP_ERR_TLS:
+        return "TLS to the relay failed: its certificate did not verify for its name (PCP_RELAY_CA "
+               "names a CA file for a private one)";
     case PCP_ERR_RELAY_BUSY:
         return "the relay refused the request (busy, a limit reached, or the room in use)";
     }

@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "discovery.h"
 #include "err.h"
+#include "tls.h"
 #include "net.h"
 
 #define HEAD_MAX 8192   /* a response head, blank line included */
@@ -117,10 +118,15 @@ int rv_url_parse(const char *url, struct rv_url *out)
             return PCP_ERR_INVAL;
     }
     p = url;
-    if (strncasecmp(p, "http://", 7) == 0)
+    if (strncasecmp(p, "http://", 7) == 0) {
         p += 7;
-    else if (strstr(p, "://") != NULL)
+    } else if (strncasecmp(p, "https://", 8) == 0) {
+        p += 8;
+        out->tls = 1;
+        portnum = 443;
+    } else if (strstr(p, "://") != NULL) {
         return PCP_ERR_INVAL;
+    }
 
     auth_end = strchr(p, '/');
     if (!auth_end)
@@ -667,7 +673,18 @@ static int dial(const struct rv_client *c, int timeout_ms, int *fd)
     freeaddrinfo(res);
     if (n == 0)
         return PCP_ERR_NET;
-    return net_connect_race(addrs, n, STAGGER_MS, timeout_ms, c->cancel, fd, &peer);
+    int64_t t0 = net_now_ms();
+    int e = net_connect_race(addrs, n, STAGGER_MS, timeout_ms, c->cancel, fd, &peer);
+    if (e || !c->url.tls)
+        return e;
+    int left = timeout_ms - (int)(net_now_ms() - t0), app;
+    if ((e = tls_wrap(*fd, c->url.host, left > 1000 ? left : 1000, c->cancel, &app)) != 0) {
+        close(*fd);
+        *fd = -1;
+        return e;
+    }
+    *fd = app;
+    return 0;
 }
 
 /* Send one request and read the response head, then, for a 200, exactly

@@ -25,14 +25,16 @@
 #define RV_CONNECT_MS 5000
 #define RV_GET_SLACK_MS 5000
 
-/* A parsed relay URL: http://HOST[:PORT][/PREFIX] or HOST[:PORT]. */
+/* A parsed relay URL: http://HOST[:PORT][/PREFIX], https://... (TLS,
+ * default port 443) or HOST[:PORT]. */
 struct rv_url {
+    int tls;
     char host[256];   /* without brackets */
     char port[8];     /* decimal */
     char prefix[256]; /* "" or "/something", no trailing '/' */
 };
 
-/* PCP_ERR_INVAL for anything else (https://, user@, a query, a bad port). */
+/* PCP_ERR_INVAL for anything else (ftp://, user@, a query, a bad port). */
 int rv_url_parse(const char *url, struct rv_url *out);
 
 /* The rendezvous key (RV_KEY_HEX digits + NUL) for (bucket, channel). */

@@ -20,8 +20,8 @@ else
     # Build: compiler, cmake, libraries. Tests: cmocka, clang (libFuzzer),
     # clang-format and cppcheck (lint tests), iproute2 (namespaces), zeroconf (mDNS interop), node/npm (SPAKE2
     # cross-check against @noble/curves).
-    want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libmicrohttpd-dev
-          libcmocka-dev clang clang-format cppcheck iproute2 iptables iputils-ping python3 python3-zeroconf"
+    want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libmicrohttpd-dev libssl-dev
+          libcmocka-dev clang clang-format cppcheck iproute2 iptables iputils-ping openssl socat python3 python3-zeroconf"
     missing=
     for p in $want; do
         dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

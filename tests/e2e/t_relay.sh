@@ -65,7 +65,7 @@ cmp "$WORK/small" "$WORK/out5/small" || fail "after a relay restart: content dif
 # Contradictory or broken settings are usage errors.
 set +e
 "$PCP" send --relay "$RELAY" --no-relay --force-relay "$WORK/small" 2>"$WORK/bad.err"; r1=$?
-"$PCP" receive --relay "https://example.invalid" --yes "$CODE" 2>>"$WORK/bad.err"; r2=$?
+"$PCP" receive --relay "ftp://example.invalid" --yes "$CODE" 2>>"$WORK/bad.err"; r2=$?
 PCP_CONFIG=$WORK/nope "$PCP" receive --yes "$CODE" 2>>"$WORK/bad.err"; r3=$?
 set -e
 [ $r1 -eq 2 ] && [ $r2 -eq 2 ] && [ $r3 -eq 2 ] || fail "bad relay settings: $r1 $r2 $r3"

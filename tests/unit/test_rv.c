@@ -69,6 +69,13 @@ static void test_url_good(void **state)
     url_ok("http://h/pcp/", "h", "9474", "/pcp");
     url_ok("http://h//", "h", "9474", "");
     url_ok("http://h:0080/a-b_c.d~e", "h", "80", "/a-b_c.d~e");
+    url_ok("https://relay.example.org/pcp", "relay.example.org", "443", "/pcp");
+    url_ok("HTTPS://h:8443", "h", "8443", "");
+    struct rv_url u;
+    assert_int_equal(rv_url_parse("https://h", &u), 0);
+    assert_int_equal(u.tls, 1);
+    assert_int_equal(rv_url_parse("http://h", &u), 0);
+    assert_int_equal(u.tls, 0);
 }
 
 static void test_url_bad(void **state)
@@ -78,7 +85,7 @@ static void test_url_bad(void **state)
     char longpath[300];
     struct rv_url u;
     static const char *bad[] = {
-        "https://h",
+        "https://",
         "ftp://h",
         "user@h",
         "http://user:pw@h:1",

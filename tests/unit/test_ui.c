@@ -32,6 +32,7 @@ static void test_exit_codes(void **state)
         {PCP_ERR_CHANGED, 6, "io"},
         {PCP_ERR_RELAY_AUTH, 7, "network"},
         {PCP_ERR_RELAY_BUSY, 7, "network"},
+        {PCP_ERR_TLS, 7, "network"},
         {PCP_ERR_NET, 7, "network"},
         {PCP_ERR_CLOSED, 7, "network"},
         {PCP_ERR_TIMEOUT, 7, "network"},
