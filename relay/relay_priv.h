@@ -19,12 +19,15 @@
 #define RV_RECORD_MAX 1024
 #define RV_WAIT_MAX_S 30
 #define RV_TTL_S 300
+#define PUNCH_BLOB_MAX 256 /* a side's sealed candidates, opaque to the relay */
+#define PUNCH_TTL_S 60     /* a punch meeting is forgotten after this */
 
 /* ---- counters (metrics.c prints them) ---------------------------------- */
 
 struct relay_stats {
     _Atomic uint64_t rooms_open, rooms_paired, pairs_total, bytes_relayed;
     _Atomic uint64_t records, puts, gets, gets_hit, deletes;
+    _Atomic uint64_t punches, punch_meetings;
     _Atomic uint64_t refused_auth, refused_limit, refused_full, refused_bad;
     _Atomic uint64_t closed_idle, closed_arrival, closed_bytes;
     uint64_t start_ms;
@@ -51,10 +54,11 @@ void ipcap_give(struct ipcap *t, const uint8_t ip[16]);
 struct rv_store;
 struct rv_store *rv_store_new(struct ipcap *cap, struct relay_stats *st);
 void rv_store_free(struct rv_store *s);
-/* Drop records past their time; returns how many are left. */
+/* Drop records and punch meetings past their time; returns how many
+ * records are left. */
 size_t rv_store_sweep(struct rv_store *s, uint64_t now_ms);
 
-enum rv_method { RV_M_GET, RV_M_PUT, RV_M_DELETE, RV_M_OTHER };
+enum rv_method { RV_M_GET, RV_M_PUT, RV_M_DELETE, RV_M_POST, RV_M_OTHER };
 
 /* One API request, as the HTTP layer saw it. */
 struct rv_req {
@@ -62,6 +66,8 @@ struct rv_req {
     const char *path;  /* "/v1/rv/KEY" ... */
     const char *owner; /* X-Pcp-Owner or NULL */
     const char *wait;  /* ?wait= or NULL */
+    const char *side;  /* punch: ?side= ("s" or "r") or NULL */
+    const char *rtt;   /* punch: X-Pcp-Rtt (milliseconds) or NULL */
     const uint8_t *body;
     size_t body_len;
     int body_too_big;
@@ -76,15 +82,16 @@ struct rv_resp {
     uint8_t body[RV_RECORD_MAX + 128];
     size_t body_len;
     const char *content_type;
-    /* GET found nothing yet: suspend until deadline_ms or a PUT of key. */
+    /* GET found nothing yet: suspend until deadline_ms or a PUT of key
+     * (for a punch, "p/ROOM": until the other side arrives). */
     int wait;
     uint64_t deadline_ms;
     char key[RV_KEY_HEX + 1];
-    /* A PUT stored key: wake its waiters. */
+    /* A PUT stored key, or a punch's second side came: wake key's waiters. */
     int stored;
 };
 
-/* Handle a rendezvous request (/v1/rv/...). Never fails: every outcome is
+/* Handle a rendezvous request (/v1/rv/... or /v1/punch/...). Never fails: every outcome is
  * an HTTP status with a one-line text body. Thread-safe. */
 void rv_handle(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
                struct rv_resp *rs);

@@ -150,10 +150,13 @@ static enum MHD_Result handle_rv(struct relay *rl, struct conn *c, const char *m
     rq.method = !strcmp(method, "GET")      ? RV_M_GET
                 : !strcmp(method, "PUT")    ? RV_M_PUT
                 : !strcmp(method, "DELETE") ? RV_M_DELETE
+                : !strcmp(method, "POST")   ? RV_M_POST
                                             : RV_M_OTHER;
     rq.path = url;
     rq.owner = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "X-Pcp-Owner");
     rq.wait = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "wait");
+    rq.side = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "side");
+    rq.rtt = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "X-Pcp-Rtt");
     rq.body = c->body;
     rq.body_len = c->body_len;
     rq.body_too_big = c->too_big;

@@ -3,6 +3,7 @@
  * of one rendezvous request (pure: the HTTP layer passes it in and sends
  * what comes back, so that a fuzzer can drive it directly).
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -138,12 +139,31 @@ struct rec {
     uint8_t data[RV_RECORD_MAX];
 };
 
+/* A punch meeting: the sender's and the receiver's request, each waiting
+ * for the other's observed address and sealed candidates. */
+struct punch_side {
+    int present, answered;
+    unsigned rtt_ms;
+    char observed[64];
+    size_t len;
+    uint8_t blob[PUNCH_BLOB_MAX];
+};
+
+struct punch {
+    struct punch *next;
+    char room[RV_ROOM_HEX + 1];
+    uint8_t ip[16]; /* whose per-address unit it holds */
+    uint64_t expires_ms;
+    struct punch_side side[2]; /* 0 sender, 1 receiver */
+};
+
 struct rv_store {
     pthread_mutex_t mu;
     struct ipcap *cap;
     struct relay_stats *st;
-    size_t n;
+    size_t n, npunch;
     struct rec *b[STORE_BUCKETS];
+    struct punch *punches;
 };
 
 struct rv_store *rv_store_new(struct ipcap *cap, struct relay_stats *st)
@@ -168,6 +188,15 @@ static void rec_drop(struct rv_store *s, struct rec **pp)
     atomic_store(&s->st->records, s->n);
 }
 
+static void punch_drop(struct rv_store *s, struct punch **pp)
+{
+    struct punch *m = *pp;
+    *pp = m->next;
+    ipcap_give(s->cap, m->ip);
+    free(m);
+    s->npunch--;
+}
+
 void rv_store_free(struct rv_store *s)
 {
     if (!s)
@@ -175,6 +204,8 @@ void rv_store_free(struct rv_store *s)
     for (size_t i = 0; i < STORE_BUCKETS; i++)
         while (s->b[i])
             rec_drop(s, &s->b[i]);
+    while (s->punches)
+        punch_drop(s, &s->punches);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -190,6 +221,12 @@ size_t rv_store_sweep(struct rv_store *s, uint64_t now_ms)
             else
                 pp = &(*pp)->next;
         }
+    }
+    for (struct punch **pp = &s->punches; *pp;) {
+        if ((*pp)->expires_ms <= now_ms)
+            punch_drop(s, pp);
+        else
+            pp = &(*pp)->next;
     }
     size_t n = s->n;
     pthread_mutex_unlock(&s->mu);
@@ -327,16 +364,138 @@ static void do_delete(struct rv_store *s, const struct rv_req *rq, const char *k
         rs->body_len = 0;
 }
 
+/* The answer to one side: the other's observed address, how long to wait
+ * before dialling so that both dial at once (half the difference of their
+ * round trips to here, as libp2p's DCUtR does), its sealed candidates. */
+static void punch_answer(const struct punch *m, int me, struct rv_resp *rs)
+{
+    const struct punch_side *a = &m->side[me], *b = &m->side[!me];
+    unsigned delay = b->rtt_ms > a->rtt_ms ? (b->rtt_ms - a->rtt_ms) / 2 : 0;
+    int n = snprintf((char *)rs->body, sizeof(rs->body), "peer %s\ndelay %u\nblob ", b->observed,
+                     delay);
+    size_t o = (size_t)n;
+    sodium_bin2hex((char *)rs->body + o, sizeof(rs->body) - o, b->blob, b->len);
+    o += 2 * b->len;
+    rs->body[o++] = '\n';
+    rs->body_len = o;
+    rs->status = 200;
+    rs->content_type = "text/plain; charset=utf-8";
+}
+
+static struct punch **punch_find(struct rv_store *s, const char *room)
+{
+    struct punch **pp = &s->punches;
+    while (*pp && strcmp((*pp)->room, room) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* POST /v1/punch/ROOM?side=s|r&wait=S: wait (long-poll) for the other
+ * side, then both learn each other's observed address. A side that comes
+ * again (its earlier request gave up) takes its own place over. */
+static void do_punch(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
+                     const char *room, struct rv_resp *rs)
+{
+    int wait = parse_wait(rq->wait);
+    if (wait < 0)
+        return reply(rs, 400, "wait takes 0 to 30 seconds");
+    if (!rq->side || (strcmp(rq->side, "s") != 0 && strcmp(rq->side, "r") != 0))
+        return reply(rs, 400, "side is s (sender) or r (receiver)");
+    int me = rq->side[0] == 'r';
+    unsigned long rtt = 0;
+    if (rq->rtt) {
+        char *end;
+        errno = 0;
+        rtt = strtoul(rq->rtt, &end, 10);
+        if (!*rq->rtt || *end || errno || rtt > 60000 || rq->rtt[0] < '0' || rq->rtt[0] > '9')
+            return reply(rs, 400, "X-Pcp-Rtt is 0 to 60000 milliseconds");
+    }
+    if (rq->body_too_big || rq->body_len > PUNCH_BLOB_MAX)
+        return reply(rs, 413, "punch candidates are at most 256 bytes");
+    snprintf(rs->key, sizeof(rs->key), "p/%s", room);
+    pthread_mutex_lock(&s->mu);
+    struct punch **pp = punch_find(s, room), *m = *pp;
+    if (rq->deadline_ms == 0) { /* arriving */
+        if (!m) {
+            if (lim->max_records && s->npunch >= lim->max_records) {
+                pthread_mutex_unlock(&s->mu);
+                atomic_fetch_add(&s->st->refused_limit, 1);
+                return reply(rs, 503, "the relay coordinates as many punches as it may");
+            }
+            if (ipcap_take(s->cap, rq->ip, lim->per_ip_rooms) != 0) {
+                pthread_mutex_unlock(&s->mu);
+                atomic_fetch_add(&s->st->refused_limit, 1);
+                return reply(rs, 429, "too many rooms and records from your address");
+            }
+            if (!(m = calloc(1, sizeof(*m)))) {
+                ipcap_give(s->cap, rq->ip);
+                pthread_mutex_unlock(&s->mu);
+                return reply(rs, 503, "out of memory");
+            }
+            memcpy(m->room, room, RV_ROOM_HEX + 1);
+            memcpy(m->ip, rq->ip, 16);
+            m->expires_ms = rq->now_ms + PUNCH_TTL_S * 1000u;
+            m->next = s->punches;
+            s->punches = m;
+            s->npunch++;
+        }
+        struct punch_side *me_s = &m->side[me];
+        me_s->present = 1;
+        me_s->answered = 0;
+        me_s->rtt_ms = (unsigned)rtt;
+        snprintf(me_s->observed, sizeof(me_s->observed), "%s", rq->observed);
+        memcpy(me_s->blob, rq->body, rq->body_len);
+        me_s->len = rq->body_len;
+        atomic_fetch_add(&s->st->punches, 1);
+    }
+    if (m && m->side[me].present && m->side[!me].present) {
+        punch_answer(m, me, rs);
+        if (rq->deadline_ms == 0) {
+            rs->stored = 1; /* the other side is waiting: wake it */
+            atomic_fetch_add(&s->st->punch_meetings, 1);
+        }
+        m->side[me].answered = 1;
+        if (m->side[!me].answered)
+            punch_drop(s, pp);
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    uint64_t deadline = rq->deadline_ms ? rq->deadline_ms : rq->now_ms + (uint64_t)wait * 1000u;
+    if (rq->now_ms < deadline) {
+        pthread_mutex_unlock(&s->mu);
+        rs->wait = 1;
+        rs->deadline_ms = deadline;
+        return;
+    }
+    if (m) {
+        m->side[me].present = 0;
+        if (!m->side[!me].present)
+            punch_drop(s, pp);
+    }
+    pthread_mutex_unlock(&s->mu);
+    reply(rs, 404, "the other side did not come");
+}
+
 void rv_handle(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
                struct rv_resp *rs)
 {
-    static const char prefix[] = "/v1/rv/";
+    static const char prefix[] = "/v1/rv/", pprefix[] = "/v1/punch/";
     rs->status = 0;
     rs->body_len = 0;
     rs->content_type = NULL;
     rs->wait = rs->stored = 0;
     rs->deadline_ms = 0;
     rs->key[0] = 0;
+    if (strncmp(rq->path, pprefix, strlen(pprefix)) == 0) {
+        const char *room = rq->path + strlen(pprefix);
+        if (!rv_is_hex(room, RV_ROOM_HEX)) {
+            atomic_fetch_add(&s->st->refused_bad, 1);
+            return reply(rs, 404, "no such API path; a punch room is 32 lowercase hex digits");
+        }
+        if (rq->method != RV_M_POST)
+            return reply(rs, 405, "use POST");
+        return do_punch(s, lim, rq, room, rs);
+    }
     const char *key = rq->path + strlen(prefix);
     if (strncmp(rq->path, prefix, strlen(prefix)) != 0 || !rv_is_hex(key, RV_KEY_HEX)) {
         atomic_fetch_add(&s->st->refused_bad, 1);

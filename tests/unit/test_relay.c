@@ -152,6 +152,88 @@ static void test_long_poll(void **state)
     }
 }
 
+static const char PUNCH[] = "/v1/punch/00112233445566778899aabbccddeeff";
+
+static struct rv_req punch_req(const char *side, const char *rtt, const char *blob,
+                               const char *observed, uint64_t now)
+{
+    struct rv_req r = req(RV_M_POST, PUNCH, NULL, blob, now);
+    r.side = side;
+    r.rtt = rtt;
+    r.wait = "10";
+    snprintf(r.observed, sizeof(r.observed), "%s", observed);
+    return r;
+}
+
+static void test_punch(void **state)
+{
+    struct fx *f = *state;
+    /* The sender comes first and waits. */
+    struct rv_req s = punch_req("s", "10", "\x01\x02", "198.51.100.1:5000", 1000);
+    assert_int_equal(handle(f, &s), 0);
+    assert_true(f->rs.wait);
+    assert_int_equal(f->rs.deadline_ms, 11000);
+    assert_string_equal(f->rs.key, "p/00112233445566778899aabbccddeeff");
+    /* Woken early with nobody there: wait on. */
+    s.deadline_ms = 11000;
+    s.now_ms = 2000;
+    assert_int_equal(handle(f, &s), 0);
+    assert_true(f->rs.wait);
+    /* The receiver comes: answered at once, and wakes the sender. Its
+     * round trip is longer, so the sender waits half the difference. */
+    struct rv_req r = punch_req("r", "50", "\xff", "203.0.113.9:6000", 2500);
+    assert_int_equal(handle(f, &r), 200);
+    assert_true(f->rs.stored);
+    assert_string_equal(f->rs.key, "p/00112233445566778899aabbccddeeff");
+    static const char want_r[] = "peer 198.51.100.1:5000\ndelay 0\nblob 0102\n";
+    assert_int_equal(f->rs.body_len, strlen(want_r));
+    assert_memory_equal(f->rs.body, want_r, strlen(want_r));
+    s.now_ms = 2501;
+    assert_int_equal(handle(f, &s), 200);
+    assert_false(f->rs.stored);
+    static const char want_s[] = "peer 203.0.113.9:6000\ndelay 20\nblob ff\n";
+    assert_int_equal(f->rs.body_len, strlen(want_s));
+    assert_memory_equal(f->rs.body, want_s, strlen(want_s));
+    assert_int_equal(atomic_load(&f->st.punch_meetings), 1);
+    /* Both answered: the meeting is gone, and its address share with it. */
+    r.now_ms = 3000;
+    assert_int_equal(handle(f, &r), 0);
+    assert_true(f->rs.wait);
+    r.deadline_ms = f->rs.deadline_ms;
+    r.now_ms = r.deadline_ms;
+    assert_int_equal(handle(f, &r), 404);
+    f->cfg.lim.per_ip_rooms = 1;
+    s = punch_req("s", NULL, NULL, "198.51.100.1:5000", 4000);
+    assert_int_equal(handle(f, &s), 0); /* the one share is free again */
+
+    static const struct {
+        const char *side, *rtt;
+    } bad[] = {{NULL, "1"},    {"x", "1"}, {"sr", "1"}, {"s", "-1"},
+               {"s", "60001"}, {"s", ""},  {"s", "1x"}, {"s", " 1"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct rv_req b = punch_req(bad[i].side, bad[i].rtt, NULL, "192.0.2.1:1", 1000);
+        assert_int_equal(handle(f, &b), 400);
+    }
+    char big[PUNCH_BLOB_MAX + 2];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    struct rv_req b = punch_req("r", "1", big, "192.0.2.1:1", 1000);
+    assert_int_equal(handle(f, &b), 413);
+    b = punch_req("r", "1", NULL, "192.0.2.1:1", 1000);
+    b.method = RV_M_GET;
+    assert_int_equal(handle(f, &b), 405);
+    b.method = RV_M_POST;
+    b.path = "/v1/punch/0011";
+    assert_int_equal(handle(f, &b), 404);
+    /* A second meeting from the same address is over its cap. */
+    b = punch_req("r", "1", NULL, "192.0.2.1:1", 1000);
+    b.path = "/v1/punch/ffffffffffffffffffffffffffffffff";
+    assert_int_equal(handle(f, &b), 429);
+    /* A meeting nobody completes is swept. */
+    rv_store_sweep(f->s, 4000 + PUNCH_TTL_S * 1000u);
+    assert_int_equal(handle(f, &b), 0);
+}
+
 static void test_bad_requests(void **state)
 {
     struct fx *f = *state;
@@ -322,6 +404,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_punch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test(test_ipcap),
         cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
