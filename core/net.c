@@ -27,13 +27,18 @@ int64_t net_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static socklen_t ss_len(const struct sockaddr_storage *ss)
+{
+    return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
 static void tune(int fd)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-int net_listen(uint16_t port, int *fd_out, uint16_t *port_out)
+static int listen_on(uint16_t port, int shared, int *fd_out, uint16_t *port_out)
 {
     int one = 1, zero = 0;
     int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -44,6 +49,8 @@ int net_listen(uint16_t port, int *fd_out, uint16_t *port_out)
         a6.sin6_addr = in6addr_any;
         a6.sin6_port = htons(port);
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (shared)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
         if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) != 0) {
             close(fd);
@@ -60,6 +67,8 @@ int net_listen(uint16_t port, int *fd_out, uint16_t *port_out)
         if (fd < 0)
             return PCP_ERR_NET;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (shared)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
         if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) != 0) {
             close(fd);
             return PCP_ERR_NET;
@@ -79,6 +88,60 @@ int net_listen(uint16_t port, int *fd_out, uint16_t *port_out)
                                                : ((struct sockaddr_in *)&ss)->sin_port);
     *fd_out = fd;
     return 0;
+}
+
+int net_listen(uint16_t port, int *fd_out, uint16_t *port_out)
+{
+    return listen_on(port, 0, fd_out, port_out);
+}
+
+int net_listen_shared(uint16_t port, int *fd_out, uint16_t *port_out)
+{
+    return listen_on(port, 1, fd_out, port_out);
+}
+
+int net_dial_from(const struct sockaddr_storage *to, uint16_t local_port, int *fd_out)
+{
+    int one = 1;
+    int fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return PCP_ERR_NET;
+    if (local_port) {
+        struct sockaddr_storage me;
+        memset(&me, 0, sizeof(me));
+        me.ss_family = to->ss_family;
+        if (to->ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&me)->sin6_port = htons(local_port);
+        else
+            ((struct sockaddr_in *)&me)->sin_port = htons(local_port);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+        if (bind(fd, (struct sockaddr *)&me, ss_len(&me)) != 0) {
+            close(fd);
+            return PCP_ERR_NET;
+        }
+    }
+    if (connect(fd, (const struct sockaddr *)to, ss_len(to)) != 0 && errno != EINPROGRESS) {
+        int keep = errno;
+        close(fd);
+        errno = keep;
+        return PCP_ERR_NET;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+void net_abort(int fd)
+{
+    struct linger l = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    close(fd);
+}
+
+void net_ready(int fd)
+{
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    tune(fd);
 }
 
 int net_accept(int lfd, int timeout_ms, const volatile int *cancel, int *fd_out,
@@ -111,13 +174,9 @@ int net_accept(int lfd, int timeout_ms, const volatile int *cancel, int *fd_out,
     }
 }
 
-static socklen_t ss_len(const struct sockaddr_storage *ss)
-{
-    return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-int net_connect_race(const struct sockaddr_storage *addrs, size_t n, int stagger_ms, int timeout_ms,
-                     const volatile int *cancel, int *fd_out, struct sockaddr_storage *peer)
+int net_connect_race(const struct sockaddr_storage *addrs, size_t n, uint16_t local_port,
+                     int stagger_ms, int timeout_ms, const volatile int *cancel, int *fd_out,
+                     struct sockaddr_storage *peer)
 {
     enum { MAXC = 32 };
     struct pollfd pfd[MAXC];
@@ -141,13 +200,9 @@ int net_connect_race(const struct sockaddr_storage *addrs, size_t n, int stagger
          * earlier ones have failed. */
         while (started < n && (now >= next || live == 0)) {
             const struct sockaddr_storage *a = &addrs[started++];
-            int fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            if (fd < 0)
+            int fd;
+            if (net_dial_from(a, local_port, &fd) != 0)
                 continue;
-            if (connect(fd, (const struct sockaddr *)a, ss_len(a)) != 0 && errno != EINPROGRESS) {
-                close(fd);
-                continue;
-            }
             pfd[live].fd = fd;
             pfd[live].events = POLLOUT;
             idx[live] = started - 1;
@@ -168,9 +223,7 @@ int net_connect_race(const struct sockaddr_storage *addrs, size_t n, int stagger
             getsockopt(pfd[i].fd, SOL_SOCKET, SO_ERROR, &err, &el);
             if (err == 0 && (pfd[i].revents & POLLOUT)) {
                 int fd = pfd[i].fd;
-                int fl = fcntl(fd, F_GETFL);
-                fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-                tune(fd);
+                net_ready(fd);
                 *fd_out = fd;
                 *peer = addrs[idx[i]];
                 pfd[i] = pfd[--live];

@@ -16,17 +16,33 @@
 int64_t net_now_ms(void);
 
 int net_listen(uint16_t port, int *fd_out, uint16_t *port_out);
+/* The same with SO_REUSEPORT, so that net_dial_from() may use the port too
+ * (hole punching: one local port for the listener, the rendezvous
+ * connection and every punch). */
+int net_listen_shared(uint16_t port, int *fd_out, uint16_t *port_out);
+
+/* A non-blocking connect to `to` from local_port (0: any; else shared
+ * with SO_REUSEADDR and SO_REUSEPORT), in progress: poll for POLLOUT,
+ * then SO_ERROR. */
+int net_dial_from(const struct sockaddr_storage *to, uint16_t local_port, int *fd_out);
+/* Close with a reset (SO_LINGER 0): a half-made punch attempt must not
+ * keep its address pair busy. */
+void net_abort(int fd);
+/* Make a connected socket from net_dial_from() or accept blocking and
+ * tuned like the others. */
+void net_ready(int fd);
 
 /* Wait up to timeout_ms for a connection; PCP_ERR_TIMEOUT when none came.
  * `cancel` (may be NULL) is polled. */
 int net_accept(int lfd, int timeout_ms, const volatile int *cancel, int *fd_out,
                struct sockaddr_storage *peer);
 
-/* Dial every address, each started stagger_ms after the previous one
- * (Happy Eyeballs), and keep the first that connects; the others are
- * closed. */
-int net_connect_race(const struct sockaddr_storage *addrs, size_t n, int stagger_ms, int timeout_ms,
-                     const volatile int *cancel, int *fd_out, struct sockaddr_storage *peer);
+/* Dial every address (from local_port, 0: any), each started stagger_ms
+ * after the previous one (Happy Eyeballs), and keep the first that
+ * connects; the others are closed. */
+int net_connect_race(const struct sockaddr_storage *addrs, size_t n, uint16_t local_port,
+                     int stagger_ms, int timeout_ms, const volatile int *cancel, int *fd_out,
+                     struct sockaddr_storage *peer);
 
 /* Apply a stall timeout to blocking reads and writes (0 = none). */
 int net_set_timeout(int fd, int timeout_ms);

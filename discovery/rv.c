@@ -585,7 +585,9 @@ struct req {
     const char *owner; /* X-Pcp-Owner, or NULL */
     const void *body;  /* with Content-Length, or NULL */
     size_t blen;
-    int upgrade; /* a pipe: Upgrade instead of Connection: close */
+    int upgrade;         /* a pipe: Upgrade instead of Connection: close */
+    uint16_t local_port; /* dial from this port (0: any) */
+    int send_rtt;        /* X-Pcp-Rtt: how long the connect took */
 };
 
 static void put_str(struct wbuf *w, const char *s)
@@ -604,7 +606,7 @@ static int token_ok(const char *t)
     return 1;
 }
 
-static int build_request(const struct rv_client *c, const struct req *q, struct wbuf *w)
+static int build_request(const struct rv_client *c, const struct req *q, int rtt_ms, struct wbuf *w)
 {
     int has_token = c->token && c->token[0];
 
@@ -635,6 +637,11 @@ static int build_request(const struct rv_client *c, const struct req *q, struct 
         put_str(w, q->owner);
         put_str(w, "\r\n");
     }
+    if (q->send_rtt) {
+        char num[48];
+        snprintf(num, sizeof(num), "X-Pcp-Rtt: %d\r\n", rtt_ms);
+        put_str(w, num);
+    }
     if (q->body) {
         char num[48];
         snprintf(num, sizeof(num), "Content-Length: %zu\r\n", q->blen);
@@ -648,7 +655,8 @@ static int build_request(const struct rv_client *c, const struct req *q, struct 
 }
 
 /* Resolve the relay and connect to one of its addresses. */
-static int dial(const struct rv_client *c, int timeout_ms, int *fd)
+static int dial(const struct rv_client *c, uint16_t local_port, int timeout_ms, int *fd,
+                int *rtt_ms)
 {
     struct addrinfo hints, *res = NULL;
     struct sockaddr_storage addrs[MAX_ADDRS], peer;
@@ -674,7 +682,8 @@ static int dial(const struct rv_client *c, int timeout_ms, int *fd)
     if (n == 0)
         return PCP_ERR_NET;
     int64_t t0 = net_now_ms();
-    int e = net_connect_race(addrs, n, STAGGER_MS, timeout_ms, c->cancel, fd, &peer);
+    int e = net_connect_race(addrs, n, local_port, STAGGER_MS, timeout_ms, c->cancel, fd, &peer);
+    *rtt_ms = (int)(net_now_ms() - t0); /* a TCP connect: one round trip */
     if (e || !c->url.tls)
         return e;
     int left = timeout_ms - (int)(net_now_ms() - t0), app;
@@ -709,9 +718,9 @@ static int exchange(const struct rv_client *c, const struct req *q, int connect_
     if (body_len)
         *body_len = 0;
     wbuf_init(&w);
-    if ((e = build_request(c, q, &w)) != 0)
-        goto out;
-    if ((e = dial(c, connect_ms, &k.fd)) != 0)
+    int rtt;
+    if ((e = dial(c, q->local_port, connect_ms, &k.fd, &rtt)) != 0 ||
+        (e = build_request(c, q, rtt, &w)) != 0)
         goto out;
     k.deadline = io_ms >= 0 ? net_now_ms() + io_ms : t0 + connect_ms;
     if ((e = conn_write(&k, w.p, w.len)) != 0 || (e = read_head(&k, head, &hlen)) != 0 ||
@@ -883,5 +892,79 @@ int rv_pipe(const struct rv_client *c, const char *room, int timeout_ms, int *fd
         return resp.status == 101 ? PCP_ERR_PROTO : status_err(resp.status);
     }
     *fd_out = fd;
+    return 0;
+}
+
+int rv_punch_parse(const uint8_t *body, size_t len, struct rv_punch_answer *ans)
+{
+    const char *p = (const char *)body, *end = p + len, *nl;
+    memset(ans, 0, sizeof(*ans));
+    /* "peer ADDR:PORT\n" */
+    if (len < 5 || memcmp(p, "peer ", 5) != 0 || !(nl = memchr(p, '\n', len)))
+        return PCP_ERR_PROTO;
+    if (rv_addr_parse(p + 5, (size_t)(nl - p - 5), &ans->peer) != 0)
+        return PCP_ERR_PROTO;
+    p = nl + 1;
+    /* "delay N\n", N 0..30000 */
+    if (end - p < 6 || memcmp(p, "delay ", 6) != 0 || !(nl = memchr(p, '\n', (size_t)(end - p))))
+        return PCP_ERR_PROTO;
+    unsigned long d = 0;
+    const char *q = p + 6;
+    if (q == nl || nl - q > 5)
+        return PCP_ERR_PROTO;
+    for (; q < nl; q++) {
+        if (*q < '0' || *q > '9')
+            return PCP_ERR_PROTO;
+        d = d * 10 + (unsigned long)(*q - '0');
+    }
+    if (d > 30000)
+        return PCP_ERR_PROTO;
+    ans->delay_ms = (unsigned)d;
+    p = nl + 1;
+    /* "blob HEX\n", the last line */
+    if (end - p < 6 || memcmp(p, "blob ", 5) != 0 || end[-1] != '\n')
+        return PCP_ERR_PROTO;
+    const char *hex = p + 5;
+    size_t hexlen = (size_t)(end - 1 - hex);
+    if (hexlen % 2 || hexlen / 2 > RV_PUNCH_BLOB_MAX)
+        return PCP_ERR_PROTO;
+    for (size_t i = 0; i < hexlen; i++)
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+            return PCP_ERR_PROTO;
+    if (sodium_hex2bin(ans->blob, sizeof(ans->blob), hex, hexlen, NULL, &ans->blob_len, NULL) != 0)
+        return PCP_ERR_PROTO;
+    return 0;
+}
+
+int rv_punch(const struct rv_client *c, const char *room, char side, uint16_t local_port,
+             const void *blob, size_t blen, int wait_s, struct rv_punch_answer *ans)
+{
+    char path[48 + RV_ROOM_HEX];
+    uint8_t body[BODY_MAX];
+    size_t len;
+    struct http_resp resp;
+    int e;
+
+    if (!c || !is_hex_string(room, RV_ROOM_HEX) || (side != 's' && side != 'r') || !ans ||
+        blen > RV_PUNCH_BLOB_MAX || (blen && !blob) || wait_s < 0 || wait_s > RV_WAIT_MAX_S)
+        return PCP_ERR_INVAL;
+    snprintf(path, sizeof(path), "/v1/punch/%s?side=%c&wait=%d", room, side, wait_s);
+    static const uint8_t none[1];
+    struct req q = {.method = "POST",
+                    .path = path,
+                    .body = blen ? blob : none,
+                    .blen = blen,
+                    .local_port = local_port,
+                    .send_rtt = 1};
+    e = exchange(c, &q, RV_CONNECT_MS, wait_s * 1000 + RV_GET_SLACK_MS, &resp, body, sizeof(body),
+                 &len, PCP_ERR_PROTO, NULL);
+    if (e)
+        return e;
+    if (resp.status != 200)
+        return status_err(resp.status);
+    if ((e = rv_punch_parse(body, len, ans)) != 0)
+        return e;
+    if (!resp.observed[0] || rv_addr_parse(resp.observed, strlen(resp.observed), &ans->observed))
+        return PCP_ERR_PROTO;
     return 0;
 }

@@ -75,6 +75,26 @@ int rv_delete(const struct rv_client *c, const char *key, const char *owner, int
  * PCP_ERR_RELAY_BUSY on 409 (room in use) and limits. */
 int rv_pipe(const struct rv_client *c, const char *room, int timeout_ms, int *fd_out);
 
+/* Punch coordination (POST /v1/punch/ROOM): wait up to wait_s at the relay
+ * for the other side of room, from local_port (0: any; else shared, see
+ * net_dial_from) so that the relay observes the address the punch will
+ * use. blob (at most RV_PUNCH_BLOB_MAX bytes) goes to the other side as
+ * it is. PCP_ERR_NOT_FOUND when the other side did not come. */
+#define RV_PUNCH_BLOB_MAX 256
+struct rv_punch_answer {
+    struct sockaddr_storage peer;     /* the other side, as the relay saw it */
+    struct sockaddr_storage observed; /* this side, as the relay saw it */
+    unsigned delay_ms;                /* wait this long, then dial */
+    uint8_t blob[RV_PUNCH_BLOB_MAX];  /* the other side's blob */
+    size_t blob_len;
+};
+int rv_punch(const struct rv_client *c, const char *room, char side, uint16_t local_port,
+             const void *blob, size_t blen, int wait_s, struct rv_punch_answer *ans);
+/* The body of a punch answer: "peer ADDR:PORT\ndelay MS\nblob HEX\n"
+ * (MS 0..30000, HEX lowercase, even, at most 2 * RV_PUNCH_BLOB_MAX
+ * digits). PCP_ERR_PROTO for anything else. */
+int rv_punch_parse(const uint8_t *body, size_t len, struct rv_punch_answer *ans);
+
 /* The text record: "v=1\nroom=ROOM\n". */
 int rv_record_make(char *out, size_t cap, const char *room);
 /* Parse a record: PCP_ERR_PROTO when v is not 1 or room is missing or not

@@ -1,10 +1,11 @@
 /* libFuzzer target: what a relay (or anything pretending to be one) sends
  * back, and what a user types as a relay URL. The bytes go through the
  * response head parser (whole, and cut at the first blank line as the
- * client reads it), the record parser, the observed-address parser and the
- * URL parser. What parses must be sane and survive a round trip: a record
- * rebuilt from its room, an address printed and parsed again, a URL put
- * back together and parsed again (abort otherwise). */
+ * client reads it), the record parser, the observed-address parser, the
+ * URL parser and the punch answer parser. What parses must be sane and
+ * survive a round trip: a record rebuilt from its room, an address printed
+ * and parsed again, a URL put back together and parsed again (abort
+ * otherwise). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,9 +92,21 @@ static void check_url(const uint8_t *data, size_t size)
     if (!u.host[0] || port == 0 || port > 65535 ||
         (pl && (u.prefix[0] != '/' || u.prefix[pl - 1] == '/')))
         abort();
-    snprintf(back, sizeof(back), strchr(u.host, ':') ? "http://[%s]:%s%s/" : "http://%s:%s%s/",
-             u.host, u.port, u.prefix);
+    snprintf(back, sizeof(back), strchr(u.host, ':') ? "%s://[%s]:%s%s/" : "%s://%s:%s%s/",
+             u.tls ? "https" : "http", u.host, u.port, u.prefix);
     if (rv_url_parse(back, &v) != 0 || memcmp(&u, &v, sizeof(u)) != 0)
+        abort();
+}
+
+/* A punch answer: what parses has a peer address, a bounded delay and a
+ * blob that fits. */
+static void check_punch(const uint8_t *data, size_t size)
+{
+    struct rv_punch_answer a;
+    if (rv_punch_parse(data, size, &a) != 0)
+        return;
+    if ((a.peer.ss_family != AF_INET && a.peer.ss_family != AF_INET6) || a.delay_ms > 30000 ||
+        a.blob_len > RV_PUNCH_BLOB_MAX)
         abort();
 }
 
@@ -113,5 +126,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_record(data, size);
     check_addr((const char *)data, size);
     check_url(data, size);
+    check_punch(data, size);
     return 0;
 }
