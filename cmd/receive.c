@@ -311,7 +311,7 @@ int cmd_receive(int argc, char **argv)
     char who[320];
     struct sockaddr_storage peer;
     if (e == 0) {
-        if ((e = net_connect_race(rec.addr, rec.naddr, 250, 10000, NULL, &fd, &peer)) != 0)
+        if ((e = net_connect_race(rec.addr, rec.naddr, 0, 250, 10000, NULL, &fd, &peer)) != 0)
             return ui_fail(&u, e, "found the sender but cannot connect to it: %s", pcp_strerror(e));
         net_addr_str(&peer, 0, who, sizeof(who));
     } else {

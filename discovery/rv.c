@@ -718,6 +718,10 @@ static int exchange(const struct rv_client *c, const struct req *q, int connect_
     if (body_len)
         *body_len = 0;
     wbuf_init(&w);
+    if (c->token && c->token[0] && !token_ok(c->token)) {
+        e = PCP_ERR_INVAL;
+        goto out;
+    }
     int rtt;
     if ((e = dial(c, q->local_port, connect_ms, &k.fd, &rtt)) != 0 ||
         (e = build_request(c, q, rtt, &w)) != 0)

@@ -63,7 +63,7 @@ static void test_listen_race_accept(void **state)
     assert_true(port > 0);
     struct sockaddr_storage addrs[3] = {v4("127.0.0.1", dead_port()), v6("::1", dead_port(), 0),
                                         v4("127.0.0.1", port)};
-    assert_int_equal(net_connect_race(addrs, 3, 50, 5000, NULL, &cfd, &peer), 0);
+    assert_int_equal(net_connect_race(addrs, 3, 0, 50, 5000, NULL, &cfd, &peer), 0);
     assert_memory_equal(&peer, &addrs[2], sizeof(struct sockaddr_in));
     assert_int_equal(net_accept(lfd, 1000, NULL, &afd, &from), 0);
 
@@ -91,12 +91,12 @@ static void test_dual_stack(void **state)
     (void)state;
     assert_int_equal(net_listen(0, &lfd, &port), 0);
     struct sockaddr_storage a6 = v6("::1", port, 0);
-    assert_int_equal(net_connect_race(&a6, 1, 0, 5000, NULL, &cfd, &peer), 0);
+    assert_int_equal(net_connect_race(&a6, 1, 0, 0, 5000, NULL, &cfd, &peer), 0);
     assert_int_equal(net_accept(lfd, 1000, NULL, &afd, &from), 0);
     close(cfd);
     close(afd);
     struct sockaddr_storage a4 = v4("127.0.0.1", port);
-    assert_int_equal(net_connect_race(&a4, 1, 0, 5000, NULL, &cfd, &peer), 0);
+    assert_int_equal(net_connect_race(&a4, 1, 0, 0, 5000, NULL, &cfd, &peer), 0);
     assert_int_equal(net_accept(lfd, 1000, NULL, &afd, &from), 0);
     close(cfd);
     close(afd);
@@ -123,9 +123,10 @@ static void test_race_all_dead(void **state)
     volatile int cancel = 1;
     (void)state;
     struct sockaddr_storage addrs[2] = {v4("127.0.0.1", dead_port()), v4("127.0.0.1", dead_port())};
-    assert_int_equal(net_connect_race(addrs, 2, 10, 5000, NULL, &fd, &peer), PCP_ERR_NET);
-    assert_int_equal(net_connect_race(addrs, 0, 10, 5000, NULL, &fd, &peer), PCP_ERR_NET);
-    assert_int_equal(net_connect_race(addrs, 2, 10, 5000, &cancel, &fd, &peer), PCP_ERR_CANCELLED);
+    assert_int_equal(net_connect_race(addrs, 2, 0, 10, 5000, NULL, &fd, &peer), PCP_ERR_NET);
+    assert_int_equal(net_connect_race(addrs, 0, 0, 10, 5000, NULL, &fd, &peer), PCP_ERR_NET);
+    assert_int_equal(net_connect_race(addrs, 2, 0, 10, 5000, &cancel, &fd, &peer),
+                     PCP_ERR_CANCELLED);
 }
 
 static void test_addr_str(void **state)
