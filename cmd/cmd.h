@@ -33,7 +33,7 @@ int cmd_relay(int argc, char **argv);
 struct ui {
     int json;
     int tty;          /* stderr is a terminal: draw a bar */
-    const char *path; /* "lan", "direct", "relayed" */
+    const char *path; /* "lan", "direct", "punched", "relayed" */
     const char *verb; /* "Sending" / "Receiving" */
     double last;      /* seconds of the last plain or JSON line */
     int last_pct;

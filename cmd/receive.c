@@ -19,6 +19,7 @@
 #include "err.h"
 #include "handshake.h"
 #include "net.h"
+#include "punch.h"
 
 struct rctx {
     struct ui *u;
@@ -343,8 +344,37 @@ int cmd_receive(int argc, char **argv)
         rc = ui_fail(&u, e, "handshake with %s failed: %s", who, pcp_strerror(e));
         goto out;
     }
+    struct punch_result pr = {.attempts = 0};
+    if (!strcmp(u.path, "relayed")) {
+        /* Through the relay: try for a direct connection, unless told
+         * to stay on the relay. */
+        struct punch_params pp = {.relay = &rly.client,
+                                  .receiver = 1,
+                                  .try_direct = !rly.only,
+                                  .tx = tx,
+                                  .rx = rx,
+                                  .relay_fd = fd,
+                                  .relay_fr = &fr};
+        if ((e = punch_upgrade(&pp, &pr)) != 0) {
+            rc = ui_fail(&u, e, "the sender went away after the handshake: %s", pcp_strerror(e));
+            goto out;
+        }
+        u.path = pr.path;
+        if (pr.fd != fd) {
+            frame_reader_free(&fr);
+            close(fd);
+            fd = pr.fd;
+            if ((e = frame_reader_init(&fr, fd)) != 0) {
+                rc = ui_fail(&u, e, "out of memory");
+                goto out;
+            }
+            net_addr_str(&pr.peer, 1, who, sizeof(who));
+        }
+    }
     if (json)
-        printf("{\"event\":\"path\",\"path\":\"%s\",\"peer\":\"%s\"}\n", u.path, who);
+        printf("{\"event\":\"path\",\"path\":\"%s\",\"peer\":\"%s\",\"attempts\":%u,"
+               "\"punch_ms\":%d}\n",
+               u.path, who, pr.attempts, pr.ms);
     fflush(stdout);
 
     rc_ctx.u = &u;

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "handshake.h"
 #include "net.h"
+#include "punch.h"
 
 #define MAX_ATTEMPTS 3
 
@@ -374,14 +375,35 @@ int cmd_send(int argc, char **argv)
     sodium_memzero(pw, sizeof(pw));
 
     char who[320];
+    struct punch_result pr = {.attempts = 0};
     if (relayed) {
-        u.path = "relayed";
-        snprintf(who, sizeof(who), "relay %s", rly.shown);
+        /* The receiver may now lead us to a direct connection. */
+        struct punch_params pp = {
+            .relay = &rly.client, .tx = tx, .rx = rx, .relay_fd = fd, .relay_fr = &fr};
+        if ((e = punch_upgrade(&pp, &pr)) != 0) {
+            rc = ui_fail(&u, e, "the receiver went away after the handshake: %s", pcp_strerror(e));
+            goto out;
+        }
+        u.path = pr.path;
+        if (pr.fd != fd) {
+            frame_reader_free(&fr);
+            close(fd);
+            fd = pr.fd;
+            if ((e = frame_reader_init(&fr, fd)) != 0) {
+                rc = ui_fail(&u, e, "out of memory");
+                goto out;
+            }
+            net_addr_str(&pr.peer, 1, who, sizeof(who));
+        } else {
+            snprintf(who, sizeof(who), "relay %s", rly.shown);
+        }
     } else {
         net_addr_str(&peer, 0, who, sizeof(who));
     }
     if (json)
-        printf("{\"event\":\"connected\",\"peer\":\"%s\",\"path\":\"%s\"}\n", who, u.path);
+        printf("{\"event\":\"connected\",\"peer\":\"%s\",\"path\":\"%s\",\"attempts\":%u,"
+               "\"punch_ms\":%d}\n",
+               who, u.path, pr.attempts, pr.ms);
     else
         fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", who);
     fflush(stdout);

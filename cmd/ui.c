@@ -62,7 +62,10 @@ static const char *path_label(const char *p)
 {
     if (!strcmp(p, "lan"))
         return "direct (LAN)";
-
+    if (!strcmp(p, "direct"))
+        return "direct (Internet)";
+    if (!strcmp(p, "punched"))
+        return "direct (through both NATs)";
     return p;
 }
 

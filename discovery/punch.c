@@ -1,0 +1,485 @@
+/*
+ * punch.c - from a relayed connection to a direct one.
+ *
+ * After the handshake through the relay the receiver says, in one frame on
+ * the relayed connection, whether it will try ('P') or keep the relay
+ * ('G'). To try, both sides derive from the session keys a punch room (so
+ * only the two of them can meet there), a key that seals their extra
+ * candidates (global IPv6 addresses) and a key that proves a direct
+ * connection leads to the other side. Each listens on one local port and
+ * asks the relay, from that same port, for the other's observed address
+ * (POST /v1/punch/ROOM); then both dial it, every TICK_MS, for DIAL_MS, so
+ * that their SYNs cross and each NAT lets the other's through (TCP
+ * simultaneous open), while the listener takes anything that reaches it
+ * directly. On each connection the receiver sends its proof, the sender
+ * checks it and answers with its own; the first connection whose sender
+ * proved itself wins. The receiver then sends 'G' on the connection to go
+ * on with: the direct one, or the relayed one when none worked.
+ */
+#include "punch.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "net.h"
+
+#define COORD_WAIT_S 5  /* how long the relay holds one side for the other */
+#define DIAL_MS 4000    /* how long both sides dial */
+#define TICK_MS 200     /* a new attempt at most this often */
+#define ATTEMPT_MS 1000 /* an unanswered attempt is replaced after this */
+#define SENDER_SLACK_MS 3000
+#define PROOF_LEN (1 + crypto_auth_BYTES)
+#define MAX_CONNS 16
+
+enum { K_ROOM = 1, K_BOX, K_AUTH };
+
+struct keys {
+    char room[RV_ROOM_HEX + 1];
+    uint8_t box[crypto_secretbox_KEYBYTES], auth[crypto_auth_KEYBYTES];
+};
+
+static void derive(const struct punch_params *pp, struct keys *k)
+{
+    /* Both sides put the receiver-to-sender key first. */
+    const uint8_t *r2s = pp->receiver ? pp->tx : pp->rx, *s2r = pp->receiver ? pp->rx : pp->tx;
+    uint8_t master[crypto_kdf_KEYBYTES], room[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(master));
+    crypto_generichash_update(&st, r2s, 32);
+    crypto_generichash_update(&st, s2r, 32);
+    crypto_generichash_final(&st, master, sizeof(master));
+    crypto_kdf_derive_from_key(room, sizeof(room), K_ROOM, "pcppunch", master);
+    crypto_kdf_derive_from_key(k->box, sizeof(k->box), K_BOX, "pcppunch", master);
+    crypto_kdf_derive_from_key(k->auth, sizeof(k->auth), K_AUTH, "pcppunch", master);
+    sodium_bin2hex(k->room, sizeof(k->room), room, sizeof(room));
+    sodium_memzero(master, sizeof(master));
+}
+
+/* ---- candidates -------------------------------------------------------- */
+
+static int global_v6(const struct in6_addr *a)
+{
+    return (a->s6_addr[0] & 0xe0) == 0x20; /* 2000::/3 */
+}
+
+int punch_cands_parse(const char *text, size_t len, struct sockaddr_storage *out)
+{
+    int n = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return PCP_ERR_PROTO;
+        size_t l = (size_t)(nl - p);
+        if (l > 3 && memcmp(p, "v6=", 3) == 0 && n < PUNCH_MAX_CANDS) {
+            struct sockaddr_storage ss;
+            if (rv_addr_parse(p + 3, l - 3, &ss) != 0 || ss.ss_family != AF_INET6 ||
+                !global_v6(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+                return PCP_ERR_PROTO;
+            out[n++] = ss;
+        }
+        p = nl + 1;
+    }
+    return n;
+}
+
+/* This host's global IPv6 addresses, "v6=[ADDR]:PORT\n" each, sealed. */
+static size_t seal_cands(const struct keys *k, uint16_t port, uint8_t *out, size_t cap)
+{
+    char text[RV_PUNCH_BLOB_MAX];
+    size_t tl = 0;
+    int n = 0;
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) == 0) {
+        for (struct ifaddrs *i = ifs; i && n < PUNCH_MAX_CANDS; i = i->ifa_next) {
+            if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6)
+                continue;
+            const struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+            char s[INET6_ADDRSTRLEN];
+            if (!global_v6(a) || !inet_ntop(AF_INET6, a, s, sizeof(s)))
+                continue;
+            int w = snprintf(text + tl, sizeof(text) - tl, "v6=[%s]:%u\n", s, port);
+            if (w < 0 ||
+                (size_t)w + tl + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES > cap)
+                break;
+            tl += (size_t)w;
+            n++;
+        }
+        freeifaddrs(ifs);
+    }
+    randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, (const uint8_t *)text, tl, out,
+                          k->box);
+    return crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + tl;
+}
+
+static int open_cands(const struct keys *k, const uint8_t *blob, size_t len,
+                      struct sockaddr_storage *out)
+{
+    char text[RV_PUNCH_BLOB_MAX];
+    if (len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES ||
+        crypto_secretbox_open_easy((uint8_t *)text, blob + crypto_secretbox_NONCEBYTES,
+                                   len - crypto_secretbox_NONCEBYTES, blob, k->box) != 0)
+        return 0; /* not from our peer: no extra candidates */
+    int n =
+        punch_cands_parse(text, len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, out);
+    return n < 0 ? 0 : n;
+}
+
+/* Is the address the relay saw one of this host's own (no NAT between)? */
+static int is_own(const struct sockaddr_storage *ss, uint16_t port)
+{
+    struct sockaddr_storage a = *ss;
+    if (a.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&a)->sin6_addr)) {
+        struct sockaddr_in6 s6 = *(struct sockaddr_in6 *)&a;
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&a;
+        memset(&a, 0, sizeof(a));
+        s4->sin_family = AF_INET;
+        memcpy(&s4->sin_addr, &s6.sin6_addr.s6_addr[12], 4);
+        s4->sin_port = s6.sin6_port;
+    }
+    uint16_t seen = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
+                                                  : ((struct sockaddr_in *)&a)->sin_port);
+    if (seen != port)
+        return 0;
+    int own = 0;
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    for (struct ifaddrs *i = ifs; i && !own; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != a.ss_family)
+            continue;
+        if (a.ss_family == AF_INET)
+            own = !memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+                          &((struct sockaddr_in *)&a)->sin_addr, 4);
+        else
+            own = !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+                          &((struct sockaddr_in6 *)&a)->sin6_addr, 16);
+    }
+    freeifaddrs(ifs);
+    return own;
+}
+
+/* ---- the proof on a direct connection ---------------------------------- */
+
+/* flags (bit 0: this side is behind a NAT) ‖ HMAC(auth, role ‖ flags) */
+static void proof_make(const struct keys *k, char role, uint8_t flags, uint8_t out[PROOF_LEN])
+{
+    uint8_t m[2] = {(uint8_t)role, flags};
+    out[0] = flags;
+    crypto_auth(out + 1, m, sizeof(m), k->auth);
+}
+
+static int proof_check(const struct keys *k, char role, const uint8_t in[PROOF_LEN])
+{
+    uint8_t m[2] = {(uint8_t)role, in[0]};
+    return in[0] <= 1 && crypto_auth_verify(in + 1, m, sizeof(m), k->auth) == 0;
+}
+
+/* ---- the dialling loop ------------------------------------------------- */
+
+enum cstate { C_DIAL, C_PROOF, C_READY };
+
+struct conn {
+    int fd;
+    enum cstate st;
+    int target; /* index into targets, -1 when accepted */
+    int64_t since;
+    size_t got;
+    uint8_t in[PROOF_LEN];
+    struct sockaddr_storage peer;
+};
+
+struct loop {
+    const struct punch_params *pp;
+    const struct keys *k;
+    int lfd;
+    uint16_t port;
+    uint8_t my_flags;
+    struct sockaddr_storage targets[1 + PUNCH_MAX_CANDS];
+    int ntargets;
+    int64_t last_dial[1 + PUNCH_MAX_CANDS];
+    struct conn c[MAX_CONNS];
+    int nc;
+    unsigned attempts;
+};
+
+static void conn_drop(struct loop *l, int i, int abort_it)
+{
+    if (abort_it)
+        net_abort(l->c[i].fd);
+    else
+        close(l->c[i].fd);
+    l->c[i] = l->c[--l->nc];
+}
+
+static int target_busy(const struct loop *l, int t)
+{
+    for (int i = 0; i < l->nc; i++)
+        if (l->c[i].target == t)
+            return 1;
+    return 0;
+}
+
+/* Start a dial to each target that has none in flight, at most every
+ * TICK_MS; replace attempts nobody answered within ATTEMPT_MS. */
+static void dial_tick(struct loop *l, int64_t now)
+{
+    for (int i = 0; i < l->nc; i++)
+        if (l->c[i].st == C_DIAL && now - l->c[i].since >= ATTEMPT_MS)
+            conn_drop(l, i--, 1);
+    for (int t = 0; t < l->ntargets && l->nc < MAX_CONNS; t++) {
+        if (target_busy(l, t) || now - l->last_dial[t] < TICK_MS)
+            continue;
+        int fd;
+        l->last_dial[t] = now;
+        l->attempts++;
+        if (net_dial_from(&l->targets[t], l->port, &fd) != 0)
+            continue;
+        l->c[l->nc++] =
+            (struct conn){.fd = fd, .st = C_DIAL, .target = t, .since = now, .peer = l->targets[t]};
+    }
+}
+
+/* A connection is up: the receiver speaks first. */
+static int conn_up(struct loop *l, struct conn *c)
+{
+    c->st = C_PROOF;
+    c->got = 0;
+    if (!l->pp->receiver)
+        return 0;
+    uint8_t p[PROOF_LEN];
+    proof_make(l->k, 'r', l->my_flags, p);
+    return send(c->fd, p, sizeof(p), MSG_NOSIGNAL) == (ssize_t)sizeof(p) ? 0 : -1;
+}
+
+/* Read what the other side sent; 1 when its proof is complete and good
+ * (the sender then answers with its own), 0 for more, -1 to drop. */
+static int conn_proof(struct loop *l, struct conn *c)
+{
+    ssize_t n = recv(c->fd, c->in + c->got, PROOF_LEN - c->got, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        return -1;
+    if (n < 0)
+        return 0;
+    c->got += (size_t)n;
+    if (c->got < PROOF_LEN)
+        return 0;
+    if (!proof_check(l->k, l->pp->receiver ? 's' : 'r', c->in))
+        return -1;
+    if (!l->pp->receiver) {
+        uint8_t p[PROOF_LEN];
+        proof_make(l->k, 's', l->my_flags, p);
+        if (send(c->fd, p, sizeof(p), MSG_NOSIGNAL) != (ssize_t)sizeof(p))
+            return -1;
+    }
+    return 1;
+}
+
+/* The relayed connection's one-byte frame: 'P' or 'G'. */
+static int relay_byte(const struct punch_params *pp, uint8_t *b)
+{
+    const uint8_t *f;
+    size_t len;
+    int e = frame_read(pp->relay_fr, 1, &f, &len);
+    if (e)
+        return e;
+    if (len != 1 || (f[0] != 'P' && f[0] != 'G'))
+        return PCP_ERR_PROTO;
+    *b = f[0];
+    return 0;
+}
+
+static int relay_readable(const struct punch_params *pp)
+{
+    return pp->relay_fr->end > pp->relay_fr->start;
+}
+
+/*
+ * Run until the receiver has chosen. Receiver: returns the index of the
+ * first connection whose sender proved itself, or -1 at the deadline.
+ * Sender: returns the index of the direct connection on which 'G' came,
+ * or -2 when it came on the relay; -1 at the deadline. Errors negative
+ * below -2 are enum pcp_err values shifted by -100.
+ */
+static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadline)
+{
+    const struct punch_params *pp = l->pp;
+    for (;;) {
+        int64_t now = net_now_ms();
+        if (now >= deadline)
+            return -1;
+        if (now >= dial_at && now < dial_end)
+            dial_tick(l, now);
+        struct pollfd p[MAX_CONNS + 2];
+        int n = 0;
+        for (int i = 0; i < l->nc; i++)
+            p[n++] = (struct pollfd){.fd = l->c[i].fd,
+                                     .events = (short)(l->c[i].st == C_DIAL ? POLLOUT : POLLIN)};
+        int li = -1, ri = -1;
+        if (l->lfd >= 0 && l->nc < MAX_CONNS) {
+            li = n;
+            p[n++] = (struct pollfd){.fd = l->lfd, .events = POLLIN};
+        }
+        if (!pp->receiver) {
+            ri = n;
+            p[n++] = (struct pollfd){.fd = pp->relay_fd, .events = POLLIN};
+        }
+        int wait = (int)(deadline - now);
+        if (now < dial_end)
+            wait = now < dial_at ? (int)(dial_at - now) : TICK_MS / 2;
+        if (ri >= 0 && relay_readable(pp))
+            wait = 0;
+        if (poll(p, (nfds_t)n, wait < 0 ? 0 : wait) < 0 && errno != EINTR)
+            return -100 + PCP_ERR_NET;
+        if (ri >= 0 && (p[ri].revents || relay_readable(pp))) {
+            uint8_t b;
+            int e = relay_byte(pp, &b);
+            if (e)
+                return -100 + e;
+            if (b != 'G')
+                return -100 + PCP_ERR_PROTO;
+            return -2;
+        }
+        if (li >= 0 && (p[li].revents & POLLIN)) {
+            struct sockaddr_storage peer;
+            socklen_t sl = sizeof(peer);
+            int fd = accept4(l->lfd, (struct sockaddr *)&peer, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd >= 0) {
+                struct conn *c = &l->c[l->nc++];
+                *c = (struct conn){.fd = fd, .target = -1, .since = now, .peer = peer};
+                if (conn_up(l, c) != 0)
+                    conn_drop(l, l->nc - 1, 1);
+            }
+        }
+        /* The connections polled above are c[0..n) as they were; walk
+         * them from the end so that drops do not disturb the rest. */
+        int polled = li >= 0 ? li : ri >= 0 ? ri : n;
+        for (int i = polled - 1; i >= 0; i--) {
+            struct conn *c = &l->c[i];
+            if (!p[i].revents)
+                continue;
+            if (c->st == C_DIAL) {
+                int err = 0;
+                socklen_t el = sizeof(err);
+                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+                if (err || !(p[i].revents & POLLOUT) || conn_up(l, c) != 0)
+                    conn_drop(l, i, 1);
+                continue;
+            }
+            if (c->st == C_READY) {
+                /* Sender: the receiver's 'G' on this one. */
+                uint8_t b;
+                ssize_t r = recv(c->fd, &b, 1, MSG_DONTWAIT);
+                if (r == 1 && b == 'G')
+                    return i;
+                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) || r == 1)
+                    conn_drop(l, i, 0);
+                continue;
+            }
+            int r = conn_proof(l, c);
+            if (r < 0)
+                conn_drop(l, i, 1);
+            else if (r > 0 && pp->receiver)
+                return i;
+            else if (r > 0)
+                c->st = C_READY;
+        }
+    }
+}
+
+int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
+{
+    int64_t t0 = net_now_ms();
+    struct keys k;
+    struct loop l;
+    int e = 0;
+    memset(res, 0, sizeof(*res));
+    memset(&l, 0, sizeof(l));
+    res->fd = pp->relay_fd;
+    res->path = "relayed";
+    l.pp = pp;
+    l.k = &k;
+    l.lfd = -1;
+
+    uint8_t b = 'G';
+    if (pp->receiver) {
+        b = pp->try_direct ? 'P' : 'G';
+        if ((e = frame_write(pp->relay_fd, &b, 1)) != 0)
+            return e;
+    } else {
+        net_set_timeout(pp->relay_fd, (COORD_WAIT_S + 5) * 1000);
+        if ((e = relay_byte(pp, &b)) != 0)
+            return e;
+    }
+    if (b == 'G')
+        return 0;
+
+    derive(pp, &k);
+    uint8_t blob[RV_PUNCH_BLOB_MAX];
+    struct rv_punch_answer ans;
+    size_t blen = 0;
+    int got = net_listen_shared(0, &l.lfd, &l.port) == 0;
+    if (got) {
+        blen = seal_cands(&k, l.port, blob, sizeof(blob));
+        got = rv_punch(pp->relay, k.room, pp->receiver ? 'r' : 's', l.port, blob, blen,
+                       COORD_WAIT_S, &ans) == 0;
+    }
+    int64_t now = net_now_ms(), dial_at = now, dial_end = now;
+    if (got) {
+        l.my_flags = !is_own(&ans.observed, l.port);
+        l.targets[0] = ans.peer;
+        l.ntargets = 1;
+        /* IPv6 directly, when both sides have a global address. */
+        struct sockaddr_storage v6[PUNCH_MAX_CANDS];
+        int n6 = open_cands(&k, ans.blob, ans.blob_len, v6);
+        if (blen > crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) /* we have one */
+            for (int i = 0; i < n6; i++)
+                l.targets[l.ntargets++] = v6[i];
+        dial_at = now + ans.delay_ms;
+        dial_end = dial_at + DIAL_MS;
+    }
+    /* The receiver decides at the end of dialling; the sender waits for
+     * its word a little longer. */
+    int64_t deadline = pp->receiver ? dial_end : dial_end + SENDER_SLACK_MS + COORD_WAIT_S * 1000;
+    int w = pp->receiver && !got ? -1 : run(&l, dial_at, dial_end, deadline);
+    res->attempts = l.attempts;
+    if (w <= -100) {
+        e = w + 100;
+    } else if (pp->receiver) {
+        /* Tell the sender which connection we go on with. */
+        uint8_t g = 'G';
+        if (w >= 0 && send(l.c[w].fd, &g, 1, MSG_NOSIGNAL) != 1) {
+            conn_drop(&l, w, 1);
+            w = -1;
+        }
+        if (w < 0)
+            e = frame_write(pp->relay_fd, &g, 1);
+    } else if (w == -1) {
+        e = PCP_ERR_TIMEOUT; /* the receiver's word never came */
+    }
+    if (!e && w >= 0) {
+        struct conn *c = &l.c[w];
+        int peer_natted = c->in[0] & 1;
+        res->fd = c->fd;
+        res->peer = c->peer;
+        res->path = l.my_flags && peer_natted ? "punched" : "direct";
+        net_ready(c->fd);
+        l.c[w] = l.c[--l.nc];
+    }
+    while (l.nc > 0)
+        conn_drop(&l, l.nc - 1, 1);
+    if (l.lfd >= 0)
+        close(l.lfd);
+    sodium_memzero(&k, sizeof(k));
+    res->ms = (int)(net_now_ms() - t0);
+    return e;
+}

@@ -1,0 +1,46 @@
+/*
+ * punch.h - after a handshake through the relay, try to replace the relayed
+ * connection by a direct one: TCP simultaneous open through both NATs,
+ * coordinated by the relay (core/PROTOCOL.md, "Direct connections").
+ */
+#ifndef PCP_PUNCH_H
+#define PCP_PUNCH_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "rv.h"
+#include "stream.h"
+
+struct punch_params {
+    const struct rv_client *relay;
+    int receiver;           /* 1: the receiver, which decides; 0: the sender */
+    int try_direct;         /* receiver: 0 keeps the relay without trying */
+    const uint8_t *tx, *rx; /* the session's traffic keys (32 bytes each) */
+    int relay_fd;           /* the relayed connection, handshake done */
+    struct frame_reader *relay_fr;
+};
+
+struct punch_result {
+    int fd;                       /* the connection to go on with: relay_fd or a direct one */
+    const char *path;             /* "relayed", "direct" or "punched" */
+    struct sockaddr_storage peer; /* for a direct one */
+    unsigned attempts;            /* connection attempts made */
+    int ms;                       /* how long the whole try took */
+};
+
+/* Both sides call this right after the handshake over the relay; it
+ * returns 0 with res->fd either relay_fd (the relay stays) or a direct
+ * connection whose far end has proven the session keys, in which case
+ * relay_fd is left to the caller to close. Errors: the relayed connection
+ * failed (PCP_ERR_CLOSED, PCP_ERR_TIMEOUT, PCP_ERR_PROTO). */
+int punch_upgrade(const struct punch_params *pp, struct punch_result *res);
+
+/* Exposed for tests and fuzzing: the plaintext of a side's sealed
+ * candidates, "v6=[ADDR]:PORT" lines (at most PUNCH_MAX_CANDS kept, the
+ * rest and unknown lines ignored). Returns how many addresses it put in
+ * out, or PCP_ERR_PROTO for malformed text. */
+#define PUNCH_MAX_CANDS 4
+int punch_cands_parse(const char *text, size_t len, struct sockaddr_storage *out);
+
+#endif
