@@ -31,10 +31,10 @@
 #include "err.h"
 #include "net.h"
 
-#define COORD_WAIT_S 5  /* how long the relay holds one side for the other */
-#define DIAL_MS 4000    /* how long both sides dial */
-#define TICK_MS 200     /* a new attempt at most this often */
-#define ATTEMPT_MS 1000 /* an unanswered attempt is replaced after this */
+#define COORD_WAIT_S 5 /* how long the relay holds one side for the other */
+#define DIAL_MS 4000   /* how long both sides dial */
+#define TICK_MS 200    /* a refused attempt is made again this often */
+#define PROOF_MS 1000  /* after dialling, for a connection to prove itself */
 #define SENDER_SLACK_MS 3000
 #define PROOF_LEN (1 + crypto_auth_BYTES)
 #define MAX_CONNS 16
@@ -96,9 +96,9 @@ static size_t seal_cands(const struct keys *k, uint16_t port, uint8_t *out, size
 {
     char text[RV_PUNCH_BLOB_MAX];
     size_t tl = 0;
-    int n = 0;
     struct ifaddrs *ifs = NULL;
     if (getifaddrs(&ifs) == 0) {
+        int n = 0;
         for (struct ifaddrs *i = ifs; i && n < PUNCH_MAX_CANDS; i = i->ifa_next) {
             if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6)
                 continue;
@@ -192,7 +192,6 @@ struct conn {
     int fd;
     enum cstate st;
     int target; /* index into targets, -1 when accepted */
-    int64_t since;
     size_t got;
     uint8_t in[PROOF_LEN];
     struct sockaddr_storage peer;
@@ -210,6 +209,7 @@ struct loop {
     struct conn c[MAX_CONNS];
     int nc;
     unsigned attempts;
+    int relay_err; /* sender: the relayed connection ended (its error) */
 };
 
 static void conn_drop(struct loop *l, int i, int abort_it)
@@ -230,12 +230,11 @@ static int target_busy(const struct loop *l, int t)
 }
 
 /* Start a dial to each target that has none in flight, at most every
- * TICK_MS; replace attempts nobody answered within ATTEMPT_MS. */
+ * TICK_MS: an attempt a NAT refused is made again soon; one that is only
+ * unanswered stays (the kernel repeats its SYN, and the other side's SYN
+ * meeting it is what opens the connection). */
 static void dial_tick(struct loop *l, int64_t now)
 {
-    for (int i = 0; i < l->nc; i++)
-        if (l->c[i].st == C_DIAL && now - l->c[i].since >= ATTEMPT_MS)
-            conn_drop(l, i--, 1);
     for (int t = 0; t < l->ntargets && l->nc < MAX_CONNS; t++) {
         if (target_busy(l, t) || now - l->last_dial[t] < TICK_MS)
             continue;
@@ -244,8 +243,7 @@ static void dial_tick(struct loop *l, int64_t now)
         l->attempts++;
         if (net_dial_from(&l->targets[t], l->port, &fd) != 0)
             continue;
-        l->c[l->nc++] =
-            (struct conn){.fd = fd, .st = C_DIAL, .target = t, .since = now, .peer = l->targets[t]};
+        l->c[l->nc++] = (struct conn){.fd = fd, .st = C_DIAL, .target = t, .peer = l->targets[t]};
     }
 }
 
@@ -317,6 +315,10 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
         int64_t now = net_now_ms();
         if (now >= deadline)
             return -1;
+        /* Sender: with the relay gone, only a direct connection the
+         * receiver chose can still come. */
+        if (l->relay_err && l->nc == 0 && now >= dial_end)
+            return -100 + l->relay_err;
         if (now >= dial_at && now < dial_end)
             dial_tick(l, now);
         struct pollfd p[MAX_CONNS + 2];
@@ -329,7 +331,7 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
             li = n;
             p[n++] = (struct pollfd){.fd = l->lfd, .events = POLLIN};
         }
-        if (!pp->receiver) {
+        if (!pp->receiver && !l->relay_err) {
             ri = n;
             p[n++] = (struct pollfd){.fd = pp->relay_fd, .events = POLLIN};
         }
@@ -341,13 +343,15 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
         if (poll(p, (nfds_t)n, wait < 0 ? 0 : wait) < 0 && errno != EINTR)
             return -100 + PCP_ERR_NET;
         if (ri >= 0 && (p[ri].revents || relay_readable(pp))) {
+            /* The receiver's 'G' on the relay, or its end: the receiver
+             * closes the relayed connection once it chose a direct one,
+             * and that may be seen before its 'G' on the direct one. */
             uint8_t b;
             int e = relay_byte(pp, &b);
-            if (e)
-                return -100 + e;
-            if (b != 'G')
-                return -100 + PCP_ERR_PROTO;
-            return -2;
+            if (!e && b == 'G')
+                return -2;
+            l->relay_err = e ? e : PCP_ERR_PROTO;
+            continue;
         }
         if (li >= 0 && (p[li].revents & POLLIN)) {
             struct sockaddr_storage peer;
@@ -355,7 +359,7 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
             int fd = accept4(l->lfd, (struct sockaddr *)&peer, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd >= 0) {
                 struct conn *c = &l->c[l->nc++];
-                *c = (struct conn){.fd = fd, .target = -1, .since = now, .peer = peer};
+                *c = (struct conn){.fd = fd, .target = -1, .peer = peer};
                 if (conn_up(l, c) != 0)
                     conn_drop(l, l->nc - 1, 1);
             }
@@ -424,11 +428,11 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
         return 0;
 
     derive(pp, &k);
-    uint8_t blob[RV_PUNCH_BLOB_MAX];
     struct rv_punch_answer ans;
     size_t blen = 0;
     int got = net_listen_shared(0, &l.lfd, &l.port) == 0;
     if (got) {
+        uint8_t blob[RV_PUNCH_BLOB_MAX];
         blen = seal_cands(&k, l.port, blob, sizeof(blob));
         got = rv_punch(pp->relay, k.room, pp->receiver ? 'r' : 's', l.port, blob, blen,
                        COORD_WAIT_S, &ans) == 0;
@@ -449,7 +453,9 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
     }
     /* The receiver decides at the end of dialling; the sender waits for
      * its word a little longer. */
-    int64_t deadline = pp->receiver ? dial_end : dial_end + SENDER_SLACK_MS + COORD_WAIT_S * 1000;
+    int64_t deadline = dial_end + PROOF_MS;
+    if (!pp->receiver)
+        deadline += SENDER_SLACK_MS + COORD_WAIT_S * 1000;
     int w = pp->receiver && !got ? -1 : run(&l, dial_at, dial_end, deadline);
     res->attempts = l.attempts;
     if (w <= -100) {

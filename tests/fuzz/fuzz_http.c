@@ -2,10 +2,10 @@
  * back, and what a user types as a relay URL. The bytes go through the
  * response head parser (whole, and cut at the first blank line as the
  * client reads it), the record parser, the observed-address parser, the
- * URL parser and the punch answer parser. What parses must be sane and
- * survive a round trip: a record rebuilt from its room, an address printed
- * and parsed again, a URL put back together and parsed again (abort
- * otherwise). */
+ * URL parser, the punch answer parser and a peer's punch candidates. What
+ * parses must be sane and survive a round trip: a record rebuilt from its
+ * room, an address printed and parsed again, a URL put back together and
+ * parsed again (abort otherwise). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "net.h"
+#include "punch.h"
 #include "rv.h"
 
 static void check_head(const uint8_t *data, size_t size)
@@ -110,6 +111,19 @@ static void check_punch(const uint8_t *data, size_t size)
         abort();
 }
 
+/* A peer's candidate lines (after opening the seal): only global IPv6. */
+static void check_cands(const uint8_t *data, size_t size)
+{
+    struct sockaddr_storage c[PUNCH_MAX_CANDS];
+    int n = punch_cands_parse((const char *)data, size, c);
+    if (n > PUNCH_MAX_CANDS)
+        abort();
+    for (int i = 0; i < n; i++)
+        if (c[i].ss_family != AF_INET6 ||
+            (((struct sockaddr_in6 *)&c[i])->sin6_addr.s6_addr[0] & 0xe0) != 0x20)
+            abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 1 << 16)
@@ -127,5 +141,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_addr((const char *)data, size);
     check_url(data, size);
     check_punch(data, size);
+    check_cands(data, size);
     return 0;
 }

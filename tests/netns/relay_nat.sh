@@ -8,9 +8,11 @@
 #                                                  br0 203.0.113.1 in pub: pcp relay :9474
 #   h2 10.2.0.2 --- r2 10.2.0.1 | 203.0.113.12 ---+
 #
-# The routers masquerade their LAN behind their public address and forward
-# nothing NEW that comes in from the public side (only ESTABLISHED,RELATED),
-# so no connection into either LAN is possible; pub even routes the private
+# The routers masquerade their LAN behind their public address, let their
+# host reach the relay's machine and nothing else, and forward nothing NEW
+# that comes in from the public side (only ESTABLISHED,RELATED), so no
+# connection into either LAN is possible, punched or not (nat_lab.sh tries
+# the kinds of router that allow more); pub even routes the private
 # networks to the routers, so the routers' firewalls are what blocks. mDNS
 # stays on each LAN (multicast is not forwarded). The receiver, run without
 # --force-relay, must fall back to the relay by itself; with --no-relay it
@@ -91,7 +93,10 @@ for pair in "$R1:$H1:$R1IP" "$R2:$H2:$R2IP"; do
     nsx "$r" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
     nsx "$r" iptables -P FORWARD DROP
     nsx "$r" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-    nsx "$r" iptables -A FORWARD -i lan -o wan -j ACCEPT
+    nsx "$r" iptables -A FORWARD -i lan -o wan -d "$PUBIP" -j ACCEPT
+    # Refused at once, not dropped: a host's lookups elsewhere (Python's
+    # http.server asks DNS for its own name) fail fast.
+    nsx "$r" iptables -A FORWARD -i lan -j REJECT
     nsx "$r" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
     nsx "$r" iptables -A INPUT -i wan -j DROP
     # Counters only: mDNS seen on the LAN, and leaving by the public side.

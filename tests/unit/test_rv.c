@@ -23,6 +23,7 @@
 
 #include "err.h"
 #include "net.h"
+#include "punch.h"
 #include "rv.h"
 
 static const char KEY[] = "eabd34de62a9cf76178604eb47439e2cc07253081d137a846747c924e378a2f2";
@@ -972,18 +973,75 @@ static void test_refused(void **state)
     assert_int_equal(rv_delete(&c, KEY, OWNER, 1000), PCP_ERR_NET);
 }
 
+static void test_punch_parse(void **state)
+{
+    (void)state;
+    struct rv_punch_answer a;
+    static const char good[] = "peer 203.0.113.9:6000\ndelay 20\nblob 0102ff\n";
+    assert_int_equal(rv_punch_parse((const uint8_t *)good, strlen(good), &a), 0);
+    assert_int_equal(a.peer.ss_family, AF_INET);
+    assert_int_equal(ntohs(((struct sockaddr_in *)&a.peer)->sin_port), 6000);
+    assert_int_equal(a.delay_ms, 20);
+    assert_int_equal(a.blob_len, 3);
+    assert_memory_equal(a.blob, "\x01\x02\xff", 3);
+    static const char empty[] = "peer [2001:db8::1]:1\ndelay 0\nblob \n";
+    assert_int_equal(rv_punch_parse((const uint8_t *)empty, strlen(empty), &a), 0);
+    assert_int_equal(a.peer.ss_family, AF_INET6);
+    assert_int_equal(a.blob_len, 0);
+    static const char *bad[] = {
+        "",
+        "peer 203.0.113.9:6000\ndelay 20\nblob 0102ff", /* no last newline */
+        "peer 203.0.113.9\ndelay 20\nblob \n",          /* no port */
+        "peer 203.0.113.9:1\ndelay 30001\nblob \n",     /* delay too long */
+        "peer 203.0.113.9:1\ndelay -1\nblob \n",
+        "peer 203.0.113.9:1\ndelay \nblob \n",
+        "peer 203.0.113.9:1\ndelay 1\nblob 0\n",        /* odd hex */
+        "peer 203.0.113.9:1\ndelay 1\nblob 0A\n",       /* uppercase */
+        "peer 203.0.113.9:1\ndelay 1\nblob 00\nmore\n", /* a line after */
+        "peer 203.0.113.9:1\nblob 00\n",                /* no delay */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(rv_punch_parse((const uint8_t *)bad[i], strlen(bad[i]), &a),
+                         PCP_ERR_PROTO);
+    char big[64 + 2 * (RV_PUNCH_BLOB_MAX + 1)];
+    int n = snprintf(big, sizeof(big), "peer 192.0.2.1:1\ndelay 0\nblob ");
+    memset(big + n, 'a', 2 * (RV_PUNCH_BLOB_MAX + 1));
+    big[n + 2 * (RV_PUNCH_BLOB_MAX + 1)] = '\n';
+    assert_int_equal(
+        rv_punch_parse((const uint8_t *)big, (size_t)n + 2 * (RV_PUNCH_BLOB_MAX + 1) + 1, &a),
+        PCP_ERR_PROTO);
+}
+
+static void test_punch_cands(void **state)
+{
+    (void)state;
+    struct sockaddr_storage c[PUNCH_MAX_CANDS];
+    static const char two[] = "v6=[2001:db8::1]:4000\nx=ignored\nv6=[2a00::5]:1\n";
+    assert_int_equal(punch_cands_parse(two, strlen(two), c), 2);
+    assert_int_equal(ntohs(((struct sockaddr_in6 *)&c[0])->sin6_port), 4000);
+    assert_int_equal(punch_cands_parse("", 0, c), 0);
+    static const char many[] = "v6=[2001::1]:1\nv6=[2001::2]:1\nv6=[2001::3]:1\nv6=[2001::4]:1\n"
+                               "v6=[2001::5]:1\n";
+    assert_int_equal(punch_cands_parse(many, strlen(many), c), PUNCH_MAX_CANDS);
+    static const char *bad[] = {"v6=[2001:db8::1]:4000", "v6=[fe80::1]:1\n", "v6=[fd00::1]:1\n",
+                                "v6=[::1]:1\n",          "v6=192.0.2.1:1\n", "v6=[2001::1]\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(punch_cands_parse(bad[i], strlen(bad[i]), c), PCP_ERR_PROTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_good),   cmocka_unit_test(test_url_bad),
-        cmocka_unit_test(test_key),        cmocka_unit_test(test_random_hex),
-        cmocka_unit_test(test_record),     cmocka_unit_test(test_addr),
-        cmocka_unit_test(test_http_good),  cmocka_unit_test(test_http_bad),
-        cmocka_unit_test(test_put),        cmocka_unit_test(test_put_args),
-        cmocka_unit_test(test_put_status), cmocka_unit_test(test_get),
-        cmocka_unit_test(test_get_status), cmocka_unit_test(test_delete),
-        cmocka_unit_test(test_pipe),       cmocka_unit_test(test_head_too_long),
-        cmocka_unit_test(test_cancel),     cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_url_good),    cmocka_unit_test(test_punch_parse),
+        cmocka_unit_test(test_punch_cands), cmocka_unit_test(test_url_bad),
+        cmocka_unit_test(test_key),         cmocka_unit_test(test_random_hex),
+        cmocka_unit_test(test_record),      cmocka_unit_test(test_addr),
+        cmocka_unit_test(test_http_good),   cmocka_unit_test(test_http_bad),
+        cmocka_unit_test(test_put),         cmocka_unit_test(test_put_args),
+        cmocka_unit_test(test_put_status),  cmocka_unit_test(test_get),
+        cmocka_unit_test(test_get_status),  cmocka_unit_test(test_delete),
+        cmocka_unit_test(test_pipe),        cmocka_unit_test(test_head_too_long),
+        cmocka_unit_test(test_cancel),      cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The NAT lab: for every pair of router kinds, a sender behind one router
+# and a receiver behind the other meet through a relay on a small
+# "internet", and the transfer must take the best path those NATs allow.
+# Every piece lives in network namespaces made here (a fresh set per case:
+# conntrack entries must not outlive a case) and removed on exit.
+#
+#   h1 10.1.0.2 --- r1 10.1.0.1 | 203.0.113.11 ---+
+#                                                  br0 203.0.113.1 in pub: pcp relay :9474
+#   h2 10.2.0.2 --- r2 10.2.0.1 | 203.0.113.12 ---+
+#
+# Router kinds:
+#   none      routes its LAN, no NAT, no filter: its host is public
+#   cone      MASQUERADE (endpoint-independent mapping), drops unsolicited
+#             inbound packets silently
+#   symmetric MASQUERADE --random-fully: a new external port per destination
+#   blocked   as cone, and its host may reach only the relay's machine
+# Expected: none-none direct, none-cone and none-symmetric direct (the public
+# host's listener is reachable), cone-cone punched, anything with symmetric
+# on both or one side behind a cone relayed, anything-blocked relayed. Also
+# cone-cone with the sender's link losing 20 % of the packets either way
+# (iptables statistic): done, punched or relayed. Prints, per case, the path, the
+# punch attempts, the time the punch took and the receive time.
+set -euo pipefail
+PCP=${PCP:?}
+[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
+for t in ip iptables sha256sum; do
+    command -v "$t" >/dev/null || { echo "needs $t"; exit 77; }
+done
+PUBIP=203.0.113.1
+RELAY=http://$PUBIP:9474
+WORK=$(mktemp -d /tmp/pcp-nat-lab.XXXXXX)
+NSS=
+teardown() {
+    for ns in $NSS; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    NSS=
+}
+cleanup() {
+    jobs -p | xargs -r kill 2>/dev/null || true
+    teardown
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$WORK"/*.err "$WORK"/*.json; do
+        [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }
+    done
+    exit 1
+}
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# lab KIND1 KIND2 [lossy]: build the namespaces; sets H1 H2 PUB.
+lab() {
+    local tag=pcpl$$ n=1 kind r h wanip
+    PUB=$tag-pub H1=$tag-h1 H2=$tag-h2
+    NSS="$H1 $H2 $tag-r1 $tag-r2 $PUB"
+    for ns in $NSS; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+    done
+    ip -n "$PUB" link add br0 type bridge
+    ip -n "$PUB" addr add "$PUBIP/24" dev br0
+    ip -n "$PUB" link set br0 up
+    nsx "$PUB" sysctl -qw net.ipv4.ip_forward=1
+    for kind in "$1" "$2"; do
+        r=$tag-r$n h=$tag-h$n wanip=203.0.113.1$n
+        ip -n "$PUB" route add "10.$n.0.0/24" via "$wanip"
+        ip link add "wan$n" netns "$PUB" type veth peer name wan netns "$r"
+        ip -n "$PUB" link set "wan$n" master br0 up
+        ip -n "$r" addr add "$wanip/24" dev wan
+        ip -n "$r" link set wan up
+        ip -n "$r" route add default via "$PUBIP"
+        ip link add lan netns "$r" type veth peer name eth0 netns "$h"
+        ip -n "$r" addr add "10.$n.0.1/24" dev lan
+        ip -n "$r" link set lan up
+        ip -n "$h" addr add "10.$n.0.2/24" dev eth0
+        ip -n "$h" link set eth0 up
+        ip -n "$h" route add default via "10.$n.0.1"
+        nsx "$r" sysctl -qw net.ipv4.ip_forward=1
+        case $kind in
+        none) ;;
+        cone | symmetric | blocked)
+            if [ "$kind" = symmetric ]; then
+                nsx "$r" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE --random-fully
+            else
+                nsx "$r" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
+            fi
+            nsx "$r" iptables -P FORWARD DROP
+            nsx "$r" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+            if [ "$kind" = blocked ]; then
+                nsx "$r" iptables -A FORWARD -i lan -o wan -d "$PUBIP" -j ACCEPT
+                nsx "$r" iptables -A FORWARD -i lan -j REJECT
+            else
+                nsx "$r" iptables -A FORWARD -i lan -o wan -j ACCEPT
+            fi
+            nsx "$r" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+            nsx "$r" iptables -A INPUT -i wan -j DROP
+            ;;
+        *) fail "unknown router kind $kind" ;;
+        esac
+        if [ "${3:-}" = lossy ] && [ $n -eq 1 ]; then
+            # The sender's link to the internet loses 20 % of the packets,
+            # either way.
+            nsx "$r" iptables -t mangle -I PREROUTING -i wan -m statistic --mode random \
+                --probability 0.2 -j DROP
+            nsx "$r" iptables -t mangle -I POSTROUTING -o wan -m statistic --mode random \
+                --probability 0.2 -j DROP
+        fi
+        n=$((n + 1))
+    done
+    nsx "$PUB" "$PCP" relay --listen 0.0.0.0:9474 2>"$WORK/relay.err" &
+    for _ in $(seq 1 100); do
+        nsx "$PUB" bash -c "</dev/tcp/$PUBIP/9474" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    fail "the relay did not start"
+}
+
+now_ms() { date +%s%3N; }
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$WORK/f"
+want_digest=$(sha256sum <"$WORK/f")
+
+# case KIND1 KIND2 WANT [lossy]: WANT is a |-separated list of paths.
+case_() {
+    local k1=$1 k2=$2 want=$3 extra=${4:-} code= spid rrc src t0 t1 path attempts pms
+    lab "$k1" "$k2" "$extra"
+    rm -rf "$WORK/out" "$WORK"/*.json "$WORK"/*.err
+    nsx "$H1" "$PCP" send --json --relay "$RELAY" "$WORK/f" >"$WORK/sender.json" \
+        2>"$WORK/sender.err" &
+    spid=$!
+    for _ in $(seq 1 200); do
+        code=$(sed -n 's/.*"event":"code","code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
+        [ -n "$code" ] && break
+        kill -0 "$spid" 2>/dev/null || fail "$k1-$k2: the sender exited early"
+        sleep 0.05
+    done
+    [ -n "$code" ] || fail "$k1-$k2: no code"
+    t0=$(now_ms)
+    set +e
+    nsx "$H2" timeout 120 "$PCP" receive --json --yes --relay "$RELAY" --out "$WORK/out" "$code" \
+        >"$WORK/receiver.json" 2>"$WORK/receiver.err"
+    rrc=$?
+    t1=$(now_ms)
+    wait "$spid"
+    src=$?
+    set -e
+    [ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "$k1-$k2${extra:+ $extra}: exit $rrc/$src"
+    [ "$(sha256sum <"$WORK/out/f")" = "$want_digest" ] || fail "$k1-$k2: digest differs"
+    path=$(sed -n 's/.*"event":"path","path":"\([a-z]*\)".*/\1/p' "$WORK/receiver.json")
+    attempts=$(sed -n 's/.*"event":"path".*"attempts":\([0-9]*\).*/\1/p' "$WORK/receiver.json")
+    pms=$(sed -n 's/.*"event":"path".*"punch_ms":\([0-9]*\).*/\1/p' "$WORK/receiver.json")
+    grep -q "\"event\":\"connected\".*\"path\":\"$path\"" "$WORK/sender.json" ||
+        fail "$k1-$k2: the sender reports another path than the receiver ($path)"
+    printf '%-10s %-10s %-6s %-9s %8s %9s %10s\n' "$k1" "$k2" "${extra:--}" "$path" "$attempts" \
+        "$pms" "$((t1 - t0))"
+    case "|$want|" in
+    *"|$path|"*) ;;
+    *) fail "$k1-$k2${extra:+ $extra}: path $path, want $want" ;;
+    esac
+    teardown
+}
+
+printf '%-10s %-10s %-6s %-9s %8s %9s %10s\n' sender receiver link path attempts "punch ms" \
+    "receive ms"
+case_ none none direct
+case_ none cone "direct|punched"
+case_ cone none "direct|punched"
+case_ none symmetric direct
+case_ cone cone punched
+case_ cone symmetric relayed
+case_ symmetric symmetric relayed
+case_ none blocked relayed
+case_ cone blocked relayed
+case_ symmetric blocked relayed
+case_ blocked blocked relayed
+case_ cone cone "punched|relayed" lossy
+echo PASS
