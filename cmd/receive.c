@@ -200,6 +200,7 @@ int cmd_receive(int argc, char **argv)
                                          {0, 0, 0, 0}};
     struct ui u;
     struct rctx rc_ctx = {0};
+    struct punch_prep prep = {.lfd = -1};
     struct xfer_opts xo;
     struct xfer_progress res;
     struct pcp_code code;
@@ -277,6 +278,8 @@ int cmd_receive(int argc, char **argv)
     struct rv_find find = {0};
     pthread_t find_thread;
     int finding = 0;
+    if (rly.use && !rly.only)
+        punch_prepare(&prep, 1); /* a direct path may be tried later */
     if (rly.use) {
         find.client = rly.client;
         find.client.cancel = &find.cancel;
@@ -285,8 +288,10 @@ int cmd_receive(int argc, char **argv)
         find.head_start_ms = rly.only ? 0 : (uint64_t)net_now_ms() + DIRECT_HEAD_START_MS;
         find.mdns_cancel = &mdns_cancel;
         finding = pthread_create(&find_thread, NULL, rv_find_main, &find) == 0;
-        if (!finding)
-            return ui_fail(&u, PCP_ERR_NOMEM, "cannot start looking at the relay");
+        if (!finding) {
+            rc = ui_fail(&u, PCP_ERR_NOMEM, "cannot start looking at the relay");
+            goto out;
+        }
     }
     e = PCP_ERR_NOT_FOUND;
     if (!rly.only)
@@ -295,30 +300,40 @@ int cmd_receive(int argc, char **argv)
         find.cancel = 1;
     if (finding)
         pthread_join(find_thread, NULL);
-    if (e != 0 && e != PCP_ERR_NOT_FOUND && e != PCP_ERR_CANCELLED)
-        return ui_fail(&u, e, "cannot look on the local network%s%s: %s",
-                       ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
-    if (e != 0 && !find.found && find.err == PCP_ERR_RELAY_AUTH)
-        return ui_fail(&u, find.err, "the relay %s refused: %s", rly.shown, pcp_strerror(find.err));
-    if (e != 0 && !find.found)
-        return ui_fail(&u, PCP_ERR_NOT_FOUND,
-                       "no sender found for this code within %ld s. Check that 'pcp send' is "
-                       "running %s and that the first word is right%s%s%s.",
-                       timeout_s, rly.use ? "with the same relay" : "on the same network",
-                       ifname || rly.only ? "" : " (--mdns-interface picks the interface)",
-                       rly.use && find.err != PCP_ERR_NOT_FOUND ? "; the relay: " : "",
-                       rly.use && find.err != PCP_ERR_NOT_FOUND ? pcp_strerror(find.err) : "");
+    if (e != 0 && e != PCP_ERR_NOT_FOUND && e != PCP_ERR_CANCELLED) {
+        rc = ui_fail(&u, e, "cannot look on the local network%s%s: %s",
+                     ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
+        goto out;
+    }
+    if (e != 0 && !find.found && find.err == PCP_ERR_RELAY_AUTH) {
+        rc = ui_fail(&u, find.err, "the relay %s refused: %s", rly.shown, pcp_strerror(find.err));
+        goto out;
+    }
+    if (e != 0 && !find.found) {
+        rc = ui_fail(&u, PCP_ERR_NOT_FOUND,
+                     "no sender found for this code within %ld s. Check that 'pcp send' is "
+                     "running %s and that the first word is right%s%s%s.",
+                     timeout_s, rly.use ? "with the same relay" : "on the same network",
+                     ifname || rly.only ? "" : " (--mdns-interface picks the interface)",
+                     rly.use && find.err != PCP_ERR_NOT_FOUND ? "; the relay: " : "",
+                     rly.use && find.err != PCP_ERR_NOT_FOUND ? pcp_strerror(find.err) : "");
+        goto out;
+    }
 
     char who[320];
     struct sockaddr_storage peer;
     if (e == 0) {
-        if ((e = net_connect_race(rec.addr, rec.naddr, 0, 250, 10000, NULL, &fd, &peer)) != 0)
-            return ui_fail(&u, e, "found the sender but cannot connect to it: %s", pcp_strerror(e));
+        if ((e = net_connect_race(rec.addr, rec.naddr, 0, 250, 10000, NULL, &fd, &peer)) != 0) {
+            rc = ui_fail(&u, e, "found the sender but cannot connect to it: %s", pcp_strerror(e));
+            goto out;
+        }
         net_addr_str(&peer, 0, who, sizeof(who));
     } else {
-        if ((e = rv_pipe(&rly.client, find.room, 10000, &fd)) != 0)
-            return ui_fail(&u, e, "found the sender at the relay %s but cannot join it: %s",
-                           rly.shown, pcp_strerror(e));
+        if ((e = rv_pipe(&rly.client, find.room, 10000, &fd)) != 0) {
+            rc = ui_fail(&u, e, "found the sender at the relay %s but cannot join it: %s",
+                         rly.shown, pcp_strerror(e));
+            goto out;
+        }
         u.path = "relayed";
         snprintf(who, sizeof(who), "relay %s", rly.shown);
     }
@@ -354,7 +369,8 @@ int cmd_receive(int argc, char **argv)
                                   .tx = tx,
                                   .rx = rx,
                                   .relay_fd = fd,
-                                  .relay_fr = &fr};
+                                  .relay_fr = &fr,
+                                  .prep = &prep};
         if ((e = punch_upgrade(&pp, &pr)) != 0) {
             rc = ui_fail(&u, e, "the sender went away after the handshake: %s", pcp_strerror(e));
             goto out;
@@ -448,6 +464,7 @@ int cmd_receive(int argc, char **argv)
                      pcp_strerror(e));
     }
 out:
+    punch_prep_end(&prep);
     frame_reader_free(&fr);
     if (fd >= 0)
         close(fd);

@@ -193,6 +193,7 @@ int cmd_send(int argc, char **argv)
     struct relay_flags rf = {0};
     struct relay_choice rly;
     struct meet mt = {.lfd = -1, .rfd = -1};
+    struct punch_prep prep = {.lfd = -1};
     unsigned words = 4;
     long port = 0, timeout_s = -1, num;
     int json = 0, fd = -1, rc, e, o;
@@ -307,6 +308,7 @@ int cmd_send(int argc, char **argv)
                          pcp_strerror(e), rly.only ? "" : " (--no-relay sends on the LAN only)");
             goto out;
         }
+        punch_prepare(&prep, 1); /* for a direct path once a receiver came */
     }
     print_code(&u, text);
     if (!json)
@@ -378,8 +380,12 @@ int cmd_send(int argc, char **argv)
     struct punch_result pr = {.attempts = 0};
     if (relayed) {
         /* The receiver may now lead us to a direct connection. */
-        struct punch_params pp = {
-            .relay = &rly.client, .tx = tx, .rx = rx, .relay_fd = fd, .relay_fr = &fr};
+        struct punch_params pp = {.relay = &rly.client,
+                                  .tx = tx,
+                                  .rx = rx,
+                                  .relay_fd = fd,
+                                  .relay_fr = &fr,
+                                  .prep = &prep};
         if ((e = punch_upgrade(&pp, &pr)) != 0) {
             rc = ui_fail(&u, e, "the receiver went away after the handshake: %s", pcp_strerror(e));
             goto out;
@@ -443,6 +449,7 @@ int cmd_send(int argc, char **argv)
                     (unsigned long long)res.files, (unsigned long long)res.bytes, res.seconds, mbs);
     }
 out:
+    punch_prep_end(&prep);
     mdns_responder_stop(resp);
     meet_end(&mt);
     if (fd >= 0)

@@ -30,11 +30,13 @@
 
 #include "err.h"
 #include "net.h"
+#include "portmap.h"
 
-#define COORD_WAIT_S 5 /* how long the relay holds one side for the other */
-#define DIAL_MS 4000   /* how long both sides dial */
-#define TICK_MS 200    /* a refused attempt is made again this often */
-#define PROOF_MS 1000  /* after dialling, for a connection to prove itself */
+#define COORD_WAIT_S 5       /* how long the relay holds one side for the other */
+#define DIAL_MS 4000         /* how long both sides dial */
+#define TICK_MS 200          /* a refused attempt is made again this often */
+#define PROOF_MS 1000        /* after dialling, for a connection to prove itself */
+#define PORTMAP_WAIT_MS 2500 /* from its start, for the router's mapping */
 #define SENDER_SLACK_MS 3000
 #define PROOF_LEN (1 + crypto_auth_BYTES)
 #define MAX_CONNS 16
@@ -70,7 +72,7 @@ static int global_v6(const struct in6_addr *a)
     return (a->s6_addr[0] & 0xe0) == 0x20; /* 2000::/3 */
 }
 
-int punch_cands_parse(const char *text, size_t len, struct sockaddr_storage *out)
+int punch_cands_parse(const char *text, size_t len, struct punch_cand *out)
 {
     int n = 0;
     const char *p = text, *end = text + len;
@@ -78,27 +80,42 @@ int punch_cands_parse(const char *text, size_t len, struct sockaddr_storage *out
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
             return PCP_ERR_PROTO;
-        size_t l = (size_t)(nl - p);
-        if (l > 3 && memcmp(p, "v6=", 3) == 0 && n < PUNCH_MAX_CANDS) {
-            struct sockaddr_storage ss;
-            if (rv_addr_parse(p + 3, l - 3, &ss) != 0 || ss.ss_family != AF_INET6 ||
-                !global_v6(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+        size_t l = (size_t)(nl - p), k = l >= 3 && !memcmp(p, "v6=", 3)  ? 3
+                                         : l >= 2 && !memcmp(p, "m=", 2) ? 2
+                                                                         : 0;
+        if (k && n < PUNCH_MAX_CANDS) {
+            struct punch_cand *c = &out[n];
+            if (rv_addr_parse(p + k, l - k, &c->addr) != 0)
                 return PCP_ERR_PROTO;
-            out[n++] = ss;
+            c->mapped = k == 2;
+            if (!c->mapped && (c->addr.ss_family != AF_INET6 ||
+                               !global_v6(&((struct sockaddr_in6 *)&c->addr)->sin6_addr)))
+                return PCP_ERR_PROTO;
+            n++;
         }
         p = nl + 1;
     }
     return n;
 }
 
-/* This host's global IPv6 addresses, "v6=[ADDR]:PORT\n" each, sealed. */
-static size_t seal_cands(const struct keys *k, uint16_t port, uint8_t *out, size_t cap)
+/* The port the router maps for us, "m=ADDR:PORT\n", and this host's global
+ * IPv6 addresses, "v6=[ADDR]:PORT\n" each, sealed. *v6 tells whether there
+ * was one. */
+static size_t seal_cands(const struct keys *k, uint16_t port, const struct sockaddr_storage *mapped,
+                         uint8_t *out, size_t cap, int *v6)
 {
     char text[RV_PUNCH_BLOB_MAX];
     size_t tl = 0;
     struct ifaddrs *ifs = NULL;
+    int n = 0;
+    *v6 = 0;
+    if (mapped) {
+        char a[64];
+        net_addr_str(mapped, 1, a, sizeof(a));
+        tl = (size_t)snprintf(text, sizeof(text), "m=%s\n", a);
+        n++;
+    }
     if (getifaddrs(&ifs) == 0) {
-        int n = 0;
         for (struct ifaddrs *i = ifs; i && n < PUNCH_MAX_CANDS; i = i->ifa_next) {
             if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6)
                 continue;
@@ -112,6 +129,7 @@ static size_t seal_cands(const struct keys *k, uint16_t port, uint8_t *out, size
                 break;
             tl += (size_t)w;
             n++;
+            *v6 = 1;
         }
         freeifaddrs(ifs);
     }
@@ -121,8 +139,7 @@ static size_t seal_cands(const struct keys *k, uint16_t port, uint8_t *out, size
     return crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + tl;
 }
 
-static int open_cands(const struct keys *k, const uint8_t *blob, size_t len,
-                      struct sockaddr_storage *out)
+static int open_cands(const struct keys *k, const uint8_t *blob, size_t len, struct punch_cand *out)
 {
     char text[RV_PUNCH_BLOB_MAX];
     if (len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES ||
@@ -170,7 +187,8 @@ static int is_own(const struct sockaddr_storage *ss, uint16_t port)
 
 /* ---- the proof on a direct connection ---------------------------------- */
 
-/* flags (bit 0: this side is behind a NAT) ‖ HMAC(auth, role ‖ flags) */
+/* flags ‖ HMAC(auth, role ‖ flags); flags bit 0: this side is behind a NAT,
+ * bit 1: this side dialled the other's mapped port. */
 static void proof_make(const struct keys *k, char role, uint8_t flags, uint8_t out[PROOF_LEN])
 {
     uint8_t m[2] = {(uint8_t)role, flags};
@@ -181,7 +199,7 @@ static void proof_make(const struct keys *k, char role, uint8_t flags, uint8_t o
 static int proof_check(const struct keys *k, char role, const uint8_t in[PROOF_LEN])
 {
     uint8_t m[2] = {(uint8_t)role, in[0]};
-    return in[0] <= 1 && crypto_auth_verify(in + 1, m, sizeof(m), k->auth) == 0;
+    return in[0] <= 3 && crypto_auth_verify(in + 1, m, sizeof(m), k->auth) == 0;
 }
 
 /* ---- the dialling loop ------------------------------------------------- */
@@ -204,6 +222,7 @@ struct loop {
     uint16_t port;
     uint8_t my_flags;
     struct sockaddr_storage targets[1 + PUNCH_MAX_CANDS];
+    int mapped[1 + PUNCH_MAX_CANDS]; /* targets[i] is the other's mapped port */
     int ntargets;
     int64_t last_dial[1 + PUNCH_MAX_CANDS];
     struct conn c[MAX_CONNS];
@@ -247,6 +266,11 @@ static void dial_tick(struct loop *l, int64_t now)
     }
 }
 
+static uint8_t conn_flags(const struct loop *l, const struct conn *c)
+{
+    return (uint8_t)(l->my_flags | (c->target >= 0 && l->mapped[c->target] ? 2 : 0));
+}
+
 /* A connection is up: the receiver speaks first. */
 static int conn_up(struct loop *l, struct conn *c)
 {
@@ -255,7 +279,7 @@ static int conn_up(struct loop *l, struct conn *c)
     if (!l->pp->receiver)
         return 0;
     uint8_t p[PROOF_LEN];
-    proof_make(l->k, 'r', l->my_flags, p);
+    proof_make(l->k, 'r', conn_flags(l, c), p);
     return send(c->fd, p, sizeof(p), MSG_NOSIGNAL) == (ssize_t)sizeof(p) ? 0 : -1;
 }
 
@@ -275,7 +299,7 @@ static int conn_proof(struct loop *l, struct conn *c)
         return -1;
     if (!l->pp->receiver) {
         uint8_t p[PROOF_LEN];
-        proof_make(l->k, 's', l->my_flags, p);
+        proof_make(l->k, 's', conn_flags(l, c), p);
         if (send(c->fd, p, sizeof(p), MSG_NOSIGNAL) != (ssize_t)sizeof(p))
             return -1;
     }
@@ -315,6 +339,14 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
         int64_t now = net_now_ms();
         if (now >= deadline)
             return -1;
+        /* Receiver: dialling is over and nothing is proving itself. */
+        if (pp->receiver && now >= dial_end) {
+            int proving = 0;
+            for (int i = 0; i < l->nc; i++)
+                proving |= l->c[i].st == C_PROOF;
+            if (!proving)
+                return -1;
+        }
         /* Sender: with the relay gone, only a direct connection the
          * receiver chose can still come. */
         if (l->relay_err && l->nc == 0 && now >= dial_end)
@@ -400,6 +432,43 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
     }
 }
 
+/* mapped: one side dialled the other's mapped port; direct: over IPv6, or
+ * one side is not behind a NAT; punched: through both NATs. Both sides
+ * come to the same answer from the two proofs. */
+static const char *path_of(const struct loop *l, const struct conn *c)
+{
+    uint8_t mine = conn_flags(l, c), theirs = c->in[0];
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&c->peer;
+    if ((mine | theirs) & 2)
+        return "mapped";
+    if ((c->peer.ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) ||
+        !(mine & theirs & 1))
+        return "direct";
+    return "punched";
+}
+
+int punch_prepare(struct punch_prep *pr, int map)
+{
+    pr->pm = NULL;
+    int e = net_listen_shared(0, &pr->lfd, &pr->port);
+    if (e) {
+        pr->lfd = -1;
+        return e;
+    }
+    if (map)
+        pr->pm = portmap_start(pr->port);
+    return 0;
+}
+
+void punch_prep_end(struct punch_prep *pr)
+{
+    if (pr->lfd >= 0)
+        close(pr->lfd);
+    pr->lfd = -1;
+    portmap_stop(pr->pm);
+    pr->pm = NULL;
+}
+
 int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
 {
     int64_t t0 = net_now_ms();
@@ -429,11 +498,22 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
 
     derive(pp, &k);
     struct rv_punch_answer ans;
-    size_t blen = 0;
-    int got = net_listen_shared(0, &l.lfd, &l.port) == 0;
+    int got = 0, have_v6 = 0;
+    if (pp->prep && pp->prep->lfd >= 0) {
+        l.lfd = pp->prep->lfd;
+        l.port = pp->prep->port;
+        pp->prep->lfd = -1; /* ours to close now */
+        got = 1;
+    } else {
+        got = net_listen_shared(0, &l.lfd, &l.port) == 0;
+    }
     if (got) {
         uint8_t blob[RV_PUNCH_BLOB_MAX];
-        blen = seal_cands(&k, l.port, blob, sizeof(blob));
+        struct sockaddr_storage mapped;
+        const char *how;
+        int has_map = pp->prep && portmap_get(pp->prep->pm, PORTMAP_WAIT_MS, &mapped, &how) == 0;
+        size_t blen =
+            seal_cands(&k, l.port, has_map ? &mapped : NULL, blob, sizeof(blob), &have_v6);
         got = rv_punch(pp->relay, k.room, pp->receiver ? 'r' : 's', l.port, blob, blen,
                        COORD_WAIT_S, &ans) == 0;
     }
@@ -442,12 +522,16 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
         l.my_flags = !is_own(&ans.observed, l.port);
         l.targets[0] = ans.peer;
         l.ntargets = 1;
-        /* IPv6 directly, when both sides have a global address. */
-        struct sockaddr_storage v6[PUNCH_MAX_CANDS];
-        int n6 = open_cands(&k, ans.blob, ans.blob_len, v6);
-        if (blen > crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) /* we have one */
-            for (int i = 0; i < n6; i++)
-                l.targets[l.ntargets++] = v6[i];
+        /* The other's mapped port; IPv6 directly, when both sides have a
+         * global address. */
+        struct punch_cand cand[PUNCH_MAX_CANDS];
+        int nc = open_cands(&k, ans.blob, ans.blob_len, cand);
+        for (int i = 0; i < nc; i++) {
+            if (!cand[i].mapped && !have_v6)
+                continue;
+            l.mapped[l.ntargets] = cand[i].mapped;
+            l.targets[l.ntargets++] = cand[i].addr;
+        }
         dial_at = now + ans.delay_ms;
         dial_end = dial_at + DIAL_MS;
     }
@@ -474,10 +558,9 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
     }
     if (!e && w >= 0) {
         struct conn *c = &l.c[w];
-        int peer_natted = c->in[0] & 1;
         res->fd = c->fd;
         res->peer = c->peer;
-        res->path = l.my_flags && peer_natted ? "punched" : "direct";
+        res->path = path_of(&l, c);
         net_ready(c->fd);
         l.c[w] = l.c[--l.nc];
     }

@@ -12,6 +12,20 @@
 #include "rv.h"
 #include "stream.h"
 
+/* Made when a transfer may come to need it (the sender starts waiting, the
+ * receiver starts looking): the listener for the punch, on a fresh port
+ * shared with the punch's dials, and the router's mapping of that port,
+ * attempted meanwhile in a thread. */
+struct portmap;
+struct punch_prep {
+    int lfd;
+    uint16_t port;
+    struct portmap *pm;
+};
+int punch_prepare(struct punch_prep *pr, int map);
+/* Close the listener (unless punch_upgrade took it), remove the mapping. */
+void punch_prep_end(struct punch_prep *pr);
+
 struct punch_params {
     const struct rv_client *relay;
     int receiver;           /* 1: the receiver, which decides; 0: the sender */
@@ -19,6 +33,7 @@ struct punch_params {
     const uint8_t *tx, *rx; /* the session's traffic keys (32 bytes each) */
     int relay_fd;           /* the relayed connection, handshake done */
     struct frame_reader *relay_fr;
+    struct punch_prep *prep; /* or NULL: a listener is made on the spot */
 };
 
 struct punch_result {
@@ -37,10 +52,15 @@ struct punch_result {
 int punch_upgrade(const struct punch_params *pp, struct punch_result *res);
 
 /* Exposed for tests and fuzzing: the plaintext of a side's sealed
- * candidates, "v6=[ADDR]:PORT" lines (at most PUNCH_MAX_CANDS kept, the
- * rest and unknown lines ignored). Returns how many addresses it put in
- * out, or PCP_ERR_PROTO for malformed text. */
+ * candidates, "m=ADDR:PORT" (its port mapped by its router) and
+ * "v6=[ADDR]:PORT" (a global IPv6 address) lines, at most PUNCH_MAX_CANDS
+ * kept; the rest and unknown lines are ignored. Returns how many it put
+ * in out, or PCP_ERR_PROTO for malformed text. */
 #define PUNCH_MAX_CANDS 4
-int punch_cands_parse(const char *text, size_t len, struct sockaddr_storage *out);
+struct punch_cand {
+    struct sockaddr_storage addr;
+    int mapped;
+};
+int punch_cands_parse(const char *text, size_t len, struct punch_cand *out);
 
 #endif

@@ -111,17 +111,21 @@ static void check_punch(const uint8_t *data, size_t size)
         abort();
 }
 
-/* A peer's candidate lines (after opening the seal): only global IPv6. */
+/* A peer's candidate lines (after opening the seal): a mapped address of
+ * either family, else only global IPv6. */
 static void check_cands(const uint8_t *data, size_t size)
 {
-    struct sockaddr_storage c[PUNCH_MAX_CANDS];
+    struct punch_cand c[PUNCH_MAX_CANDS];
     int n = punch_cands_parse((const char *)data, size, c);
     if (n > PUNCH_MAX_CANDS)
         abort();
-    for (int i = 0; i < n; i++)
-        if (c[i].ss_family != AF_INET6 ||
-            (((struct sockaddr_in6 *)&c[i])->sin6_addr.s6_addr[0] & 0xe0) != 0x20)
+    for (int i = 0; i < n; i++) {
+        const struct sockaddr_storage *a = &c[i].addr;
+        if (a->ss_family != AF_INET6 && !(c[i].mapped && a->ss_family == AF_INET))
             abort();
+        if (!c[i].mapped && (((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr[0] & 0xe0) != 0x20)
+            abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

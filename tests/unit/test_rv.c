@@ -1015,16 +1015,21 @@ static void test_punch_parse(void **state)
 static void test_punch_cands(void **state)
 {
     (void)state;
-    struct sockaddr_storage c[PUNCH_MAX_CANDS];
-    static const char two[] = "v6=[2001:db8::1]:4000\nx=ignored\nv6=[2a00::5]:1\n";
+    struct punch_cand c[PUNCH_MAX_CANDS];
+    static const char two[] = "v6=[2001:db8::1]:4000\nx=ignored\nm=198.51.100.7:5000\n";
     assert_int_equal(punch_cands_parse(two, strlen(two), c), 2);
-    assert_int_equal(ntohs(((struct sockaddr_in6 *)&c[0])->sin6_port), 4000);
+    assert_int_equal(ntohs(((struct sockaddr_in6 *)&c[0].addr)->sin6_port), 4000);
+    assert_false(c[0].mapped);
+    assert_int_equal(c[1].addr.ss_family, AF_INET);
+    assert_int_equal(ntohs(((struct sockaddr_in *)&c[1].addr)->sin_port), 5000);
+    assert_true(c[1].mapped);
     assert_int_equal(punch_cands_parse("", 0, c), 0);
     static const char many[] = "v6=[2001::1]:1\nv6=[2001::2]:1\nv6=[2001::3]:1\nv6=[2001::4]:1\n"
                                "v6=[2001::5]:1\n";
     assert_int_equal(punch_cands_parse(many, strlen(many), c), PUNCH_MAX_CANDS);
-    static const char *bad[] = {"v6=[2001:db8::1]:4000", "v6=[fe80::1]:1\n", "v6=[fd00::1]:1\n",
-                                "v6=[::1]:1\n",          "v6=192.0.2.1:1\n", "v6=[2001::1]\n"};
+    static const char *bad[] = {
+        "v6=[2001:db8::1]:4000", "v6=[fe80::1]:1\n", "v6=[fd00::1]:1\n", "v6=[::1]:1\n",
+        "v6=192.0.2.1:1\n",      "v6=[2001::1]\n",   "m=198.51.100.7\n", "m=\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(punch_cands_parse(bad[i], strlen(bad[i]), c), PCP_ERR_PROTO);
 }
