@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "portmap.h"
 
 static const struct {
     const char *name;
@@ -39,7 +40,9 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("pcp %s\n", PCP_VERSION);
+        printf("pcp %s\nport mapping: %s\n", PCP_VERSION,
+               portmap_backends()[0] ? portmap_backends()
+                                     : "none (built without miniupnpc and libnatpmp)");
         return EXIT_OK;
     }
     if (sodium_init() < 0) {

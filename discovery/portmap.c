@@ -32,9 +32,12 @@
 #include "err.h"
 #include "net.h"
 
-#define LEASE_S 3600        /* a lease outlives any process that forgets it */
-#define NATPMP_WAIT_MS 1500 /* NAT-PMP's own retries would go on for a minute */
-#define UPNP_DISCOVER_MS 1000
+#define LEASE_S 3600 /* a lease outlives any process that forgets it */
+/* A router that speaks either answers on the LAN within milliseconds;
+ * these bound the wait (and so the exit) where nothing answers. NAT-PMP's
+ * own retries would go on for a minute. */
+#define NATPMP_WAIT_MS 600
+#define UPNP_DISCOVER_MS 600 /* per device type asked for */
 
 const char *portmap_backends(void)
 {
@@ -124,7 +127,9 @@ static int upnp_map(struct portmap *pm)
 {
     int err = 0, r;
     char lan[64], ip[64], ps[8], es[8];
-    struct UPNPDev *devs = upnpDiscover(UPNP_DISCOVER_MS, NULL, NULL, 0, 0, 2, &err);
+    static const char *const igd[] = {"urn:schemas-upnp-org:device:InternetGatewayDevice:1",
+                                      "urn:schemas-upnp-org:device:InternetGatewayDevice:2", NULL};
+    struct UPNPDev *devs = upnpDiscoverDevices(igd, UPNP_DISCOVER_MS, NULL, NULL, 0, 0, 2, &err, 0);
     if (!devs)
         return 0;
 #if MINIUPNPC_API_VERSION >= 18

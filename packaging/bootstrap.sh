@@ -15,13 +15,17 @@ sudo=
 [ "$(id -u)" -ne 0 ] && sudo=sudo
 
 if [ "$(uname)" = Darwin ]; then
-    brew install cmake pkg-config libsodium libmicrohttpd cmocka
+    brew install cmake pkg-config libsodium libmicrohttpd openssl miniupnpc libnatpmp cmocka
 else
-    # Build: compiler, cmake, libraries. Tests: cmocka, clang (libFuzzer),
-    # clang-format and cppcheck (lint tests), iproute2 (namespaces), zeroconf (mDNS interop), node/npm (SPAKE2
-    # cross-check against @noble/curves).
+    # Build: compiler, cmake, libraries (miniupnpc and libnatpmp optional).
+    # Tests: cmocka, clang (libFuzzer), clang-format and cppcheck (lint
+    # tests), iproute2 and iptables (namespaces, NAT lab), miniupnpd-iptables
+    # (a router that maps ports in the NAT lab; only the binary, no service),
+    # openssl and socat (an https relay), zeroconf (mDNS interop), node/npm
+    # (SPAKE2 cross-check against @noble/curves).
     want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libmicrohttpd-dev libssl-dev
-          libcmocka-dev clang clang-format cppcheck iproute2 iptables iputils-ping openssl socat python3 python3-zeroconf"
+          libminiupnpc-dev libnatpmp-dev libcmocka-dev clang clang-format cppcheck iproute2
+          iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf"
     missing=
     for p in $want; do
         dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

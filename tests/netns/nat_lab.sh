@@ -19,7 +19,8 @@
 # host's listener is reachable), cone-cone punched, anything with symmetric
 # on both or one side behind a cone relayed, anything-blocked relayed. Also
 # cone-cone with the sender's link losing 20 % of the packets either way
-# (iptables statistic): done, punched or relayed. Prints, per case, the path, the
+# (iptables statistic): done, punched or relayed. And two symmetric NATs
+# whose hosts also have global IPv6 addresses: direct, over IPv6. Prints, per case, the path, the
 # punch attempts, the time the punch took and the receive time.
 set -euo pipefail
 PCP=${PCP:?}
@@ -54,7 +55,8 @@ fail() {
 }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-# lab KIND1 KIND2 [lossy]: build the namespaces; sets H1 H2 PUB.
+# lab KIND1 KIND2 [lossy|v6]: build the namespaces; sets H1 H2 PUB. v6
+# gives every host a global IPv6 address too, routed without NAT or filter.
 lab() {
     local tag=pcpl$$ n=1 kind r h wanip
     PUB=$tag-pub H1=$tag-h1 H2=$tag-h2
@@ -67,6 +69,10 @@ lab() {
     ip -n "$PUB" addr add "$PUBIP/24" dev br0
     ip -n "$PUB" link set br0 up
     nsx "$PUB" sysctl -qw net.ipv4.ip_forward=1
+    if [ "${3:-}" = v6 ]; then
+        ip -n "$PUB" addr add 2001:db8::1/64 dev br0 nodad
+        nsx "$PUB" sysctl -qw net.ipv6.conf.all.forwarding=1
+    fi
     for kind in "$1" "$2"; do
         r=$tag-r$n h=$tag-h$n wanip=203.0.113.1$n
         ip -n "$PUB" route add "10.$n.0.0/24" via "$wanip"
@@ -82,6 +88,15 @@ lab() {
         ip -n "$h" link set eth0 up
         ip -n "$h" route add default via "10.$n.0.1"
         nsx "$r" sysctl -qw net.ipv4.ip_forward=1
+        if [ "${3:-}" = v6 ]; then
+            ip -n "$r" addr add "2001:db8::1$n/64" dev wan nodad
+            ip -n "$r" addr add "2001:db8:$n::1/64" dev lan nodad
+            ip -n "$r" -6 route add default via 2001:db8::1
+            ip -n "$h" addr add "2001:db8:$n::2/64" dev eth0 nodad
+            ip -n "$h" -6 route add default via "2001:db8:$n::1"
+            ip -n "$PUB" -6 route add "2001:db8:$n::/64" via "2001:db8::1$n"
+            nsx "$r" sysctl -qw net.ipv6.conf.all.forwarding=1
+        fi
         case $kind in
         none) ;;
         cone | symmetric | blocked)
@@ -122,14 +137,17 @@ lab() {
 }
 
 now_ms() { date +%s%3N; }
-head -c $((2 * 1024 * 1024)) /dev/urandom >"$WORK/f"
-want_digest=$(sha256sum <"$WORK/f")
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$WORK/big"
+head -c $((256 * 1024)) "$WORK/big" >"$WORK/small"
 
 # case KIND1 KIND2 WANT [lossy]: WANT is a |-separated list of paths.
 case_() {
     local k1=$1 k2=$2 want=$3 extra=${4:-} code= spid rrc src t0 t1 path attempts pms
     lab "$k1" "$k2" "$extra"
     rm -rf "$WORK/out" "$WORK"/*.json "$WORK"/*.err
+    # Over the lossy link a small file: it may well go through the relay.
+    rm -f "$WORK/f"
+    ln -s "$WORK/$([ "$extra" = lossy ] && echo small || echo big)" "$WORK/f"
     nsx "$H1" "$PCP" send --json --relay "$RELAY" "$WORK/f" >"$WORK/sender.json" \
         2>"$WORK/sender.err" &
     spid=$!
@@ -150,7 +168,7 @@ case_() {
     src=$?
     set -e
     [ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "$k1-$k2${extra:+ $extra}: exit $rrc/$src"
-    [ "$(sha256sum <"$WORK/out/f")" = "$want_digest" ] || fail "$k1-$k2: digest differs"
+    [ "$(sha256sum <"$WORK/out/f")" = "$(sha256sum <"$WORK/f")" ] || fail "$k1-$k2: digest differs"
     path=$(sed -n 's/.*"event":"path","path":"\([a-z]*\)".*/\1/p' "$WORK/receiver.json")
     attempts=$(sed -n 's/.*"event":"path".*"attempts":\([0-9]*\).*/\1/p' "$WORK/receiver.json")
     pms=$(sed -n 's/.*"event":"path".*"punch_ms":\([0-9]*\).*/\1/p' "$WORK/receiver.json")
@@ -162,6 +180,10 @@ case_() {
     *"|$path|"*) ;;
     *) fail "$k1-$k2${extra:+ $extra}: path $path, want $want" ;;
     esac
+    if [ "$extra" = v6 ]; then
+        grep -q '"event":"path".*"peer":"\[2001:db8:1::2\]:' "$WORK/receiver.json" ||
+            fail "$k1-$k2 v6: not connected over IPv6"
+    fi
     teardown
 }
 
@@ -179,4 +201,5 @@ case_ cone blocked relayed
 case_ symmetric blocked relayed
 case_ blocked blocked relayed
 case_ cone cone "punched|relayed" lossy
+case_ symmetric symmetric direct v6
 echo PASS

@@ -86,7 +86,8 @@ EOF
         >"$dir/miniupnpd.log" 2>&1 &
     UPNP_PID=$!
     for _ in $(seq 1 200); do
-        if grep -aq 'Listening for NAT-PMP' "$dir/miniupnpd.log"; then
+        # (The log may not exist yet: the redirection is the background's.)
+        if grep -aq 'Listening for NAT-PMP' "$dir/miniupnpd.log" 2>/dev/null; then
             grep -aq 'Port forwarding is now enabled' "$dir/miniupnpd.log" && return 0
             break
         fi
