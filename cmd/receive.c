@@ -389,8 +389,8 @@ int cmd_receive(int argc, char **argv)
     }
     if (json)
         printf("{\"event\":\"path\",\"path\":\"%s\",\"peer\":\"%s\",\"attempts\":%u,"
-               "\"punch_ms\":%d}\n",
-               u.path, who, pr.attempts, pr.ms);
+               "\"punch_ms\":%d,\"portmap\":\"%s\"}\n",
+               u.path, who, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none");
     fflush(stdout);
 
     rc_ctx.u = &u;

@@ -408,8 +408,8 @@ int cmd_send(int argc, char **argv)
     }
     if (json)
         printf("{\"event\":\"connected\",\"peer\":\"%s\",\"path\":\"%s\",\"attempts\":%u,"
-               "\"punch_ms\":%d}\n",
-               who, u.path, pr.attempts, pr.ms);
+               "\"punch_ms\":%d,\"portmap\":\"%s\"}\n",
+               who, u.path, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none");
     else
         fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", who);
     fflush(stdout);

@@ -132,16 +132,17 @@ static int upnp_map(struct portmap *pm)
     struct UPNPDev *devs = upnpDiscoverDevices(igd, UPNP_DISCOVER_MS, NULL, NULL, 0, 0, 2, &err, 0);
     if (!devs)
         return 0;
+        /* 1: connected. 2: API 18 and later, connected but its own address
+         * is not public (a NAT behind another); before 18, the same case or
+         * a router that says it is not connected. Worth a try all the same:
+         * the worst is a mapping nobody can reach. */
 #if MINIUPNPC_API_VERSION >= 18
-    /* 1: connected; 2: connected, but its own address is not public
-     * (maybe a NAT behind another): worth a try all the same. */
     char wan[64];
     r = UPNP_GetValidIGD(devs, &pm->urls, &pm->data, lan, sizeof(lan), wan, sizeof(wan));
-    int usable = r == 1 || r == 2;
 #else
     r = UPNP_GetValidIGD(devs, &pm->urls, &pm->data, lan, sizeof(lan));
-    int usable = r == 1;
 #endif
+    int usable = r == 1 || r == 2;
     freeUPNPDevlist(devs);
     if (r != 0)
         pm->have_urls = 1;

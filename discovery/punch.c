@@ -185,6 +185,20 @@ static int is_own(const struct sockaddr_storage *ss, uint16_t port)
     return own;
 }
 
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)a,
+                                 *y = (const struct sockaddr_in *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a,
+                              *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+}
+
 /* ---- the proof on a direct connection ---------------------------------- */
 
 /* flags ‖ HMAC(auth, role ‖ flags); flags bit 0: this side is behind a NAT,
@@ -479,6 +493,7 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
     memset(&l, 0, sizeof(l));
     res->fd = pp->relay_fd;
     res->path = "relayed";
+    res->portmap = "none";
     l.pp = pp;
     l.k = &k;
     l.lfd = -1;
@@ -512,6 +527,8 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
         struct sockaddr_storage mapped;
         const char *how;
         int has_map = pp->prep && portmap_get(pp->prep->pm, PORTMAP_WAIT_MS, &mapped, &how) == 0;
+        if (has_map)
+            res->portmap = how;
         size_t blen =
             seal_cands(&k, l.port, has_map ? &mapped : NULL, blob, sizeof(blob), &have_v6);
         got = rv_punch(pp->relay, k.room, pp->receiver ? 'r' : 's', l.port, blob, blen,
@@ -529,8 +546,15 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
         for (int i = 0; i < nc; i++) {
             if (!cand[i].mapped && !have_v6)
                 continue;
-            l.mapped[l.ntargets] = cand[i].mapped;
-            l.targets[l.ntargets++] = cand[i].addr;
+            /* A router that maps the port it also masquerades with makes
+             * the mapped address the observed one: one target, which
+             * reaches the other side because of the mapping. */
+            int t = 0;
+            while (t < l.ntargets && !same_addr(&l.targets[t], &cand[i].addr))
+                t++;
+            l.mapped[t] |= cand[i].mapped;
+            if (t == l.ntargets)
+                l.targets[l.ntargets++] = cand[i].addr;
         }
         dial_at = now + ans.delay_ms;
         dial_end = dial_at + DIAL_MS;

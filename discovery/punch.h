@@ -41,6 +41,7 @@ struct punch_result {
     const char *path;             /* "relayed", "direct" or "punched" */
     struct sockaddr_storage peer; /* for a direct one */
     unsigned attempts;            /* connection attempts made */
+    const char *portmap;          /* how our port was mapped: "natpmp", "upnp", "none" */
     int ms;                       /* how long the whole try took */
 };
 

@@ -15,13 +15,17 @@
 #             inbound packets silently
 #   symmetric MASQUERADE --random-fully: a new external port per destination
 #   blocked   as cone, and its host may reach only the relay's machine
+#   natpmp    as cone, running miniupnpd (upnp_lib.bash): NAT-PMP and UPnP
+#   upnp      the same with UPnP-IGD only
 # Expected: none-none direct, none-cone and none-symmetric direct (the public
 # host's listener is reachable), cone-cone punched, anything with symmetric
 # on both or one side behind a cone relayed, anything-blocked relayed. Also
 # cone-cone with the sender's link losing 20 % of the packets either way
-# (iptables statistic): done, punched or relayed. And two symmetric NATs
-# whose hosts also have global IPv6 addresses: direct, over IPv6. Prints, per case, the path, the
-# punch attempts, the time the punch took and the receive time.
+# (iptables statistic): done, punched or relayed. Two symmetric NATs whose
+# hosts also have global IPv6 addresses: direct, over IPv6. A host behind a
+# port-mapping router (NAT-PMP, or UPnP only) and one behind a symmetric
+# NAT: mapped. Prints, per case, the path, the punch attempts, the time the
+# punch took and the receive time.
 set -euo pipefail
 PCP=${PCP:?}
 [ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
@@ -33,6 +37,7 @@ RELAY=http://$PUBIP:9474
 WORK=$(mktemp -d /tmp/pcp-nat-lab.XXXXXX)
 NSS=
 teardown() {
+    disown -a 2>/dev/null || true # they die with their namespace, quietly
     for ns in $NSS; do
         ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
         ip netns del "$ns" 2>/dev/null || true
@@ -99,7 +104,7 @@ lab() {
         fi
         case $kind in
         none) ;;
-        cone | symmetric | blocked)
+        cone | symmetric | blocked | natpmp | upnp)
             if [ "$kind" = symmetric ]; then
                 nsx "$r" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE --random-fully
             else
@@ -115,6 +120,12 @@ lab() {
             fi
             nsx "$r" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
             nsx "$r" iptables -A INPUT -i wan -j DROP
+            if [ "$kind" = natpmp ] || [ "$kind" = upnp ]; then
+                mkdir -p "$WORK/upnp$n"
+                UPNP_NATPMP=$([ "$kind" = natpmp ] && echo yes || echo no) \
+                    upnp_router "$r" wan lan "10.$n.0.0/24" "$WORK/upnp$n" ||
+                    fail "miniupnpd did not start in $r"
+            fi
             ;;
         *) fail "unknown router kind $kind" ;;
         esac
@@ -137,17 +148,19 @@ lab() {
 }
 
 now_ms() { date +%s%3N; }
+. "$(dirname "$0")/upnp_lib.bash"
 head -c $((2 * 1024 * 1024)) /dev/urandom >"$WORK/big"
 head -c $((256 * 1024)) "$WORK/big" >"$WORK/small"
 
 # case KIND1 KIND2 WANT [lossy]: WANT is a |-separated list of paths.
 case_() {
     local k1=$1 k2=$2 want=$3 extra=${4:-} code= spid rrc src t0 t1 path attempts pms
+    # PCP_NAT_CASES="cone-cone none-upnp" runs only those (while debugging).
+    [ -z "${PCP_NAT_CASES:-}" ] || [[ " $PCP_NAT_CASES " == *" $k1-$k2 "* ]] || return 0
     lab "$k1" "$k2" "$extra"
     rm -rf "$WORK/out" "$WORK"/*.json "$WORK"/*.err
     # Over the lossy link a small file: it may well go through the relay.
-    rm -f "$WORK/f"
-    ln -s "$WORK/$([ "$extra" = lossy ] && echo small || echo big)" "$WORK/f"
+    cp "$WORK/$([ "$extra" = lossy ] && echo small || echo big)" "$WORK/f"
     nsx "$H1" "$PCP" send --json --relay "$RELAY" "$WORK/f" >"$WORK/sender.json" \
         2>"$WORK/sender.err" &
     spid=$!
@@ -180,6 +193,11 @@ case_() {
     *"|$path|"*) ;;
     *) fail "$k1-$k2${extra:+ $extra}: path $path, want $want" ;;
     esac
+    # The side behind the mapping router says how it got its mapping.
+    [ "$k1" = natpmp ] && { grep -q '"event":"connected".*"portmap":"natpmp"' "$WORK/sender.json" ||
+        fail "$k1-$k2: the sender's port was not mapped by NAT-PMP"; }
+    [ "$k2" = upnp ] && { grep -q '"event":"path".*"portmap":"upnp"' "$WORK/receiver.json" ||
+        fail "$k1-$k2: the receiver's port was not mapped by UPnP"; }
     if [ "$extra" = v6 ]; then
         grep -q '"event":"path".*"peer":"\[2001:db8:1::2\]:' "$WORK/receiver.json" ||
             fail "$k1-$k2 v6: not connected over IPv6"
@@ -202,4 +220,10 @@ case_ symmetric blocked relayed
 case_ blocked blocked relayed
 case_ cone cone "punched|relayed" lossy
 case_ symmetric symmetric direct v6
+command -v miniupnpd >/dev/null && command -v iptables-legacy >/dev/null || {
+    echo "needs miniupnpd and iptables-legacy for the mapped cases"
+    exit 77
+}
+case_ natpmp symmetric mapped
+case_ symmetric upnp mapped
 echo PASS

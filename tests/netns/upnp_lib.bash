@@ -3,6 +3,8 @@
 #
 #   upnp_router NS WAN_IF LAN_IF LAN_CIDR WORKDIR [PUBLIC_IP]
 #
+# With UPNP_NATPMP=no in the environment it speaks UPnP-IGD only.
+#
 # runs miniupnpd in NS for the hosts of LAN_CIDR on LAN_IF, forwarding
 # ports of WAN_IF, and returns once it answers; sets UPNP_PID (miniupnpd)
 # and UPNP_STUN_PID (its STUN helper, see below). WORKDIR must exist and
@@ -64,7 +66,7 @@ ext_ifname=$wan
 listening_ip=$lan
 http_port=5000
 enable_upnp=yes
-enable_natpmp=yes
+enable_natpmp=${UPNP_NATPMP:-yes}
 secure_mode=yes
 system_uptime=no
 ipv6_disable=yes
@@ -87,9 +89,10 @@ EOF
     UPNP_PID=$!
     for _ in $(seq 1 200); do
         # (The log may not exist yet: the redirection is the background's.)
-        if grep -aq 'Listening for NAT-PMP' "$dir/miniupnpd.log" 2>/dev/null; then
-            grep -aq 'Port forwarding is now enabled' "$dir/miniupnpd.log" && return 0
-            break
+        if grep -aq 'Port forwarding is now enabled' "$dir/miniupnpd.log" 2>/dev/null &&
+            grep -aq 'HTTP listening on port' "$dir/miniupnpd.log" &&
+            { [ "${UPNP_NATPMP:-yes}" = no ] || grep -aq 'Listening for NAT-PMP' "$dir/miniupnpd.log"; }; then
+            return 0
         fi
         kill -0 "$UPNP_PID" 2>/dev/null || break
         sleep 0.05
