@@ -386,23 +386,17 @@ int cmd_send(int argc, char **argv)
                                   .relay_fd = fd,
                                   .relay_fr = &fr,
                                   .prep = &prep};
-        if ((e = punch_upgrade(&pp, &pr)) != 0) {
+        e = punch_upgrade(&pp, &pr);
+        if (pr.fd != fd)
+            net_addr_str(&pr.peer, 1, who, sizeof(who));
+        else
+            snprintf(who, sizeof(who), "relay %s", rly.shown);
+        fd = pr.fd;
+        if (e) {
             rc = ui_fail(&u, e, "the receiver went away after the handshake: %s", pcp_strerror(e));
             goto out;
         }
         u.path = pr.path;
-        if (pr.fd != fd) {
-            frame_reader_free(&fr);
-            close(fd);
-            fd = pr.fd;
-            if ((e = frame_reader_init(&fr, fd)) != 0) {
-                rc = ui_fail(&u, e, "out of memory");
-                goto out;
-            }
-            net_addr_str(&pr.peer, 1, who, sizeof(who));
-        } else {
-            snprintf(who, sizeof(who), "relay %s", rly.shown);
-        }
     } else {
         net_addr_str(&peer, 0, who, sizeof(who));
     }

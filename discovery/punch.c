@@ -582,11 +582,18 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
     }
     if (!e && w >= 0) {
         struct conn *c = &l.c[w];
-        res->fd = c->fd;
         res->peer = c->peer;
         res->path = path_of(&l, c);
         net_ready(c->fd);
+        /* From here on the caller reads the direct connection. */
+        frame_reader_free(pp->relay_fr);
+        close(pp->relay_fd);
+        res->fd = c->fd;
         l.c[w] = l.c[--l.nc];
+        if ((e = frame_reader_init(pp->relay_fr, res->fd)) != 0) {
+            close(res->fd);
+            res->fd = -1;
+        }
     }
     while (l.nc > 0)
         conn_drop(&l, l.nc - 1, 1);

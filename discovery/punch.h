@@ -45,11 +45,12 @@ struct punch_result {
     int ms;                       /* how long the whole try took */
 };
 
-/* Both sides call this right after the handshake over the relay; it
- * returns 0 with res->fd either relay_fd (the relay stays) or a direct
- * connection whose far end has proven the session keys, in which case
- * relay_fd is left to the caller to close. Errors: the relayed connection
- * failed (PCP_ERR_CLOSED, PCP_ERR_TIMEOUT, PCP_ERR_PROTO). */
+/* Both sides call this right after the handshake over the relay. res->fd
+ * is then the connection to go on with, and relay_fr reads it: relay_fd
+ * (the relay stays), or a direct connection whose far end has proven the
+ * session keys (relay_fd is then closed); -1 when it failed after closing
+ * relay_fd. Errors: the relayed connection failed (PCP_ERR_CLOSED,
+ * PCP_ERR_TIMEOUT, PCP_ERR_PROTO), or PCP_ERR_NOMEM. */
 int punch_upgrade(const struct punch_params *pp, struct punch_result *res);
 
 /* Exposed for tests and fuzzing: the plaintext of a side's sealed
