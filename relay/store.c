@@ -444,7 +444,8 @@ static void do_punch(struct rv_store *s, const struct relay_limits *lim, const s
         me_s->answered = 0;
         me_s->rtt_ms = (unsigned)rtt;
         snprintf(me_s->observed, sizeof(me_s->observed), "%s", rq->observed);
-        memcpy(me_s->blob, rq->body, rq->body_len);
+        if (rq->body_len)
+            memcpy(me_s->blob, rq->body, rq->body_len);
         me_s->len = rq->body_len;
         atomic_fetch_add(&s->st->punches, 1);
     }
