@@ -157,8 +157,8 @@ case_() {
     local k1=$1 k2=$2 want=$3 extra=${4:-} code= spid rrc src t0 t1 path attempts pms
     # PCP_NAT_CASES="cone-cone none-upnp" runs only those (while debugging).
     [ -z "${PCP_NAT_CASES:-}" ] || [[ " $PCP_NAT_CASES " == *" $k1-$k2 "* ]] || return 0
+    rm -rf "$WORK/out" "$WORK"/*.json "$WORK"/*.err "$WORK"/upnp*
     lab "$k1" "$k2" "$extra"
-    rm -rf "$WORK/out" "$WORK"/*.json "$WORK"/*.err
     # Over the lossy link a small file: it may well go through the relay.
     cp "$WORK/$([ "$extra" = lossy ] && echo small || echo big)" "$WORK/f"
     nsx "$H1" "$PCP" send --json --relay "$RELAY" "$WORK/f" >"$WORK/sender.json" \
@@ -187,12 +187,24 @@ case_() {
     pms=$(sed -n 's/.*"event":"path".*"punch_ms":\([0-9]*\).*/\1/p' "$WORK/receiver.json")
     grep -q "\"event\":\"connected\".*\"path\":\"$path\"" "$WORK/sender.json" ||
         fail "$k1-$k2: the sender reports another path than the receiver ($path)"
-    printf '%-10s %-10s %-6s %-9s %8s %9s %10s\n' "$k1" "$k2" "${extra:--}" "$path" "$attempts" \
-        "$pms" "$((t1 - t0))"
+    # First byte: the receive time less the transfer's own.
+    local xfer_ms ttfb
+    xfer_ms=$(sed -n 's/.*"event":"done".*"seconds":\([0-9.]*\).*/\1/p' "$WORK/receiver.json" |
+        awk '{ printf "%d", $1 * 1000 }')
+    ttfb=$((t1 - t0 - xfer_ms))
+    printf '%-10s %-10s %-6s %-9s %8s %9s %10s %12s\n' "$k1" "$k2" "${extra:--}" "$path" \
+        "$attempts" "$pms" "$ttfb" "$((t1 - t0))"
     case "|$want|" in
     *"|$path|"*) ;;
     *) fail "$k1-$k2${extra:+ $extra}: path $path, want $want" ;;
     esac
+    # Both ends are done: the mapping routers forward nothing any more.
+    local n
+    for n in 1 2; do
+        [ -f "$WORK/upnp$n/miniupnpd.conf" ] || continue
+        nsx "$(echo "$NSS" | cut -d' ' -f$((n + 2)))" iptables-legacy -t nat -S MINIUPNPD |
+            grep -q DNAT && fail "$k1-$k2: router $n still forwards a port after the transfer"
+    done
     # The side behind the mapping router says how it got its mapping.
     [ "$k1" = natpmp ] && { grep -q '"event":"connected".*"portmap":"natpmp"' "$WORK/sender.json" ||
         fail "$k1-$k2: the sender's port was not mapped by NAT-PMP"; }
@@ -205,8 +217,8 @@ case_() {
     teardown
 }
 
-printf '%-10s %-10s %-6s %-9s %8s %9s %10s\n' sender receiver link path attempts "punch ms" \
-    "receive ms"
+printf '%-10s %-10s %-6s %-9s %8s %9s %10s %12s\n' sender receiver link path attempts \
+    "punch ms" "1st byte ms" "receive ms"
 case_ none none direct
 case_ none cone "direct|punched"
 case_ cone none "direct|punched"
