@@ -958,6 +958,16 @@ int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const vola
             }
             goto out;
         }
+        /* The bucket moved on while nothing answered: ask for the new one
+         * (and so the one before it), as a sender that started since
+         * announces only that. */
+        uint64_t b = discovery_bucket(mdns_clock_ns());
+        if (!q->have_srv && b > q->want[0].bucket) {
+            if ((e = mdns_query_init(q, b, channel)) != 0)
+                goto out;
+            next_q = now;
+            gap = FIRST_GAP_MS;
+        }
         if (now >= next_q) {
             if (sent > 0) /* interfaces come and go; the first scan is fresh */
                 scan_ifaces(ifs, &nifs, only);

@@ -11,6 +11,11 @@ fi
 MDNS_TOOL=${MDNS_TOOL:?MDNS_TOOL must point at mdns_tool}
 INTEROP_DIR=${INTEROP_DIR:-$(dirname "$0")}
 PY=/usr/bin/python3 # the Debian python, where python3-zeroconf lives
+# Every mdns_tool of a test lives in one five-minute bucket (from its
+# middle), so that a test that happens to span a real rollover sees none;
+# the tests of the rollover make their own.
+B=300000000000 # a bucket, in ns
+export MDNS_TOOL_BUCKET=${MDNS_TOOL_BUCKET:-$(($(date +%s) / 300 * B))}
 WORK=$(mktemp -d /tmp/pcp-interop.XXXXXX)
 cleanup() {
     local pids

@@ -14,7 +14,7 @@
  * MDNS_TOOL_ROLL_IN_MS=N the clock runs skewed so that the five-minute
  * bucket rolls over N ms after start; "announce" prints "bucket B" (the
  * bucket it started in) before "ready"; with MDNS_TOOL_BUCKET=B it runs
- * from the middle of bucket B. SIGINT/SIGTERM stop "announce"
+ * from the middle of bucket B (with both, from N ms before B ends). SIGINT/SIGTERM stop "announce"
  * and cancel "lookup". Exit 0 on success, 1 on failure (2 for usage),
  * with the error on stderr.
  */
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
         return usage();
     if (roll) {
         uint64_t now = discovery_now_ns();
-        uint64_t next = discovery_bucket(now) + DISCOVERY_BUCKET_NS;
+        uint64_t next = (at ? strtoull(at, NULL, 10) : discovery_bucket(now)) + DISCOVERY_BUCKET_NS;
         skew_ns = (int64_t)(next - now) - (int64_t)strtoll(roll, NULL, 10) * 1000000;
         mdns_clock_ns = skewed_clock;
     } else if (at) {
@@ -79,7 +79,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "name") == 0) {
         char name[MDNS_INSTANCE_LEN];
         uint64_t bucket =
-            argc > 3 ? strtoull(argv[3], NULL, 10) : discovery_bucket(discovery_now_ns());
+            argc > 3 ? strtoull(argv[3], NULL, 10) : discovery_bucket(mdns_clock_ns());
         if (mdns_instance_name(name, sizeof(name), bucket, channel) != 0)
             return 1;
         printf("%s\n", name);

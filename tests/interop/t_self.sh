@@ -42,6 +42,15 @@ start_responder c 33 4747 60
 wait "$LPID" || fail "late responder not found"
 grep -qx 'port 4747' "$WORK/l33.out" || fail "wrong port for 33"
 
+# a lookup whose bucket rolls over 1 s after it began finds a sender that
+# started after the roll (and so announces only the new bucket)
+MDNS_TOOL_ROLL_IN_MS=1000 "$MDNS_TOOL" lookup 36 6000 >"$WORK/l36.out" 2>"$WORK/l36.err" &
+LPID=$!
+sleep 1.5
+MDNS_TOOL_BUCKET=$((MDNS_TOOL_BUCKET + B)) start_responder d 36 4848 60
+wait "$LPID" || fail "a lookup across the rollover missed the new bucket"
+grep -qx 'port 4848' "$WORK/l36.out" || fail "wrong port for 36"
+
 # a lookup is cancelled promptly (SIGINT sets the cancel flag)
 "$MDNS_TOOL" lookup 39 20000 >/dev/null 2>"$WORK/cancel.err" &
 LPID=$!

@@ -9,13 +9,13 @@ ZC=$!
 sleep 1 # let zeroconf start listening
 start_responder resp 24 4646
 for _ in $(seq 1 100); do
-    grep -q added "$WORK/zc.out" && break
+    grep -qx added "$WORK/zc.out" && break
     sleep 0.1
 done
-grep -q added "$WORK/zc.out" || fail "zeroconf never saw the service"
+grep -qx added "$WORK/zc.out" || fail "zeroconf never saw the service"
 kill -TERM "$RESP_PID"
 wait "$RESP_PID" || fail "responder did not stop cleanly"
 grep -q stopped "$WORK/resp.out" || fail "responder did not stop cleanly"
 wait "$ZC" || fail "zeroconf did not see the goodbye"
-grep -q removed "$WORK/zc.out" || fail "zeroconf did not see the goodbye"
+grep -qx removed "$WORK/zc.out" || fail "zeroconf did not see the goodbye"
 echo PASS
