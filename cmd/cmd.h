@@ -41,6 +41,9 @@ struct ui {
 
 void ui_init(struct ui *u, int json, const char *verb);
 void ui_progress(void *ud, const struct xfer_progress *p);
+/* What an interrupted transfer left that need not travel again (`here`:
+ * the receiver's words, else the sender's). */
+void ui_resuming(struct ui *u, int here, uint64_t files, uint64_t bytes);
 /* Print an error (text or JSON) and return its exit code. */
 int ui_fail(struct ui *u, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int ui_exit_code(int err);

@@ -186,6 +186,11 @@ static void progress(void *ud, const struct xfer_progress *p)
     ui_progress(((struct rctx *)ud)->u, p);
 }
 
+static void resuming(void *ud, uint64_t files, uint64_t bytes)
+{
+    ui_resuming(((struct rctx *)ud)->u, 1, files, bytes);
+}
+
 int cmd_receive(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},
@@ -392,6 +397,7 @@ int cmd_receive(int argc, char **argv)
     rc_ctx.out_dir = xo.out_dir ? xo.out_dir : ".";
     xo.confirm = confirm;
     xo.progress = progress;
+    xo.resuming = resuming;
     xo.ud = &rc_ctx;
     errpath[0] = peer_msg[0] = '\0';
     xo.err_path = errpath;

@@ -163,6 +163,11 @@ static void meet_end(struct meet *mt)
     mt->published = 0;
 }
 
+static void send_resuming(void *ud, uint64_t files, uint64_t bytes)
+{
+    ui_resuming(ud, 0, files, bytes);
+}
+
 static void print_code(const struct ui *u, const char *code)
 {
     if (u->json) {
@@ -408,6 +413,7 @@ int cmd_send(int argc, char **argv)
         fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", who);
     fflush(stdout);
     xo.progress = ui_progress;
+    xo.resuming = send_resuming;
     xo.ud = &u;
     peer_msg[0] = '\0';
     xo.peer_msg = peer_msg;

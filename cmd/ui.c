@@ -69,6 +69,21 @@ static const char *path_label(const char *p)
     return p;
 }
 
+void ui_resuming(struct ui *u, int here, uint64_t files, uint64_t bytes)
+{
+    char size[32];
+    ui_human_size(bytes, size, sizeof(size));
+    if (u->json) {
+        printf("{\"event\":\"resume\",\"files\":%llu,\"bytes\":%llu}\n", (unsigned long long)files,
+               (unsigned long long)bytes);
+        fflush(stdout);
+        return;
+    }
+    fprintf(stderr, "Resuming: %s of %llu file(s) %s\n", size, (unsigned long long)files,
+            here ? "already here from an interrupted transfer (the sender checks them)"
+                 : "already at the receiver; sending the rest");
+}
+
 void ui_progress(void *ud, const struct xfer_progress *p)
 {
     struct ui *u = ud;

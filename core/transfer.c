@@ -73,6 +73,35 @@ static void digest_final(crypto_generichash_state *st, uint64_t size, uint8_t ou
     crypto_generichash_final(st, out, XFER_DIGESTBYTES);
 }
 
+/* BLAKE2b-256 of the first len bytes of fd (resume compares these).
+ * PCP_ERR_CHANGED when the file is shorter. */
+static int prefix_hash(int fd, uint64_t len, uint8_t out[XFER_DIGESTBYTES])
+{
+    enum { STEP = 1 << 20 };
+    uint8_t *b = malloc(STEP);
+    crypto_generichash_state st;
+    int e = 0;
+    if (!b)
+        return PCP_ERR_NOMEM;
+    crypto_generichash_init(&st, NULL, 0, XFER_DIGESTBYTES);
+    for (uint64_t off = 0; off < len && !e; off += STEP) {
+        size_t n = len - off < STEP ? (size_t)(len - off) : STEP;
+        ssize_t r = pread(fd, b, n, (off_t)off);
+        if (r < 0)
+            e = PCP_ERR_IO;
+        else if ((size_t)r != n)
+            e = PCP_ERR_CHANGED;
+        else
+            crypto_generichash_update(&st, b, n);
+    }
+    crypto_generichash_final(&st, out, XFER_DIGESTBYTES);
+    free(b);
+    return e;
+}
+
+/* One entry of ACCEPT's resume list. */
+#define RESUME_ENTRY (4 + 8 + XFER_DIGESTBYTES)
+
 /* ---- small message helpers (control phase, one thread) ------------------ */
 
 struct chan {
@@ -163,7 +192,7 @@ static int peer_error(struct xfer_opts *o, const uint8_t *m, size_t len)
 /* ---- progress ------------------------------------------------------------ */
 
 struct counters {
-    _Atomic uint64_t bytes, wire, files;
+    _Atomic uint64_t bytes, wire, files, resumed;
     _Atomic int finished;
     int64_t t0;
 };
@@ -173,7 +202,8 @@ static void report(struct xfer_opts *o, struct counters *c, uint64_t total, uint
 {
     struct xfer_progress p = {
         .bytes = atomic_load(&c->bytes),
-        .total = total,
+        .resumed = atomic_load(&c->resumed),
+        .total = total - atomic_load(&c->resumed),
         .wire_bytes = atomic_load(&c->wire),
         .files = atomic_load(&c->files),
         .nfiles = nfiles,
@@ -226,6 +256,8 @@ struct sender {
     struct adapt ad;
     struct counters cnt;
     int read_err, seal_err;
+    uint64_t *start;                     /* per entry: where its data starts */
+    uint8_t (*prefix)[XFER_DIGESTBYTES]; /* per entry, when start > 0 */
 };
 
 static int read_full(int fd, uint8_t *p, size_t n, uint64_t off)
@@ -285,7 +317,7 @@ static void *reader_main(void *arg)
             break;
         }
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        for (uint64_t off = 0; off < en->size && !e;) {
+        for (uint64_t off = s->start[i]; off < en->size && !e;) {
             struct slot *sl = ring_produce(&s->ring);
             if (!sl) {
                 e = ring_error(&s->ring);
@@ -450,7 +482,10 @@ static void *sealer_main(void *arg)
         if (!sl)
             break;
         if ((int64_t)sl->file != cur) {
+            /* A resumed file's digest binds the prefix both sides hashed. */
             crypto_generichash_init(&hs, NULL, 0, XFER_DIGESTBYTES);
+            if (s->start[sl->file])
+                crypto_generichash_update(&hs, s->prefix[sl->file], XFER_DIGESTBYTES);
             cur = sl->file;
         }
         if (sl->kind == XM_DATA) {
@@ -521,6 +556,50 @@ static int send_offer(struct chan *c, const struct manifest *m)
     return e;
 }
 
+/* ACCEPT's resume list: for each file the receiver has a prefix of, hash
+ * the same prefix of ours; equal, the file's data starts there, else at 0
+ * (and the receiver starts it over when the first chunk says offset 0). */
+static int match_resume(struct sender *s, const uint8_t *msg, size_t len)
+{
+    const struct manifest *m = s->m;
+    uint64_t files = 0, bytes = 0;
+    if (len == 1)
+        return 0;
+    if (len < 5)
+        return PCP_ERR_PROTO;
+    uint32_t n = get_be32(msg + 1);
+    if (n > m->nfiles || len != 5 + (size_t)n * RESUME_ENTRY)
+        return PCP_ERR_PROTO;
+    for (uint32_t k = 0; k < n; k++) {
+        const uint8_t *p = msg + 5 + (size_t)k * RESUME_ENTRY;
+        uint32_t i = get_be32(p);
+        uint64_t have = (uint64_t)get_be32(p + 4) << 32 | get_be32(p + 8);
+        if (i >= m->n || m->e[i].type != MF_FILE || have == 0 || have > m->e[i].size || s->start[i])
+            return PCP_ERR_PROTO;
+        uint8_t mine[XFER_DIGESTBYTES];
+        struct stat st;
+        int fd = open(m->e[i].src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            return PCP_ERR_IO;
+        int e = fstat(fd, &st) != 0 ? PCP_ERR_IO : !same_file(&st, &m->e[i]) ? PCP_ERR_CHANGED : 0;
+        if (!e)
+            e = prefix_hash(fd, have, mine);
+        close(fd);
+        if (e)
+            return e;
+        if (sodium_memcmp(mine, p + 12, XFER_DIGESTBYTES) == 0) {
+            s->start[i] = have;
+            memcpy(s->prefix[i], mine, XFER_DIGESTBYTES);
+            files++;
+            bytes += have;
+        }
+    }
+    atomic_store(&s->cnt.resumed, bytes);
+    if (files && s->o->resuming)
+        s->o->resuming(s->o->ud, files, bytes);
+    return 0;
+}
+
 int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],
               const struct manifest *m, struct xfer_opts *o, struct xfer_progress *result)
 {
@@ -547,10 +626,18 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
         e = PCP_ERR_REFUSED;
         goto out;
     }
-    if (final || len != 1 || c.in[0] != XM_ACCEPT) {
+    if (final || len < 1 || c.in[0] != XM_ACCEPT) {
         e = PCP_ERR_PROTO;
         goto out;
     }
+    s.start = calloc(m->n ? m->n : 1, sizeof(*s.start));
+    s.prefix = calloc(m->n ? m->n : 1, sizeof(*s.prefix));
+    if (!s.start || !s.prefix) {
+        e = PCP_ERR_NOMEM;
+        goto out;
+    }
+    if ((e = match_resume(&s, c.in, len)) != 0)
+        goto out;
     net_set_timeout(fd, o->stall_ms ? o->stall_ms : 30000);
 
     if ((e = ring_init(&s.ring, RING_SLOTS + (size_t)nw, BUF_SIZE)) != 0)
@@ -587,6 +674,8 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
     report(o, &s.cnt, m->total_bytes, m->nfiles, 1, result);
     ring_free(&s.ring);
 out:
+    free(s.start);
+    free(s.prefix);
     chan_close(&c);
     return e;
 }
@@ -604,6 +693,8 @@ struct receiver {
     int root;
     uint8_t *made_dir; /* per entry: 1 when we created that directory */
     int open_err, write_err;
+    uint64_t *have;                      /* per entry: .pcp-part bytes offered */
+    uint8_t (*prefix)[XFER_DIGESTBYTES]; /* ... and their hash */
     /* writer's cache of the last parent directory */
     char *pdir;
     int pfd;
@@ -815,9 +906,13 @@ static size_t next_file(const struct manifest *m, size_t i)
     return i;
 }
 
-static int begin_file(struct receiver *r, struct wstate *w)
+/* The file's first message says where its data starts: where we offered
+ * to resume (the sender's prefix matched), or 0 (start over). */
+static int begin_file(struct receiver *r, struct wstate *w, const struct slot *first)
 {
     const struct mf_entry *en = &r->m->e[w->next];
+    uint64_t have = r->have[w->next];
+    int resume = have && (first->kind == XM_DATA ? first->offset == have : have == en->size);
     const char *leaf;
     int dfd = open_parent(r, en->path, 1, &leaf);
     if (dfd < 0) {
@@ -825,14 +920,25 @@ static int begin_file(struct receiver *r, struct wstate *w)
         return dfd;
     }
     part_name(leaf, (uint32_t)w->next, w->part, sizeof(w->part));
-    /* A .pcp-part is ours to replace, but never through a link. */
-    w->fd = openat(dfd, w->part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* A .pcp-part is ours to replace or to go on with, but never through a
+     * link. */
+    w->fd = openat(dfd, w->part,
+                   O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0600);
     if (w->fd < 0) {
         set_err_path(r, en->path);
         return errno == ELOOP ? PCP_ERR_UNSAFE_PATH : PCP_ERR_IO;
     }
-    w->got = 0;
     crypto_generichash_init(&w->hs, NULL, 0, XFER_DIGESTBYTES);
+    w->got = 0;
+    if (resume) {
+        if (ftruncate(w->fd, (off_t)have) != 0 || lseek(w->fd, (off_t)have, SEEK_SET) < 0) {
+            set_err_path(r, en->path);
+            return PCP_ERR_IO;
+        }
+        crypto_generichash_update(&w->hs, r->prefix[w->next], XFER_DIGESTBYTES);
+        w->got = have;
+        atomic_fetch_add(&r->cnt.resumed, have);
+    }
     return 0;
 }
 
@@ -946,7 +1052,7 @@ static void *writer_main(void *arg)
                 e = PCP_ERR_PROTO;
                 break;
             }
-            if (w.fd < 0 && (e = begin_file(r, &w)) != 0)
+            if (w.fd < 0 && (e = begin_file(r, &w, sl)) != 0)
                 break;
             if (sl->kind == XM_FILE_END) {
                 e = end_file(r, &w, sl->msg + 5);
@@ -1086,6 +1192,60 @@ static int make_dirs(struct receiver *r)
     return 0;
 }
 
+/* ACCEPT, with what is already here: each file's .pcp-part (from an
+ * earlier, interrupted transfer) that is no longer than the file, its
+ * length and the BLAKE2b of its content; as many as one message holds. */
+static int offer_resume(struct receiver *r)
+{
+    const struct manifest *m = r->m;
+    size_t len = 5, cap = STREAM_CHUNK;
+    uint32_t n = 0;
+    uint64_t bytes = 0;
+    uint8_t *msg = malloc(cap);
+    r->have = calloc(m->n ? m->n : 1, sizeof(*r->have));
+    r->prefix = calloc(m->n ? m->n : 1, sizeof(*r->prefix));
+    if (!msg || !r->have || !r->prefix) {
+        free(msg);
+        return PCP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < m->n && len + RESUME_ENTRY <= cap; i++) {
+        const struct mf_entry *en = &m->e[i];
+        const char *leaf;
+        char part[MF_NAME_MAX + 16];
+        struct stat st;
+        if (en->type != MF_FILE || en->size == 0)
+            continue;
+        int dfd = open_parent(r, en->path, 0, &leaf);
+        if (dfd < 0)
+            continue;
+        part_name(leaf, (uint32_t)i, part, sizeof(part));
+        int fd = openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+            (uint64_t)st.st_size <= en->size &&
+            prefix_hash(fd, (uint64_t)st.st_size, r->prefix[i]) == 0) {
+            r->have[i] = (uint64_t)st.st_size;
+            uint8_t *p = msg + len;
+            put_be32(p, (uint32_t)i);
+            put_be32(p + 4, (uint32_t)(r->have[i] >> 32));
+            put_be32(p + 8, (uint32_t)r->have[i]);
+            memcpy(p + 12, r->prefix[i], XFER_DIGESTBYTES);
+            len += RESUME_ENTRY;
+            n++;
+            bytes += r->have[i];
+        }
+        close(fd);
+    }
+    if (n && r->o->resuming)
+        r->o->resuming(r->o->ud, n, bytes);
+    msg[0] = XM_ACCEPT;
+    put_be32(msg + 1, n);
+    int e = chan_send(r->c, msg, n ? len : 1, 0);
+    free(msg);
+    return e;
+}
+
 int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],
                  struct xfer_opts *o, struct xfer_progress *result)
 {
@@ -1133,8 +1293,7 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
         send_error(&c, XM_REFUSE, e, "the receiver cannot create a directory", 0);
         goto out;
     }
-    uint8_t acc = XM_ACCEPT;
-    if ((e = chan_send(&c, &acc, 1, 0)) != 0)
+    if ((e = offer_resume(&r)) != 0)
         goto out;
     net_set_timeout(fd, o->stall_ms ? o->stall_ms : 30000);
 
@@ -1171,6 +1330,8 @@ out:
     if (r.root >= 0)
         close(r.root);
     free(r.made_dir);
+    free(r.have);
+    free(r.prefix);
     manifest_free(&m);
     chan_close(&c);
     return e;

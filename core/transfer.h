@@ -21,6 +21,7 @@ struct xfer_progress {
     uint64_t total;      /* file bytes in the offer */
     uint64_t wire_bytes; /* bytes sent or received on the socket */
     uint64_t files;      /* files completed */
+    uint64_t resumed;    /* file bytes that were already there (not in bytes) */
     uint64_t nfiles;
     double seconds; /* since data started */
     int done;       /* last call */
@@ -35,6 +36,9 @@ struct xfer_opts {
     /* Receiver: show the offer, return 1 to accept and 0 to refuse. */
     int (*confirm)(void *ud, const struct manifest *m);
     void (*progress)(void *ud, const struct xfer_progress *p);
+    /* Before data flows: bytes of `files` files that need not travel
+     * (receiver: what it offers to resume; sender: what matched). */
+    void (*resuming)(void *ud, uint64_t files, uint64_t bytes);
     void *ud;
     /* Receiver: on PCP_ERR_EXISTS and friends, the path concerned. */
     char *err_path;
@@ -47,7 +51,7 @@ struct xfer_opts {
 /* Message types inside the sealed streams. */
 enum xfer_msg {
     XM_OFFER = 1,    /* u8 last ‖ manifest bytes */
-    XM_ACCEPT = 2,   /* (empty) */
+    XM_ACCEPT = 2,   /* [u32 n ‖ n × (u32 file ‖ u64 have ‖ prefix BLAKE2b-256)] */
     XM_REFUSE = 3,   /* u16 err ‖ text */
     XM_DATA = 4,     /* u32 file ‖ u64 offset ‖ u8 flags ‖ u32 raw_len ‖ payload */
     XM_FILE_END = 5, /* u32 file ‖ digest[32] */
