@@ -439,6 +439,23 @@ int cmd_receive(int argc, char **argv)
                      "outside %s.",
                      shown[0] ? ": " : "", shown, rc_ctx.out_dir);
         break;
+    case PCP_ERR_NOSPACE:
+        if (xo.space_needed > xo.space_free) {
+            char need[32], avail[32];
+            ui_human_size(xo.space_needed, need, sizeof(need));
+            ui_human_size(xo.space_free, avail, sizeof(avail));
+            rc = ui_fail(&u, e,
+                         "not enough space in %s: %s to come, %s free. Nothing was accepted; "
+                         "free some space (or use --out) and run both commands again.",
+                         rc_ctx.out_dir, need, avail);
+        } else {
+            rc = ui_fail(&u, e,
+                         "the disk is full (writing %s in %s). What arrived is kept, the "
+                         "partial file as .pcp-part: free some space and run both commands "
+                         "again to resume.",
+                         shown, rc_ctx.out_dir);
+        }
+        break;
     case PCP_ERR_IO:
         rc = ui_fail(&u, e,
                      "cannot write%s%s in %s (disk full or no permission?); completed "

@@ -147,6 +147,7 @@ int ui_exit_code(int err)
         return EXIT_CANCELLED;
     case PCP_ERR_IO:
     case PCP_ERR_CHANGED:
+    case PCP_ERR_NOSPACE:
         return EXIT_IO;
     case PCP_ERR_NET:
     case PCP_ERR_CLOSED:

@@ -53,6 +53,8 @@ const char *pcp_strerror(int err)
     case PCP_ERR_TLS:
         return "TLS to the relay failed: its certificate did not verify for its name (PCP_RELAY_CA "
                "names a CA file for a private one)";
+    case PCP_ERR_NOSPACE:
+        return "not enough space on the disk";
     case PCP_ERR_RELAY_BUSY:
         return "the relay refused the request (busy, a limit reached, or the room in use)";
     }

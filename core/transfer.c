@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -949,7 +950,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
-            return PCP_ERR_IO;
+            return errno == ENOSPC || errno == EDQUOT ? PCP_ERR_NOSPACE : PCP_ERR_IO;
         p += k;
         n -= (size_t)k;
     }
@@ -1151,6 +1152,42 @@ static int mkdir_p(const char *dir)
 }
 
 /* Before asking the user: would anything be overwritten? */
+/* Before saying yes: can we write here at all, and is there room for
+ * what is still to come (the offer less what .pcp-part files already
+ * hold)? *need and *avail say how much when there is not. */
+static int room_check(struct receiver *r, uint64_t *need, uint64_t *avail)
+{
+    const struct manifest *m = r->m;
+    char probe[32];
+    snprintf(probe, sizeof(probe), ".pcp-probe-%08x", randombytes_random());
+    int fd = openat(r->root, probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == ENOSPC || errno == EDQUOT ? PCP_ERR_NOSPACE : PCP_ERR_IO;
+    close(fd);
+    unlinkat(r->root, probe, 0);
+    *need = m->total_bytes;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct mf_entry *en = &m->e[i];
+        const char *leaf;
+        char part[MF_NAME_MAX + 16];
+        struct stat st;
+        if (en->type != MF_FILE)
+            continue;
+        int dfd = open_parent(r, en->path, 0, &leaf);
+        if (dfd < 0)
+            continue;
+        part_name(leaf, (uint32_t)i, part, sizeof(part));
+        if (fstatat(dfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            (uint64_t)st.st_size <= en->size)
+            *need -= (uint64_t)st.st_size;
+    }
+    struct statvfs vfs;
+    if (fstatvfs(r->root, &vfs) != 0)
+        return 0; /* cannot tell: the writes will */
+    *avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    return *avail < *need ? PCP_ERR_NOSPACE : 0;
+}
+
 static int precheck(struct receiver *r)
 {
     const struct manifest *m = r->m;
@@ -1278,6 +1315,18 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     }
     if ((e = precheck(&r)) != 0) {
         send_error(&c, XM_REFUSE, e, "a file of that name already exists on the receiver", 0);
+        goto out;
+    }
+    if ((e = room_check(&r, &o->space_needed, &o->space_free)) != 0) {
+        char why[160];
+        if (o->space_needed > o->space_free)
+            snprintf(why, sizeof(why),
+                     "not enough space on the receiver: %llu bytes needed, %llu free",
+                     (unsigned long long)o->space_needed, (unsigned long long)o->space_free);
+        else
+            snprintf(why, sizeof(why), "the receiver cannot write to its target directory");
+        set_err_path(&r, out_dir);
+        send_error(&c, XM_REFUSE, e, why, 0);
         goto out;
     }
     if (o->confirm && !o->confirm(o->ud, &m)) {

@@ -43,6 +43,8 @@ struct xfer_opts {
     /* Receiver: on PCP_ERR_EXISTS and friends, the path concerned. */
     char *err_path;
     size_t err_path_len;
+    /* Receiver: set when it refused for want of space (bytes). */
+    uint64_t space_needed, space_free;
     /* Either side: text the peer sent with its error or refusal. */
     char *peer_msg;
     size_t peer_msg_len;

@@ -30,6 +30,7 @@ static void test_exit_codes(void **state)
         {PCP_ERR_CANCELLED, 5, "cancelled"},
         {PCP_ERR_IO, 6, "io"},
         {PCP_ERR_CHANGED, 6, "io"},
+        {PCP_ERR_NOSPACE, 6, "io"},
         {PCP_ERR_RELAY_AUTH, 7, "network"},
         {PCP_ERR_RELAY_BUSY, 7, "network"},
         {PCP_ERR_TLS, 7, "network"},
