@@ -3,7 +3,11 @@ serves PREFIX/... on LISTEN_PORT, strips PREFIX, forwards each request to
 the relay, and after the response head keeps copying both ways (so an
 Upgrade passes through). Prints its port, then serves until killed.
 
-usage: proxy.py RELAY_HOST:PORT PREFIX
+With TAMPER (flip, drop or inject) and OFFSET it is a hostile middlebox:
+on relay pipes, the bytes from the relay to the client have, at OFFSET,
+one byte flipped, 1000 bytes dropped, or 100 bytes of garbage inserted.
+
+usage: proxy.py RELAY_HOST:PORT PREFIX [TAMPER OFFSET]
 """
 import socket
 import sys
@@ -11,14 +15,27 @@ import threading
 
 up_host, up_port = sys.argv[1].rsplit(":", 1)
 prefix = sys.argv[2].encode()
+tamper = sys.argv[3] if len(sys.argv) > 4 else None
+offset = int(sys.argv[4]) if tamper else 0
 
 
-def copy(src, dst):
+def copy(src, dst, hostile=False):
+    seen = 0
     try:
         while True:
             d = src.recv(65536)
             if not d:
                 break
+            n = len(d)
+            if hostile and seen <= offset < seen + n:
+                i = offset - seen
+                if tamper == "flip":
+                    d = d[:i] + bytes([d[i] ^ 0x40]) + d[i + 1:]
+                elif tamper == "drop":
+                    d = d[:i] + d[i + 1000:]
+                elif tamper == "inject":
+                    d = d[:i] + bytes(range(100)) + d[i:]
+            seen += n
             dst.sendall(d)
         dst.shutdown(socket.SHUT_WR)
     except OSError:
@@ -41,7 +58,8 @@ def serve(c):
         return
     u = socket.create_connection((up_host, int(up_port)))
     u.sendall(b" ".join([method, path[len(prefix):], version]) + b"\r\n" + rest)
-    t = threading.Thread(target=copy, args=(u, c), daemon=True)
+    hostile = tamper is not None and b"/v1/pipe/" in path
+    t = threading.Thread(target=copy, args=(u, c, hostile), daemon=True)
     t.start()
     copy(c, u)
     t.join()
