@@ -57,6 +57,7 @@ struct portmap {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int done, ok;
+    int abandoned; /* stopped before the attempt was over: the thread cleans up */
     const char *how;
     struct sockaddr_storage addr;
     uint16_t port, ext;
@@ -168,6 +169,27 @@ static int upnp_map(struct portmap *pm)
 }
 #endif
 
+/* Remove the mapping, if one was made, and free pm. */
+static void finish(struct portmap *pm)
+{
+#ifdef PCP_HAVE_NATPMP
+    if (pm->ok && !strcmp(pm->how, "natpmp"))
+        natpmp_map(pm, pm->ext, 0);
+#endif
+#ifdef PCP_HAVE_UPNP
+    if (pm->ok && !strcmp(pm->how, "upnp")) {
+        char es[8];
+        snprintf(es, sizeof(es), "%u", pm->ext);
+        UPNP_DeletePortMapping(pm->urls.controlURL, pm->data.first.servicetype, es, "TCP", NULL);
+    }
+    if (pm->have_urls)
+        FreeUPNPUrls(&pm->urls);
+#endif
+    pthread_mutex_destroy(&pm->mu);
+    pthread_cond_destroy(&pm->cv);
+    free(pm);
+}
+
 static void *attempt(void *arg)
 {
     struct portmap *pm = arg;
@@ -185,8 +207,11 @@ static void *attempt(void *arg)
     pm->ok = ok;
     pm->how = how;
     pm->done = 1;
+    int abandoned = pm->abandoned;
     pthread_cond_broadcast(&pm->cv);
     pthread_mutex_unlock(&pm->mu);
+    if (abandoned)
+        finish(pm); /* nobody waits for it: undo it at once */
     return NULL;
 }
 
@@ -242,21 +267,16 @@ void portmap_stop(struct portmap *pm)
 {
     if (!pm)
         return;
-    pthread_join(pm->t, NULL);
-#ifdef PCP_HAVE_NATPMP
-    if (pm->ok && !strcmp(pm->how, "natpmp"))
-        natpmp_map(pm, pm->ext, 0);
-#endif
-#ifdef PCP_HAVE_UPNP
-    if (pm->ok && !strcmp(pm->how, "upnp")) {
-        char es[8];
-        snprintf(es, sizeof(es), "%u", pm->ext);
-        UPNP_DeletePortMapping(pm->urls.controlURL, pm->data.first.servicetype, es, "TCP", NULL);
+    /* An attempt still under way (no router answered yet) must not hold
+     * up the exit: it finishes, and undoes itself, on its own. */
+    pthread_mutex_lock(&pm->mu);
+    int running = !pm->done;
+    pm->abandoned = running;
+    pthread_mutex_unlock(&pm->mu);
+    if (running) {
+        pthread_detach(pm->t);
+        return;
     }
-    if (pm->have_urls)
-        FreeUPNPUrls(&pm->urls);
-#endif
-    pthread_mutex_destroy(&pm->mu);
-    pthread_cond_destroy(&pm->cv);
-    free(pm);
+    pthread_join(pm->t, NULL);
+    finish(pm);
 }

@@ -23,7 +23,8 @@ struct portmap *portmap_start(uint16_t port);
  * ("natpmp" or "upnp"); PCP_ERR_NOT_FOUND when there is no mapping. */
 int portmap_get(struct portmap *pm, int wait_ms, struct sockaddr_storage *out, const char **how);
 
-/* Remove the mapping (if one was made) and free pm. NULL is fine. */
+/* Remove the mapping (if one was made) and free pm; an attempt still
+ * under way is left to finish and undo itself. NULL is fine. */
 void portmap_stop(struct portmap *pm);
 
 #endif
