@@ -83,20 +83,29 @@ static int is_path_char(int ch)
     return is_alnum(ch) || (ch != 0 && strchr("-._~!$&'()*+,;=:%/", ch) != NULL);
 }
 
-/* 1..5 digits, 1..65535. */
-static int parse_port(const char *s, size_t n, unsigned *port)
+/* 1..max_digits decimal digits, nothing else (max_digits <= 18, so that
+ * the value cannot overflow). */
+static int parse_dec(const char *s, size_t n, size_t max_digits, unsigned long long *v)
 {
-    unsigned v = 0;
-    if (n == 0 || n > 5)
+    unsigned long long x = 0;
+    if (n == 0 || n > max_digits)
         return -1;
     for (size_t i = 0; i < n; i++) {
         if (!is_digit(s[i]))
             return -1;
-        v = v * 10 + (unsigned)(s[i] - '0');
+        x = x * 10 + (unsigned)(s[i] - '0');
     }
-    if (v == 0 || v > 65535)
+    *v = x;
+    return 0;
+}
+
+/* 1..5 digits, 1..65535. */
+static int parse_port(const char *s, size_t n, unsigned *port)
+{
+    unsigned long long v;
+    if (parse_dec(s, n, 5, &v) != 0 || v == 0 || v > 65535)
         return -1;
-    *port = v;
+    *port = (unsigned)v;
     return 0;
 }
 
@@ -400,16 +409,10 @@ static int parse_header(const uint8_t *l, size_t n, struct http_resp *r, int *se
     const uint8_t *v = trim_ows(l + nl + 1, n - nl - 1, &vl);
 
     if (name_is(l, nl, "Content-Length")) {
-        long long x = 0;
-        /* 18 digits cannot overflow a long long */
-        if ((*seen_cl)++ || vl == 0 || vl > 18)
+        unsigned long long x;
+        if ((*seen_cl)++ || parse_dec((const char *)v, vl, 18, &x) != 0)
             return PCP_ERR_PROTO;
-        for (size_t i = 0; i < vl; i++) {
-            if (!is_digit(v[i]))
-                return PCP_ERR_PROTO;
-            x = x * 10 + (v[i] - '0');
-        }
-        r->content_length = x;
+        r->content_length = (long long)x;
     } else if (name_is(l, nl, "X-Pcp-Observed")) {
         if ((*seen_obs)++ || vl == 0 || vl >= sizeof(r->observed))
             return PCP_ERR_PROTO;
@@ -912,16 +915,8 @@ int rv_punch_parse(const uint8_t *body, size_t len, struct rv_punch_answer *ans)
     /* "delay N\n", N 0..30000 */
     if (end - p < 6 || memcmp(p, "delay ", 6) != 0 || !(nl = memchr(p, '\n', (size_t)(end - p))))
         return PCP_ERR_PROTO;
-    unsigned long d = 0;
-    const char *q = p + 6;
-    if (q == nl || nl - q > 5)
-        return PCP_ERR_PROTO;
-    for (; q < nl; q++) {
-        if (*q < '0' || *q > '9')
-            return PCP_ERR_PROTO;
-        d = d * 10 + (unsigned long)(*q - '0');
-    }
-    if (d > 30000)
+    unsigned long long d;
+    if (parse_dec(p + 6, (size_t)(nl - p - 6), 5, &d) != 0 || d > 30000)
         return PCP_ERR_PROTO;
     ans->delay_ms = (unsigned)d;
     p = nl + 1;
@@ -930,12 +925,8 @@ int rv_punch_parse(const uint8_t *body, size_t len, struct rv_punch_answer *ans)
         return PCP_ERR_PROTO;
     const char *hex = p + 5;
     size_t hexlen = (size_t)(end - 1 - hex);
-    if (hexlen % 2 || hexlen / 2 > RV_PUNCH_BLOB_MAX)
-        return PCP_ERR_PROTO;
-    for (size_t i = 0; i < hexlen; i++)
-        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
-            return PCP_ERR_PROTO;
-    if (sodium_hex2bin(ans->blob, sizeof(ans->blob), hex, hexlen, NULL, &ans->blob_len, NULL) != 0)
+    if (hexlen % 2 || hexlen / 2 > RV_PUNCH_BLOB_MAX || !is_lower_hex(hex, hexlen) ||
+        sodium_hex2bin(ans->blob, sizeof(ans->blob), hex, hexlen, NULL, &ans->blob_len, NULL) != 0)
         return PCP_ERR_PROTO;
     return 0;
 }

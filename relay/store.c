@@ -3,7 +3,6 @@
  * of one rendezvous request (pure: the HTTP layer passes it in and sends
  * what comes back, so that a fuzzer can drive it directly).
  */
-#include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -250,20 +249,26 @@ static void reply(struct rv_resp *rs, int status, const char *text)
     rs->body_len = n < 0 ? 0 : (size_t)n < sizeof(rs->body) ? (size_t)n : sizeof(rs->body) - 1;
 }
 
-/* The wait parameter: 0..RV_WAIT_MAX_S, digits only; -1 when malformed. */
-static int parse_wait(const char *w)
+/* 1..max_digits decimal digits (at most 18) worth at most max; -1 for
+ * anything else. */
+static long long parse_num(const char *s, size_t max_digits, long long max)
 {
-    if (!w)
-        return 0;
-    if (!*w || strlen(w) > 2)
+    size_t n = strlen(s);
+    if (n == 0 || n > max_digits)
         return -1;
-    int v = 0;
-    for (const char *p = w; *p; p++) {
+    long long v = 0;
+    for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9')
             return -1;
         v = v * 10 + (*p - '0');
     }
-    return v <= RV_WAIT_MAX_S ? v : -1;
+    return v <= max ? v : -1;
+}
+
+/* The wait parameter: 0..RV_WAIT_MAX_S (absent: 0); -1 when malformed. */
+static int parse_wait(const char *w)
+{
+    return w ? (int)parse_num(w, 2, RV_WAIT_MAX_S) : 0;
 }
 
 static void do_put(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
@@ -402,14 +407,9 @@ static void do_punch(struct rv_store *s, const struct relay_limits *lim, const s
     if (!rq->side || (strcmp(rq->side, "s") != 0 && strcmp(rq->side, "r") != 0))
         return reply(rs, 400, "side is s (sender) or r (receiver)");
     int me = rq->side[0] == 'r';
-    unsigned long rtt = 0;
-    if (rq->rtt) {
-        char *end;
-        errno = 0;
-        rtt = strtoul(rq->rtt, &end, 10);
-        if (!*rq->rtt || *end || errno || rtt > 60000 || rq->rtt[0] < '0' || rq->rtt[0] > '9')
-            return reply(rs, 400, "X-Pcp-Rtt is 0 to 60000 milliseconds");
-    }
+    long long rtt = rq->rtt ? parse_num(rq->rtt, 18, 60000) : 0;
+    if (rtt < 0)
+        return reply(rs, 400, "X-Pcp-Rtt is 0 to 60000 milliseconds");
     if (rq->body_too_big || rq->body_len > PUNCH_BLOB_MAX)
         return reply(rs, 413, "punch candidates are at most 256 bytes");
     snprintf(rs->key, sizeof(rs->key), "p/%s", room);
