@@ -327,16 +327,41 @@ void net_addr_str(const struct sockaddr_storage *ss, int with_port, char *out, s
     snprintf(out, outlen, "?");
 }
 
+void net_addr_unmap(struct sockaddr_storage *ss)
+{
+    const struct sockaddr_in6 s6 = *(const struct sockaddr_in6 *)ss;
+    if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr))
+        return;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    memset(ss, 0, sizeof(*ss));
+    s4->sin_family = AF_INET;
+    memcpy(&s4->sin_addr, &s6.sin6_addr.s6_addr[12], 4);
+    s4->sin_port = s6.sin6_port;
+}
+
+int net_addr_same(const struct sockaddr_storage *x, const struct sockaddr_storage *y, int with_port)
+{
+    if (x->ss_family != y->ss_family)
+        return 0;
+    if (x->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)x,
+                                 *b = (const struct sockaddr_in *)y;
+        return a->sin_addr.s_addr == b->sin_addr.s_addr &&
+               (!with_port || a->sin_port == b->sin_port);
+    }
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)x,
+                              *b = (const struct sockaddr_in6 *)y;
+    return memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0 && a->sin6_scope_id == b->sin6_scope_id &&
+           (!with_port || a->sin6_port == b->sin6_port);
+}
+
 int net_addr_is_local(const struct sockaddr_storage *ss)
 {
     if (ss->ss_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
         if (IN6_IS_ADDR_V4MAPPED(a)) {
-            struct sockaddr_storage v4;
-            memset(&v4, 0, sizeof(v4));
-            struct sockaddr_in *s4 = (struct sockaddr_in *)&v4;
-            s4->sin_family = AF_INET;
-            memcpy(&s4->sin_addr, &a->s6_addr[12], 4);
+            struct sockaddr_storage v4 = *ss;
+            net_addr_unmap(&v4);
             return net_addr_is_local(&v4);
         }
         return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a) ||

@@ -54,6 +54,14 @@ int net_read_all(int fd, void *p, size_t n);
  * "192.0.2.1:80" and "[2001:db8::1]:80" (v4-mapped addresses print as v4). */
 void net_addr_str(const struct sockaddr_storage *ss, int with_port, char *out, size_t outlen);
 
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) becomes AF_INET, port kept;
+ * anything else stays as it is. */
+void net_addr_unmap(struct sockaddr_storage *ss);
+
+/* Same family and address (and IPv6 scope), and with_port the same port. */
+int net_addr_same(const struct sockaddr_storage *x, const struct sockaddr_storage *y,
+                  int with_port);
+
 /* 1 when the address is loopback, link-local or private (RFC 1918, ULA). */
 int net_addr_is_local(const struct sockaddr_storage *ss);
 

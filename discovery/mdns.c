@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "err.h"
+#include "net.h"
 
 uint64_t (*mdns_clock_ns)(void) = discovery_now_ns;
 
@@ -197,18 +198,6 @@ static int is_loopback(const struct sockaddr_storage *ss)
     return 0;
 }
 
-static int same_addr(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
-{
-    if (x->ss_family != y->ss_family)
-        return 0;
-    if (x->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)x)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)y)->sin_addr.s_addr;
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)x;
-    const struct sockaddr_in6 *c = (const struct sockaddr_in6 *)y;
-    return memcmp(&a->sin6_addr, &c->sin6_addr, 16) == 0 && a->sin6_scope_id == c->sin6_scope_id;
-}
-
 /* Append ss (port set to the record's) unless full, unusable or known. */
 static int add_addr(struct mdns_record *rec, const struct sockaddr_storage *ss, unsigned ifindex)
 {
@@ -238,7 +227,7 @@ static int add_addr(struct mdns_record *rec, const struct sockaddr_storage *ss, 
         return 0;
     }
     for (size_t i = 0; i < rec->naddr; i++)
-        if (same_addr(&rec->addr[i], &c))
+        if (net_addr_same(&rec->addr[i], &c, 0))
             return 0;
     if (rec->naddr >= MDNS_MAX_ADDRS)
         return 0;

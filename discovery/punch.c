@@ -155,14 +155,7 @@ static int open_cands(const struct keys *k, const uint8_t *blob, size_t len, str
 static int is_own(const struct sockaddr_storage *ss, uint16_t port)
 {
     struct sockaddr_storage a = *ss;
-    if (a.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&a)->sin6_addr)) {
-        struct sockaddr_in6 s6 = *(struct sockaddr_in6 *)&a;
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&a;
-        memset(&a, 0, sizeof(a));
-        s4->sin_family = AF_INET;
-        memcpy(&s4->sin_addr, &s6.sin6_addr.s6_addr[12], 4);
-        s4->sin_port = s6.sin6_port;
-    }
+    net_addr_unmap(&a);
     uint16_t seen = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
                                                   : ((struct sockaddr_in *)&a)->sin_port);
     if (seen != port)
@@ -183,20 +176,6 @@ static int is_own(const struct sockaddr_storage *ss, uint16_t port)
     }
     freeifaddrs(ifs);
     return own;
-}
-
-static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return 0;
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const struct sockaddr_in *)a,
-                                 *y = (const struct sockaddr_in *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a,
-                              *y = (const struct sockaddr_in6 *)b;
-    return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
 }
 
 /* ---- the proof on a direct connection ---------------------------------- */
@@ -404,6 +383,7 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
             socklen_t sl = sizeof(peer);
             int fd = accept4(l->lfd, (struct sockaddr *)&peer, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd >= 0) {
+                net_addr_unmap(&peer); /* the listener is dual-stack */
                 struct conn *c = &l->c[l->nc++];
                 *c = (struct conn){.fd = fd, .target = -1, .peer = peer};
                 if (conn_up(l, c) != 0)
@@ -452,11 +432,9 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
 static const char *path_of(const struct loop *l, const struct conn *c)
 {
     uint8_t mine = conn_flags(l, c), theirs = c->in[0];
-    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&c->peer;
     if ((mine | theirs) & 2)
         return "mapped";
-    if ((c->peer.ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) ||
-        !(mine & theirs & 1))
+    if (c->peer.ss_family == AF_INET6 || !(mine & theirs & 1))
         return "direct";
     return "punched";
 }
@@ -550,7 +528,7 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
              * the mapped address the observed one: one target, which
              * reaches the other side because of the mapping. */
             int t = 0;
-            while (t < l.ntargets && !same_addr(&l.targets[t], &cand[i].addr))
+            while (t < l.ntargets && !net_addr_same(&l.targets[t], &cand[i].addr, 1))
                 t++;
             l.mapped[t] |= cand[i].mapped;
             if (t == l.ntargets)
