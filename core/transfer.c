@@ -1152,6 +1152,29 @@ static int mkdir_p(const char *dir)
 }
 
 /* Before asking the user: would anything be overwritten? */
+/* Entry i's .pcp-part from an earlier transfer, opened for reading, when
+ * it is a regular file of 1 to the entry's size bytes (*st says how
+ * many); else -1. Never through a link, and a FIFO cannot block the open. */
+static int part_open(struct receiver *r, size_t i, struct stat *st)
+{
+    const struct mf_entry *en = &r->m->e[i];
+    const char *leaf;
+    char part[MF_NAME_MAX + 16];
+    if (en->type != MF_FILE || en->size == 0)
+        return -1;
+    int dfd = open_parent(r, en->path, 0, &leaf);
+    if (dfd < 0)
+        return -1;
+    part_name(leaf, (uint32_t)i, part, sizeof(part));
+    int fd = openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size <= 0 ||
+                    (uint64_t)st->st_size > en->size)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* Before saying yes: can we write here at all, and is there room for
  * what is still to come (the offer less what .pcp-part files already
  * hold)? *need and *avail say how much when there is not. */
@@ -1167,19 +1190,11 @@ static int room_check(struct receiver *r, uint64_t *need, uint64_t *avail)
     unlinkat(r->root, probe, 0);
     *need = m->total_bytes;
     for (size_t i = 0; i < m->n; i++) {
-        const struct mf_entry *en = &m->e[i];
-        const char *leaf;
-        char part[MF_NAME_MAX + 16];
         struct stat st;
-        if (en->type != MF_FILE)
-            continue;
-        int dfd = open_parent(r, en->path, 0, &leaf);
-        if (dfd < 0)
-            continue;
-        part_name(leaf, (uint32_t)i, part, sizeof(part));
-        if (fstatat(dfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-            (uint64_t)st.st_size <= en->size)
+        if ((fd = part_open(r, i, &st)) >= 0) {
             *need -= (uint64_t)st.st_size;
+            close(fd);
+        }
     }
     struct statvfs vfs;
     if (fstatvfs(r->root, &vfs) != 0)
@@ -1246,22 +1261,11 @@ static int offer_resume(struct receiver *r)
         return PCP_ERR_NOMEM;
     }
     for (size_t i = 0; i < m->n && len + RESUME_ENTRY <= cap; i++) {
-        const struct mf_entry *en = &m->e[i];
-        const char *leaf;
-        char part[MF_NAME_MAX + 16];
         struct stat st;
-        if (en->type != MF_FILE || en->size == 0)
-            continue;
-        int dfd = open_parent(r, en->path, 0, &leaf);
-        if (dfd < 0)
-            continue;
-        part_name(leaf, (uint32_t)i, part, sizeof(part));
-        int fd = openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int fd = part_open(r, i, &st);
         if (fd < 0)
             continue;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-            (uint64_t)st.st_size <= en->size &&
-            prefix_hash(fd, (uint64_t)st.st_size, r->prefix[i]) == 0) {
+        if (prefix_hash(fd, (uint64_t)st.st_size, r->prefix[i]) == 0) {
             r->have[i] = (uint64_t)st.st_size;
             uint8_t *p = msg + len;
             put_be32(p, (uint32_t)i);
