@@ -1188,11 +1188,17 @@ static int room_check(struct receiver *r, uint64_t *need, uint64_t *avail)
         return errno == ENOSPC || errno == EDQUOT ? PCP_ERR_NOSPACE : PCP_ERR_IO;
     close(fd);
     unlinkat(r->root, probe, 0);
+    /* What .pcp-part files hold now; offer_resume looks only at these. */
+    r->have = calloc(m->n ? m->n : 1, sizeof(*r->have));
+    r->prefix = calloc(m->n ? m->n : 1, sizeof(*r->prefix));
+    if (!r->have || !r->prefix)
+        return PCP_ERR_NOMEM;
     *need = m->total_bytes;
     for (size_t i = 0; i < m->n; i++) {
         struct stat st;
         if ((fd = part_open(r, i, &st)) >= 0) {
-            *need -= (uint64_t)st.st_size;
+            r->have[i] = (uint64_t)st.st_size;
+            *need -= r->have[i];
             close(fd);
         }
     }
@@ -1254,15 +1260,12 @@ static int offer_resume(struct receiver *r)
     uint32_t n = 0;
     uint64_t bytes = 0;
     uint8_t *msg = malloc(cap);
-    r->have = calloc(m->n ? m->n : 1, sizeof(*r->have));
-    r->prefix = calloc(m->n ? m->n : 1, sizeof(*r->prefix));
-    if (!msg || !r->have || !r->prefix) {
-        free(msg);
+    if (!msg)
         return PCP_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < m->n && len + RESUME_ENTRY <= cap; i++) {
+    for (size_t i = 0; i < m->n; i++) {
         struct stat st;
-        int fd = part_open(r, i, &st);
+        int fd = r->have[i] && len + RESUME_ENTRY <= cap ? part_open(r, i, &st) : -1;
+        r->have[i] = 0; /* offered below, or not at all */
         if (fd < 0)
             continue;
         if (prefix_hash(fd, (uint64_t)st.st_size, r->prefix[i]) == 0) {
