@@ -43,6 +43,8 @@ static void help(FILE *f)
         "      --mdns-interface IF look only on this interface\n"
         "                          (default: every multicast interface; env PCP_MDNS_INTERFACE)\n"
         "      --timeout SECONDS   how long to look for the sender (default 30)\n"
+        "      --stall-timeout S   give up when the transfer makes no progress for S\n"
+        "                          seconds (default 30); receiving again resumes it\n"
         "      --threads N         decompression threads (default: CPU count, at most 4)\n"
         "      --relay URL         also look at this relay, for senders on other networks\n"
         "                          (env PCP_RELAY, or 'relay = URL' in the config file)\n"
@@ -200,6 +202,7 @@ int cmd_receive(int argc, char **argv)
                                          {"mdns-interface", required_argument, 0, 'i'},
                                          {"timeout", required_argument, 0, 't'},
                                          {"threads", required_argument, 0, 'T'},
+                                         {"stall-timeout", required_argument, 0, 'S'},
                                          RELAY_LONG_OPTIONS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -240,6 +243,11 @@ int cmd_receive(int argc, char **argv)
         case 't':
             if (ui_option_num("--timeout", optarg, 1, TIMEOUT_MAX_S, &timeout_s) != 0)
                 return EXIT_USAGE;
+            break;
+        case 'S':
+            if (ui_option_num("--stall-timeout", optarg, 1, TIMEOUT_MAX_S, &num) != 0)
+                return EXIT_USAGE;
+            xo.stall_ms = (int)(num * 1000);
             break;
         case 'T':
             if (ui_option_num("--threads", optarg, 1, THREADS_MAX, &num) != 0)
@@ -474,10 +482,16 @@ int cmd_receive(int argc, char **argv)
     case PCP_ERR_PEER:
         rc = ui_fail(&u, e, "the sender stopped with an error: %s", peer_msg);
         break;
+    case PCP_ERR_TIMEOUT:
+        rc = ui_fail(&u, e,
+                     "the transfer stalled: nothing arrived for %d s. What arrived is kept "
+                     "(the partial file as .pcp-part); run both commands again to resume.",
+                     (xo.stall_ms ? xo.stall_ms : 30000) / 1000);
+        break;
     default:
         rc = ui_fail(&u, e,
-                     "transfer failed: %s. Completed files are kept; run both commands "
-                     "again.",
+                     "transfer failed: %s. What arrived is kept (the partial file as "
+                     ".pcp-part); run both commands again to resume.",
                      pcp_strerror(e));
     }
 out:

@@ -37,6 +37,8 @@ static void help(FILE *f)
         "                          (default: every multicast interface; env PCP_MDNS_INTERFACE)\n"
         "      --port N            listen on this TCP port (default: any free one)\n"
         "      --timeout SECONDS   give up when no receiver came (default: wait)\n"
+        "      --stall-timeout S   give up when the transfer makes no progress for S\n"
+        "                          seconds (default 30); a later send resumes it\n"
         "      --no-compress       never compress (default: adapt to the link)\n"
         "      --threads N         compression threads (default: CPU count, at most 4)\n"
         "      --relay URL         also wait at this relay, for receivers on other networks\n"
@@ -181,13 +183,19 @@ static void print_code(const struct ui *u, const char *code)
 
 int cmd_send(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"words", required_argument, 0, 'w'}, {"code", required_argument, 0, 'c'},
-        {"json", no_argument, 0, 'j'},        {"mdns-interface", required_argument, 0, 'i'},
-        {"port", required_argument, 0, 'p'},  {"timeout", required_argument, 0, 't'},
-        {"no-compress", no_argument, 0, 'n'}, {"threads", required_argument, 0, 'T'},
-        {"compress", no_argument, 0, 'C'},    RELAY_LONG_OPTIONS,
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"words", required_argument, 0, 'w'},
+                                         {"code", required_argument, 0, 'c'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"mdns-interface", required_argument, 0, 'i'},
+                                         {"port", required_argument, 0, 'p'},
+                                         {"timeout", required_argument, 0, 't'},
+                                         {"no-compress", no_argument, 0, 'n'},
+                                         {"threads", required_argument, 0, 'T'},
+                                         {"compress", no_argument, 0, 'C'},
+                                         {"stall-timeout", required_argument, 0, 'S'},
+                                         RELAY_LONG_OPTIONS,
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     struct ui u;
     struct pcp_code code;
     struct manifest m;
@@ -236,6 +244,11 @@ int cmd_send(int argc, char **argv)
             break;
         case 'C':
             xo.compress = 1;
+            break;
+        case 'S':
+            if (ui_option_num("--stall-timeout", optarg, 1, TIMEOUT_MAX_S, &num) != 0)
+                return EXIT_USAGE;
+            xo.stall_ms = (int)(num * 1000);
             break;
         case 'T':
             if (ui_option_num("--threads", optarg, 1, THREADS_MAX, &num) != 0)
@@ -432,8 +445,17 @@ int cmd_send(int argc, char **argv)
                      "the receiver. Send again once it is stable.");
     else if (e == PCP_ERR_IO)
         rc = ui_fail(&u, e, "cannot read a file to send");
+    else if (e == PCP_ERR_TIMEOUT)
+        rc = ui_fail(&u, e,
+                     "the transfer stalled: nothing moved for %d s (the network or the "
+                     "receiver stopped). Run both commands again: the receiver resumes "
+                     "where it stopped.",
+                     (xo.stall_ms ? xo.stall_ms : 30000) / 1000);
     else if (e)
-        rc = ui_fail(&u, e, "transfer failed: %s. Run both commands again.", pcp_strerror(e));
+        rc = ui_fail(&u, e,
+                     "transfer failed: %s. Run both commands again: the receiver resumes "
+                     "where it stopped.",
+                     pcp_strerror(e));
     else {
         rc = EXIT_OK;
         double mbs = res.seconds > 0 ? (double)res.bytes / res.seconds / 1e6 : 0;

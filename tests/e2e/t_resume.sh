@@ -85,6 +85,33 @@ start_relay
 finish "$have" --relay "$RELAY" --force-relay
 echo "relay killed at $have of $size bytes; resumed through a new relay"
 
+# the network drops mid-way (every TCP packet on this namespace's loopback
+# dropped, no process killed): both sides notice the stall, keep what
+# arrived and exit; once the network is back, the transfer resumes
+start_sender --no-compress --stall-timeout 2 "$WORK/big.bin"
+"$PCP" receive --json --yes --out "$WORK/out" --stall-timeout 2 "$CODE" >"$WORK/receiver.json" \
+    2>"$WORK/receiver.err" &
+rpid=$!
+for _ in $(seq 1 600); do
+    [ "$(part_size)" -ge $((8 * 1024 * 1024)) ] && break
+    sleep 0.01
+done
+iptables -I INPUT -i lo -p tcp -j DROP
+set +e
+wait "$rpid"
+RECV_RC=$?
+set -e
+wait_sender
+iptables -D INPUT -i lo -p tcp -j DROP
+[ "$RECV_RC" -eq 7 ] && [ "$SENDER_RC" -eq 7 ] || fail "network drop: exit $RECV_RC/$SENDER_RC, want 7/7"
+grep -q '"message":"the transfer stalled' "$WORK/receiver.json" || fail "receiver: no stall message"
+grep -q '"message":"the transfer stalled' "$WORK/sender.json" || fail "sender: no stall message"
+[ ! -e "$WORK/out/big.bin" ] || fail "a final name after the drop"
+have=$(part_size)
+[ "$have" -gt 0 ] && [ "$have" -lt "$size" ] || fail "network drop: .pcp-part of $have bytes"
+finish "$have"
+echo "network dropped at $have of $size bytes; resumed"
+
 # a .pcp-part that is not a prefix of the sender's file is sent again
 interrupt receiver $((4 * 1024 * 1024))
 printf 'X' | dd of="$part" bs=1 seek=1000 conv=notrunc status=none
