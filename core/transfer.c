@@ -326,10 +326,14 @@ static void *reader_main(void *arg)
             }
             uint64_t left = en->size - off;
             uint32_t n = left < STREAM_CHUNK ? (uint32_t)left : STREAM_CHUNK;
-            if ((e = read_full(fd, sl->msg + XM_DATA_HDR, n, off)) != 0)
-                break;
-            int mode = atomic_load(&s->ad.mode);
             uint64_t chunkno = off / STREAM_CHUNK;
+            /* A file that changes is noticed every 16 MiB, not only at its end. */
+            if ((e = read_full(fd, sl->msg + XM_DATA_HDR, n, off)) != 0 ||
+                (chunkno % 64 == 63 && (fstat(fd, &st) != 0 || !same_file(&st, en)))) {
+                e = e ? e : PCP_ERR_CHANGED;
+                break;
+            }
+            int mode = atomic_load(&s->ad.mode);
             /* A file whose chunks keep not shrinking is tried again only
              * now and then. */
             int skipping = atomic_load(&s->ad.skip_file) == (uint32_t)i &&
