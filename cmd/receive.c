@@ -442,9 +442,9 @@ int cmd_receive(int argc, char **argv)
         break;
     case PCP_ERR_UNSAFE_PATH:
         rc = ui_fail(&u, e,
-                     "the sender offered an unsafe path (absolute, '..', or a link "
-                     "leaving the target directory)%s%s; refused, nothing written "
-                     "outside %s.",
+                     "the sender offered an unsafe path (absolute, with '..', named twice, "
+                     "below a link or file, or a link leaving the target directory)%s%s; "
+                     "refused, nothing written outside %s.",
                      shown[0] ? ": " : "", shown, rc_ctx.out_dir);
         break;
     case PCP_ERR_NOSPACE:

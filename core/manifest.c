@@ -12,6 +12,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -408,6 +410,80 @@ int manifest_decode(struct manifest *m, const uint8_t *p, size_t len)
     return 0;
 fail:
     manifest_free(m);
+    return e;
+}
+
+/* An open-addressing set of entry indices keyed by path, hashed with
+ * SipHash under a random key so that a hostile offer cannot aim for
+ * collisions. */
+struct pathset {
+    uint32_t *slot; /* entry index + 1; 0 = empty */
+    size_t mask;
+    uint8_t key[crypto_shorthash_KEYBYTES];
+};
+
+static size_t pathset_home(const struct pathset *s, const char *p, size_t len)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    uint64_t v = 0;
+    crypto_shorthash(h, (const uint8_t *)p, len, s->key);
+    memcpy(&v, h, sizeof(v));
+    return (size_t)v & s->mask;
+}
+
+/* The index of the entry whose path is p[0..len), or SIZE_MAX. */
+static size_t pathset_find(const struct pathset *s, const struct manifest *m, const char *p,
+                           size_t len)
+{
+    for (size_t i = pathset_home(s, p, len);; i = (i + 1) & s->mask) {
+        uint32_t v = s->slot[i];
+        if (!v)
+            return SIZE_MAX;
+        const char *q = m->e[v - 1].path;
+        if (!strncmp(q, p, len) && q[len] == '\0')
+            return v - 1;
+    }
+}
+
+int manifest_check_tree(const struct manifest *m, size_t *bad)
+{
+    struct pathset s;
+    size_t cap = 16;
+    int e = 0;
+    while (cap < 2 * m->n)
+        cap *= 2;
+    if (!(s.slot = calloc(cap, sizeof(*s.slot))))
+        return PCP_ERR_NOMEM;
+    s.mask = cap - 1;
+    crypto_shorthash_keygen(s.key);
+    for (size_t i = 0; i < m->n && !e; i++) {
+        const char *p = m->e[i].path;
+        size_t len = strlen(p);
+        if (pathset_find(&s, m, p, len) != SIZE_MAX) {
+            e = PCP_ERR_UNSAFE_PATH;
+            *bad = i;
+            break;
+        }
+        size_t h = pathset_home(&s, p, len);
+        while (s.slot[h])
+            h = (h + 1) & s.mask;
+        s.slot[h] = (uint32_t)i + 1;
+    }
+    /* Every parent of every path, once all are known: the offer's order
+     * does not matter. */
+    for (size_t i = 0; i < m->n && !e; i++) {
+        const char *p = m->e[i].path;
+        for (const char *c = strchr(p, '/'); c; c = strchr(c + 1, '/')) {
+            size_t j = pathset_find(&s, m, p, (size_t)(c - p));
+            if (j != SIZE_MAX && m->e[j].type != MF_DIR) {
+                e = PCP_ERR_UNSAFE_PATH;
+                *bad = i;
+                break;
+            }
+        }
+    }
+    sodium_memzero(s.key, sizeof(s.key));
+    free(s.slot);
     return e;
 }
 

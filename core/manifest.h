@@ -50,6 +50,12 @@ int manifest_encode(const struct manifest *m, struct wbuf *out);
 /* Parse an untrusted manifest; every path and link is checked. */
 int manifest_decode(struct manifest *m, const uint8_t *p, size_t len);
 
+/* Checks across entries, after manifest_decode: no path twice, and none
+ * below a file or a link of the same offer (a write through a link the
+ * offer itself creates). PCP_ERR_UNSAFE_PATH with *bad the offending
+ * entry's index, or 0. */
+int manifest_check_tree(const struct manifest *m, size_t *bad);
+
 /* 0 when `path` (len bytes) is a safe relative path, else
  * PCP_ERR_UNSAFE_PATH. */
 int manifest_path_check(const char *path, size_t len);

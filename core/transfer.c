@@ -1316,6 +1316,13 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
         send_error(&c, XM_REFUSE, e, "offer refused: malformed or unsafe", 0);
         goto out;
     }
+    size_t bad;
+    if ((e = manifest_check_tree(&m, &bad)) != 0) {
+        if (e == PCP_ERR_UNSAFE_PATH)
+            set_err_path(&r, m.e[bad].path);
+        send_error(&c, XM_REFUSE, e, "offer refused: a path twice, or below a file or link", 0);
+        goto out;
+    }
     const char *out_dir = o->out_dir ? o->out_dir : ".";
     if ((e = mkdir_p(out_dir)) != 0 ||
         (r.root = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {

@@ -24,6 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char shown[64];
         manifest_display(m.e[i].path, shown, sizeof(shown));
     }
+    size_t bad = 0;
+    if (manifest_check_tree(&m, &bad) != 0 && bad >= m.n)
+        abort();
     wbuf_free(&w);
     manifest_free(&m);
     return 0;

@@ -152,6 +152,64 @@ static void test_decode_hostile(void **state)
     wbuf_free(&w);
 }
 
+/* check_tree on a manifest of (type, path) pairs, links pointing at "t". */
+static int tree(size_t n, const uint8_t *types, const char *const *paths, size_t *bad)
+{
+    struct manifest m;
+    manifest_init(&m);
+    for (size_t i = 0; i < n; i++)
+        add(&m, types[i], paths[i], 0, types[i] == MF_LINK ? "t" : NULL);
+    int r = manifest_check_tree(&m, bad);
+    manifest_free(&m);
+    return r;
+}
+
+static void test_check_tree(void **state)
+{
+    (void)state;
+    size_t bad = 99;
+    const uint8_t ok_t[] = {MF_DIR, MF_FILE, MF_DIR, MF_FILE, MF_FILE, MF_LINK};
+    const char *ok_p[] = {"d", "d/f", "d/e", "d/e/g", "README", "Readme"};
+    assert_int_equal(tree(6, ok_t, ok_p, &bad), 0);
+    assert_int_equal(bad, 99);
+
+    const uint8_t dup_t[] = {MF_FILE, MF_DIR, MF_FILE};
+    const char *dup_p[] = {"a", "b", "a"};
+    assert_int_equal(tree(3, dup_t, dup_p, &bad), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 2);
+    const uint8_t dup2_t[] = {MF_DIR, MF_FILE};
+    const char *dup2_p[] = {"x", "x"};
+    assert_int_equal(tree(2, dup2_t, dup2_p, &bad), PCP_ERR_UNSAFE_PATH);
+
+    /* Below a link of the same offer, whichever comes first. */
+    const uint8_t l1_t[] = {MF_LINK, MF_FILE};
+    const char *l1_p[] = {"l", "l/x"};
+    assert_int_equal(tree(2, l1_t, l1_p, &bad), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 1);
+    const uint8_t l2_t[] = {MF_DIR, MF_FILE, MF_LINK};
+    const char *l2_p[] = {"d", "d/l/deep/x", "d/l"};
+    assert_int_equal(tree(3, l2_t, l2_p, &bad), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 1);
+    /* Below a file. */
+    const uint8_t f_t[] = {MF_FILE, MF_DIR};
+    const char *f_p[] = {"f", "f/sub"};
+    assert_int_equal(tree(2, f_t, f_p, &bad), PCP_ERR_UNSAFE_PATH);
+
+    /* Many entries: the set grows past its first size. */
+    struct manifest m;
+    manifest_init(&m);
+    char p[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(p, sizeof(p), "dir/%d", i);
+        add(&m, MF_FILE, p, 1, NULL);
+    }
+    assert_int_equal(manifest_check_tree(&m, &bad), 0);
+    add(&m, MF_FILE, "dir/4321", 1, NULL);
+    assert_int_equal(manifest_check_tree(&m, &bad), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 5000);
+    manifest_free(&m);
+}
+
 static void test_display(void **state)
 {
     (void)state;
@@ -227,7 +285,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_check), cmocka_unit_test(test_link_check),
         cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_decode_hostile),
-        cmocka_unit_test(test_display),    cmocka_unit_test(test_build),
+        cmocka_unit_test(test_check_tree), cmocka_unit_test(test_display),
+        cmocka_unit_test(test_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
