@@ -350,7 +350,7 @@ int cmd_receive(int argc, char **argv)
         u.path = "relayed";
         snprintf(who, sizeof(who), "relay %s", rly.shown);
     }
-    net_set_timeout(fd, 10000);
+    net_set_timeout(fd, xo.stall_ms ? xo.stall_ms : 10000);
     if ((e = frame_reader_init(&fr, fd)) != 0) {
         rc = ui_fail(&u, e, "out of memory");
         goto out;
@@ -443,7 +443,8 @@ int cmd_receive(int argc, char **argv)
     case PCP_ERR_UNSAFE_PATH:
         rc = ui_fail(&u, e,
                      "the sender offered an unsafe path (absolute, with '..', named twice, "
-                     "below a link or file, or a link leaving the target directory)%s%s; "
+                     "outside the directories it lists, or a link leaving the target "
+                     "directory)%s%s; "
                      "refused, nothing written outside %s.",
                      shown[0] ? ": " : "", shown, rc_ctx.out_dir);
         break;

@@ -469,13 +469,13 @@ int manifest_check_tree(const struct manifest *m, size_t *bad)
             h = (h + 1) & s.mask;
         s.slot[h] = (uint32_t)i + 1;
     }
-    /* Every parent of every path, once all are known: the offer's order
-     * does not matter. */
+    /* Every parent of every path is a directory of the offer (checked once
+     * all are known: the order does not matter). */
     for (size_t i = 0; i < m->n && !e; i++) {
         const char *p = m->e[i].path;
         for (const char *c = strchr(p, '/'); c; c = strchr(c + 1, '/')) {
             size_t j = pathset_find(&s, m, p, (size_t)(c - p));
-            if (j != SIZE_MAX && m->e[j].type != MF_DIR) {
+            if (j == SIZE_MAX || m->e[j].type != MF_DIR) {
                 e = PCP_ERR_UNSAFE_PATH;
                 *bad = i;
                 break;

@@ -50,10 +50,10 @@ int manifest_encode(const struct manifest *m, struct wbuf *out);
 /* Parse an untrusted manifest; every path and link is checked. */
 int manifest_decode(struct manifest *m, const uint8_t *p, size_t len);
 
-/* Checks across entries, after manifest_decode: no path twice, and none
- * below a file or a link of the same offer (a write through a link the
- * offer itself creates). PCP_ERR_UNSAFE_PATH with *bad the offending
- * entry's index, or 0. */
+/* Checks across entries, after manifest_decode: no path twice, and every
+ * parent of a path is a directory of the same offer (so nothing is written
+ * through a link or file the offer creates, and every top-level name is
+ * listed). PCP_ERR_UNSAFE_PATH with *bad the offending entry's index, or 0. */
 int manifest_check_tree(const struct manifest *m, size_t *bad);
 
 /* 0 when `path` (len bytes) is a safe relative path, else

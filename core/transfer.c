@@ -698,6 +698,7 @@ struct receiver {
     int root;
     uint8_t *made_dir; /* per entry: 1 when we created that directory */
     int open_err, write_err;
+    uint8_t *gone;                       /* per entry: its directory is not there */
     uint64_t *have;                      /* per entry: .pcp-part bytes offered */
     uint8_t (*prefix)[XFER_DIGESTBYTES]; /* ... and their hash */
     /* writer's cache of the last parent directory */
@@ -1200,7 +1201,7 @@ static int room_check(struct receiver *r, uint64_t *need, uint64_t *avail)
     *need = m->total_bytes;
     for (size_t i = 0; i < m->n; i++) {
         struct stat st;
-        if ((fd = part_open(r, i, &st)) >= 0) {
+        if (!r->gone[i] && (fd = part_open(r, i, &st)) >= 0) {
             r->have[i] = (uint64_t)st.st_size;
             *need -= r->have[i];
             close(fd);
@@ -1216,11 +1217,27 @@ static int room_check(struct receiver *r, uint64_t *need, uint64_t *avail)
 static int precheck(struct receiver *r)
 {
     const struct manifest *m = r->m;
+    const char *missing = NULL; /* a directory of the offer not in the target */
+    size_t ml = 0;
+    if (!(r->gone = calloc(m->n ? m->n : 1, 1)))
+        return PCP_ERR_NOMEM;
     for (size_t i = 0; i < m->n; i++) {
         struct stat st;
         const struct mf_entry *en = &m->e[i];
-        if (fstatat(r->root, en->path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        /* Below a directory that is not there, nothing is: no system call
+         * for each entry of a new tree (the offer lists a directory before
+         * what it holds). */
+        if (missing && !strncmp(en->path, missing, ml) && en->path[ml] == '/') {
+            r->gone[i] = 1;
             continue;
+        }
+        if (fstatat(r->root, en->path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (en->type == MF_DIR && errno == ENOENT) {
+                missing = en->path;
+                ml = strlen(missing);
+            }
+            continue;
+        }
         if (en->type == MF_DIR && S_ISDIR(st.st_mode))
             continue;
         if (!r->o->overwrite || S_ISDIR(st.st_mode) || en->type == MF_DIR) {
@@ -1320,7 +1337,8 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     if ((e = manifest_check_tree(&m, &bad)) != 0) {
         if (e == PCP_ERR_UNSAFE_PATH)
             set_err_path(&r, m.e[bad].path);
-        send_error(&c, XM_REFUSE, e, "offer refused: a path twice, or below a file or link", 0);
+        send_error(&c, XM_REFUSE, e,
+                   "offer refused: a path twice, or outside the directories it lists", 0);
         goto out;
     }
     const char *out_dir = o->out_dir ? o->out_dir : ".";
@@ -1397,6 +1415,7 @@ out:
     if (r.root >= 0)
         close(r.root);
     free(r.made_dir);
+    free(r.gone);
     free(r.have);
     free(r.prefix);
     manifest_free(&m);

@@ -1,16 +1,35 @@
 /*
  * hostile_sender - a sender that speaks pcp/1 correctly (mDNS, SPAKE2,
- * sealed stream) but offers what no honest sender would, so the
+ * sealed stream) but offers or sends what no honest sender would, so the
  * end-to-end tests can check what the real receiver does with it.
  *
  *   hostile_sender SCENARIO CODE [ARG]
  *
+ * Offers (each file's data, if accepted, is "owned" repeated):
  * dotdot        a file named "../escape.txt"
  * absolute      a file named ARG (an absolute path)
  * link-escape   a link "l" pointing at ARG (absolute)
  * through-link  a file "evil/pwned": the test has made out/evil a link
- *               to a directory outside, and sends data if accepted
+ *               to a directory outside
  * escape-name   a file whose name holds terminal escape sequences
+ * digest-ok     a file with the right digest (computed here from PROTOCOL.md)
+ * digest-bad    the same with a wrong digest
+ * dup           the same file name twice
+ * case          "Readme.txt" and "README.txt" (both legitimate on Linux)
+ * long-name     a name of 300 bytes (over NAME_MAX, under the path limit)
+ * long-path     a path of 5000 bytes
+ * device        an entry of a type the protocol does not have (a device)
+ * link-loop     links a -> b and b -> a (harmless inside the target)
+ * link-parent   a link "l" -> "sub" and a file "l/x" written through it
+ * million       1,000,000 one-byte files in 100 directories
+ * Data that breaks the rules, after an honest offer:
+ * lie-long      a file offered at 5 bytes and sent with 10
+ * lie-short     a file offered at 10 bytes, ended after 5
+ * order-chunk   a 512 KiB file whose second chunk comes first
+ * order-file    two files, the second one's data first
+ * absurd        a frame whose length prefix says 4 GiB
+ * stall-offer   the handshake, then nothing
+ * stall-data    the first chunk of a 512 KiB file, then nothing
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +46,184 @@
 #include "transfer.h"
 
 static uint8_t frame[FRAME_PREFIX + FRAME_MAX];
+static uint8_t msg[XM_DATA_HDR + STREAM_CHUNK];
+static int fd;
+static struct stream_tx stx;
 
-static int send_msg(int fd, struct stream_tx *tx, const uint8_t *m, size_t len, int final)
+static int send_msg(const uint8_t *m, size_t len, int final)
 {
     size_t fl;
-    int e = stream_seal(tx, m, len, final, frame, &fl);
+    int e = stream_seal(&stx, m, len, final, frame, &fl);
     return e ? e : net_write_all(fd, frame, fl);
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+static struct mf_entry *entry(struct manifest *m, uint8_t type, const char *path, uint64_t size)
+{
+    struct mf_entry *e = &m->e[m->n++];
+    e->type = type;
+    e->mode = type == MF_DIR ? 0755 : 0644;
+    e->path = strdup(path);
+    e->size = size;
+    if (type == MF_FILE) {
+        m->nfiles++;
+        m->total_bytes += size;
+    }
+    return e;
+}
+
+/* One DATA message of file `idx` at `off`, `n` bytes of the pattern; the
+ * digest state takes its authenticator (PROTOCOL.md: BLAKE2b-256 of each
+ * DATA frame's tag ‖ u64 size). */
+static int send_chunk(uint32_t idx, uint64_t off, uint32_t n, crypto_generichash_state *hs)
+{
+    msg[0] = XM_DATA;
+    put_be32(msg + 1, idx);
+    put_be64(msg + 5, off);
+    msg[13] = 0;
+    put_be32(msg + 14, n);
+    for (uint32_t i = 0; i < n; i++)
+        msg[XM_DATA_HDR + i] = (uint8_t) "owned"[(off + i) % 5];
+    size_t fl;
+    if (stream_seal(&stx, msg, XM_DATA_HDR + n, 0, frame, &fl) != 0)
+        return -1;
+    crypto_generichash_update(hs, frame + fl - 16, 16); /* the MAC */
+    return net_write_all(fd, frame, fl);
+}
+
+static int send_file_end(uint32_t idx, uint64_t size, crypto_generichash_state *hs, int good)
+{
+    uint8_t end[5 + XFER_DIGESTBYTES] = {XM_FILE_END};
+    uint8_t size_be[8];
+    put_be32(end + 1, idx);
+    put_be64(size_be, size);
+    crypto_generichash_update(hs, size_be, 8);
+    crypto_generichash_final(hs, end + 5, XFER_DIGESTBYTES);
+    if (!good)
+        memset(end + 5, 0, XFER_DIGESTBYTES);
+    return send_msg(end, sizeof(end), 0);
+}
+
+/* File idx whole: chunks from `from` to `to` bytes, in order. */
+static void send_range(uint32_t idx, uint64_t from, uint64_t to, crypto_generichash_state *hs)
+{
+    for (uint64_t off = from; off < to;) {
+        uint32_t n = to - off < STREAM_CHUNK ? (uint32_t)(to - off) : STREAM_CHUNK;
+        send_chunk(idx, off, n, hs);
+        off += n;
+    }
+}
+
+static void send_end(const struct manifest *m)
+{
+    uint8_t fin[13] = {XM_END};
+    put_be64(fin + 1, m->total_bytes);
+    put_be32(fin + 9, (uint32_t)m->nfiles);
+    send_msg(fin, sizeof(fin), 1);
+}
+
+/* After ACCEPT: what the scenario sends. */
+static void send_data(const char *scen, const struct manifest *m)
+{
+    crypto_generichash_state hs;
+    crypto_generichash_init(&hs, NULL, 0, XFER_DIGESTBYTES);
+    if (!strcmp(scen, "lie-long")) {
+        send_chunk(0, 0, 10, &hs);
+        send_file_end(0, 10, &hs, 1);
+    } else if (!strcmp(scen, "lie-short")) {
+        send_chunk(0, 0, 5, &hs);
+        send_file_end(0, 5, &hs, 1);
+    } else if (!strcmp(scen, "order-chunk")) {
+        send_chunk(0, STREAM_CHUNK, STREAM_CHUNK, &hs);
+        send_chunk(0, 0, STREAM_CHUNK, &hs);
+        send_file_end(0, 2 * STREAM_CHUNK, &hs, 1);
+    } else if (!strcmp(scen, "order-file")) {
+        send_range(1, 0, 5, &hs);
+        send_file_end(1, 5, &hs, 1);
+    } else if (!strcmp(scen, "stall-data")) {
+        send_chunk(0, 0, STREAM_CHUNK, &hs);
+        sleep(30);
+        return;
+    } else {
+        /* Every file whole, in order; the digest is right only where the
+         * scenario is not about a wrong one. */
+        int good = strcmp(scen, "digest-bad") && strcmp(scen, "escape-name");
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->e[i].type != MF_FILE)
+                continue;
+            crypto_generichash_init(&hs, NULL, 0, XFER_DIGESTBYTES);
+            send_range((uint32_t)i, 0, m->e[i].size, &hs);
+            send_file_end((uint32_t)i, m->e[i].size, &hs, good);
+        }
+    }
+    send_end(m);
+}
+
+static int build(const char *scen, const char *arg, struct manifest *m)
+{
+    size_t n = !strcmp(scen, "million") ? 1000000 + 100 : 4;
+    m->e = calloc(n, sizeof(*m->e));
+    if (!strcmp(scen, "dotdot"))
+        entry(m, MF_FILE, "../escape.txt", 5);
+    else if (!strcmp(scen, "absolute"))
+        entry(m, MF_FILE, arg, 5);
+    else if (!strcmp(scen, "link-escape"))
+        entry(m, MF_LINK, "l", 0)->link = strdup(arg);
+    else if (!strcmp(scen, "through-link")) {
+        entry(m, MF_DIR, "evil", 0);
+        entry(m, MF_FILE, "evil/pwned", 5);
+    } else if (!strcmp(scen, "escape-name"))
+        entry(m, MF_FILE, "evil\x1b]0;owned\x07\x1b[2J\x1b[31mred.txt", 5);
+    else if (!strcmp(scen, "digest-ok") || !strcmp(scen, "digest-bad") ||
+             !strcmp(scen, "lie-long") || !strcmp(scen, "stall-offer") || !strcmp(scen, "absurd"))
+        entry(m, MF_FILE, "plain.txt", 5);
+    else if (!strcmp(scen, "lie-short"))
+        entry(m, MF_FILE, "plain.txt", 10);
+    else if (!strcmp(scen, "order-chunk") || !strcmp(scen, "stall-data"))
+        entry(m, MF_FILE, "plain.txt", 2 * STREAM_CHUNK);
+    else if (!strcmp(scen, "dup")) {
+        entry(m, MF_FILE, "same.txt", 5);
+        entry(m, MF_FILE, "same.txt", 5);
+    } else if (!strcmp(scen, "case") || !strcmp(scen, "order-file")) {
+        entry(m, MF_FILE, "Readme.txt", 5);
+        entry(m, MF_FILE, "README.txt", 5);
+    } else if (!strcmp(scen, "long-name") || !strcmp(scen, "long-path")) {
+        size_t len = !strcmp(scen, "long-name") ? 300 : 5000;
+        char *p = malloc(len + 1);
+        memset(p, 'n', len);
+        for (size_t i = 200; i < len; i += 200)
+            p[i] = !strcmp(scen, "long-path") ? '/' : 'n';
+        p[len] = '\0';
+        entry(m, MF_FILE, p, 5);
+        free(p);
+    } else if (!strcmp(scen, "device")) {
+        entry(m, MF_FILE, "null", 0)->type = 4;
+    } else if (!strcmp(scen, "link-loop")) {
+        entry(m, MF_LINK, "a", 0)->link = strdup("b");
+        entry(m, MF_LINK, "b", 0)->link = strdup("a");
+    } else if (!strcmp(scen, "link-parent")) {
+        entry(m, MF_DIR, "sub", 0);
+        entry(m, MF_LINK, "l", 0)->link = strdup("sub");
+        entry(m, MF_FILE, "l/x", 5);
+    } else if (!strcmp(scen, "million")) {
+        char p[64];
+        for (size_t i = 0; i < 1000000; i++) {
+            if (i % 10000 == 0) {
+                snprintf(p, sizeof(p), "d%03zu", i / 10000);
+                entry(m, MF_DIR, p, 0);
+            }
+            snprintf(p, sizeof(p), "d%03zu/f%07zu", i / 10000, i);
+            entry(m, MF_FILE, p, 1);
+        }
+    } else {
+        return -1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -50,35 +241,12 @@ int main(int argc, char **argv)
     }
     struct manifest m;
     manifest_init(&m);
-    m.e = calloc(1, sizeof(*m.e));
-    m.n = 1;
-    m.e[0].type = MF_FILE;
-    m.e[0].mode = 0644;
-    m.e[0].size = 5;
-    if (!strcmp(scen, "dotdot"))
-        m.e[0].path = strdup("../escape.txt");
-    else if (!strcmp(scen, "absolute"))
-        m.e[0].path = strdup(arg);
-    else if (!strcmp(scen, "link-escape")) {
-        m.e[0].type = MF_LINK;
-        m.e[0].size = 0;
-        m.e[0].path = strdup("l");
-        m.e[0].link = strdup(arg);
-    } else if (!strcmp(scen, "through-link"))
-        m.e[0].path = strdup("evil/pwned");
-    else if (!strcmp(scen, "escape-name"))
-        m.e[0].path = strdup("evil\x1b]0;owned\x07\x1b[2J\x1b[31mred.txt");
-    else if (!strcmp(scen, "digest-ok") || !strcmp(scen, "digest-bad"))
-        m.e[0].path = strdup("plain.txt");
-    else {
+    if (build(scen, arg, &m) != 0) {
         fprintf(stderr, "unknown scenario %s\n", scen);
-        manifest_free(&m);
         return 2;
     }
-    m.nfiles = m.e[0].type == MF_FILE;
-    m.total_bytes = m.e[0].size;
 
-    int lfd, fd;
+    int lfd;
     uint16_t port;
     struct mdns_responder *r;
     struct sockaddr_storage peer;
@@ -90,7 +258,7 @@ int main(int argc, char **argv)
     if (net_accept(lfd, 30000, NULL, &fd, &peer))
         return 1;
     mdns_responder_stop(r);
-    net_set_timeout(fd, 10000);
+    net_set_timeout(fd, 30000);
     struct frame_reader fr;
     uint8_t pw[16], tx[32], rx[32], hdr[STREAM_HEADERBYTES];
     size_t pwlen = code_password(&code, pw);
@@ -99,52 +267,48 @@ int main(int argc, char **argv)
     frame_reader_init(&fr, fd);
     if (handshake_sender(fd, &fr, pw, pwlen, aad, tx, rx) != 0)
         return 1;
-    struct stream_tx stx;
     stream_tx_init(&stx, tx, hdr);
     frame_write(fd, hdr, sizeof(hdr));
+    if (!strcmp(scen, "stall-offer")) {
+        sleep(30);
+        return 0;
+    }
+    if (!strcmp(scen, "absurd")) {
+        const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
+        net_write_all(fd, huge, sizeof(huge));
+        sleep(2);
+        return 0;
+    }
 
-    /* The manifest, encoded without the checks a real sender makes. */
+    /* The manifest, encoded without the checks a real sender makes, in
+     * messages of at most one chunk. */
     struct wbuf w;
     wbuf_init(&w);
-    wbuf_put_u8(&w, XM_OFFER);
-    wbuf_put_u8(&w, 1);
     manifest_encode(&m, &w);
-    send_msg(fd, &stx, w.p, w.len, 0);
+    for (size_t off = 0; off < w.len;) {
+        size_t n = w.len - off < STREAM_CHUNK ? w.len - off : STREAM_CHUNK;
+        msg[0] = XM_OFFER;
+        msg[1] = off + n == w.len;
+        memcpy(msg + 2, w.p + off, n);
+        send_msg(msg, 2 + n, 0);
+        off += n;
+    }
+    wbuf_free(&w);
 
-    /* If accepted, send the data too. */
+    /* The receiver's stream header, then its answer; if accepted, the data. */
     const uint8_t *f;
     size_t fl;
-    if (frame_read(&fr, FRAME_MAX, &f, &fl) == 0) { /* receiver's header */
+    if (frame_read(&fr, FRAME_MAX, &f, &fl) == 0) {
         struct stream_rx srx;
-        uint8_t msg[600];
-        size_t ml;
+        uint8_t ans[600];
+        size_t al;
         int fin;
         stream_rx_init(&srx, rx, f);
-        if (frame_read(&fr, FRAME_MAX, &f, &fl) == 0 &&
-            stream_open(&srx, f, fl, msg, &ml, &fin) == 0 && ml == 1 && msg[0] == XM_ACCEPT) {
+        if (frame_read(&fr, FRAME_MAX, &f, &fl) == 0 && fl <= sizeof(ans) + STREAM_ABYTES &&
+            stream_open(&srx, f, fl, ans, &al, &fin) == 0 && al == 1 && ans[0] == XM_ACCEPT) {
             printf("accepted\n");
-            uint8_t d[XM_DATA_HDR + 5] = {XM_DATA, 0, 0, 0, 0, 0, 0, 0, 0,
-                                          0,       0, 0, 0, 0, 0, 0, 0, 5};
-            memcpy(d + XM_DATA_HDR, "owned", 5);
-            uint8_t end[5 + XFER_DIGESTBYTES] = {XM_FILE_END};
-            if (!strcmp(scen, "digest-ok")) {
-                /* PROTOCOL.md: BLAKE2b-256(authenticator of each DATA frame
-                 * ‖ u64 size), computed here independently of transfer.c. */
-                size_t dl;
-                crypto_generichash_state hs;
-                stream_seal(&stx, d, sizeof(d), 0, frame, &dl);
-                net_write_all(fd, frame, dl);
-                crypto_generichash_init(&hs, NULL, 0, XFER_DIGESTBYTES);
-                crypto_generichash_update(&hs, frame + dl - 16, 16);
-                const uint8_t size_be[8] = {0, 0, 0, 0, 0, 0, 0, 5};
-                crypto_generichash_update(&hs, size_be, 8);
-                crypto_generichash_final(&hs, end + 5, XFER_DIGESTBYTES);
-            } else {
-                send_msg(fd, &stx, d, sizeof(d), 0);
-            }
-            send_msg(fd, &stx, end, sizeof(end), 0);
-            uint8_t fin_m[13] = {XM_END, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1};
-            send_msg(fd, &stx, fin_m, sizeof(fin_m), 1);
+            fflush(stdout);
+            send_data(scen, &m);
         } else {
             printf("refused\n");
         }
@@ -152,5 +316,6 @@ int main(int argc, char **argv)
     }
     sleep(1);
     close(fd);
+    manifest_free(&m);
     return 0;
 }

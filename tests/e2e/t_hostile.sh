@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# A hostile sender (it knows the code) offers ../ paths, absolute paths, a
-# link out of the target, a write through a link already in the target, and
-# a name full of terminal escapes, and a file with a wrong digest. Nothing may land outside --out, and no
+# A hostile sender (it knows the code; tests/e2e/hostile_sender.c) offers
+# ../ paths, absolute paths, a link out of the target, a write through a
+# link already in the target, a name full of terminal escapes, a file with
+# a wrong digest, duplicate names, names that differ only by case,
+# over-long names and paths, a device, link loops, a write through a link
+# of its own offer and a million entries; then sends data that lies about
+# sizes, comes out of order, has an absurd frame length, or stalls. Nothing
+# may land outside --out, no unverified file may get its final name, and no
 # escape sequence may reach the terminal.
 . "$(dirname "$0")/lib.sh"
 HOSTILE=${HOSTILE:?HOSTILE must point at hostile_sender}
 code=bubble-enemy-result-increase
 
-run_hostile() { # scenario [arg]
+run_hostile() { # scenario [arg [receive options]]
     "$HOSTILE" "$1" "$code" "${2:-}" >"$WORK/hostile.out" 2>"$WORK/hostile.err" &
     HPID=$!
     for _ in $(seq 1 100); do grep -q ready "$WORK/hostile.out" && break; sleep 0.05; done
     # Plain (not JSON) output: what a person's terminal would show.
     set +e
-    "$PCP" receive --yes --out "$WORK/out" "$code" >"$WORK/receiver.txt" 2>"$WORK/receiver.err"
+    "$PCP" receive --yes --out "$WORK/out" "${@:3}" "$code" >"$WORK/receiver.txt" 2>"$WORK/receiver.err"
     RECV_RC=$?
     set -e
+    kill "$HPID" 2>/dev/null || true # the stalling ones would sleep on
     wait "$HPID" || true
 }
 
@@ -36,8 +42,14 @@ run_hostile link-escape /etc/passwd
 mkdir -p "$WORK/outside"
 ln -s "$WORK/outside" "$WORK/out/evil"
 run_hostile through-link
-[ "$RECV_RC" -eq 8 ] || fail "through-link: exit $RECV_RC, want 8"
+[ "$RECV_RC" -eq 9 ] || fail "through-link: exit $RECV_RC, want 9 (exists)"
 [ -z "$(ls -A "$WORK/outside")" ] || fail "through-link: wrote through the link"
+# Told to overwrite, it still never replaces a link with a directory or
+# writes through it.
+run_hostile through-link "" --overwrite
+[ "$RECV_RC" -eq 9 ] || fail "through-link --overwrite: exit $RECV_RC, want 9"
+[ -z "$(ls -A "$WORK/outside")" ] || fail "through-link --overwrite: wrote through the link"
+[ -L "$WORK/out/evil" ] || fail "through-link --overwrite: the link was replaced"
 rm "$WORK/out/evil"
 
 # The digest: the right one (computed by the test program from PROTOCOL.md)
@@ -60,4 +72,79 @@ grep -q 'evil?\]0;owned??\[2J?\[31mred.txt' "$WORK/receiver.err" || fail "escape
 [ -z "$(find "$WORK/out" -type f ! -name '*.pcp-part')" ] || fail "unverified file promoted"
 [ "$(ls -A "$WORK" | sort | tr '\n' ' ')" = "hostile.err hostile.out out outside receiver.err receiver.txt " ] ||
     fail "stray files in $WORK: $(ls -A "$WORK")"
+rm -rf "$WORK/out" "$WORK/outside"
+
+# expect SCENARIO EXIT [receive options]: a fresh target; the receiver's
+# exit status must be EXIT, and nothing may appear outside the target.
+expect() {
+    local scen=$1 want=$2
+    shift 2
+    rm -rf "$WORK/out"
+    mkdir -p "$WORK/out"
+    run_hostile "$scen" "" "$@"
+    [ "$RECV_RC" -eq "$want" ] || fail "$scen: exit $RECV_RC, want $want"
+    [ -z "$(ls -A "$WORK" | grep -vxE 'hostile\.(out|err)|out|receiver\.(txt|err)')" ] ||
+        fail "$scen: stray files in $WORK: $(ls -A "$WORK")"
+}
+# finals: files in the target under a final name (not .pcp-part).
+finals() { find "$WORK/out" -mindepth 1 ! -name '*.pcp-part' | sed "s|$WORK/out/||" | sort | tr '\n' ' '; }
+
+# Manifests no honest sender makes: refused before anything is written.
+expect dup 8
+grep -q "named twice.*: same.txt;" "$WORK/receiver.err" || fail "dup: the name not shown"
+[ -z "$(ls -A "$WORK/out")" ] || fail "dup: wrote $(ls -A "$WORK/out")"
+expect link-parent 8
+grep -q ": l/x;" "$WORK/receiver.err" || fail "link-parent: the name not shown"
+[ -z "$(ls -A "$WORK/out")" ] || fail "link-parent: wrote $(ls -A "$WORK/out")"
+for scen in long-name long-path device; do
+    expect "$scen" 8
+    [ -z "$(ls -A "$WORK/out")" ] || fail "$scen: wrote $(ls -A "$WORK/out")"
+done
+
+# Names that differ only by case are two files here (Linux); links that
+# loop stay links inside the target.
+expect case 0
+[ "$(cat "$WORK/out/Readme.txt")$(cat "$WORK/out/README.txt")" = ownedowned ] ||
+    fail "case: both files not received"
+expect link-loop 0
+[ "$(readlink "$WORK/out/a")$(readlink "$WORK/out/b")" = ba ] || fail "link-loop: links not made"
+
+# Data that breaks the offer's rules: stopped, nothing promoted.
+for scen in lie-long lie-short order-chunk order-file absurd; do
+    expect "$scen" 8
+    [ -z "$(finals)" ] || fail "$scen: promoted $(finals)"
+    grep -q "did not verify" "$WORK/receiver.err" || fail "$scen: no clear message"
+done
+
+# A sender that stalls: the receiver gives up after --stall-timeout and
+# keeps what arrived.
+expect stall-offer 7 --stall-timeout 1
+grep -q "stalled" "$WORK/receiver.err" || fail "stall-offer: no clear message"
+expect stall-data 7 --stall-timeout 1
+grep -q "stalled" "$WORK/receiver.err" || fail "stall-data: no clear message"
+[ -z "$(finals)" ] || fail "stall-data: promoted $(finals)"
+[ "$(stat -c %s "$WORK/out/plain.txt.pcp-part")" -eq 262144 ] || fail "stall-data: the part not kept"
+
+# A million entries: shown, then declined (no terminal, no --yes); the
+# receiver's time and peak memory are printed, not asserted.
+rm -rf "$WORK/out"
+"$HOSTILE" million "$code" >"$WORK/hostile.out" 2>"$WORK/hostile.err" &
+HPID=$!
+for _ in $(seq 1 400); do grep -q ready "$WORK/hostile.out" && break; sleep 0.05; done
+set +e
+t0=$(date +%s%N)
+python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[1:], stdin=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(rc)' "$PCP" receive --json --out "$WORK/out" "$code" >"$WORK/receiver.txt" 2>"$WORK/receiver.err"
+RECV_RC=$?
+t1=$(date +%s%N)
+set -e
+wait "$HPID" || true
+[ "$RECV_RC" -eq 4 ] || fail "million: exit $RECV_RC, want 4 (declined)"
+grep -q '"event":"offer".*"files":1000000,' "$WORK/receiver.txt" || fail "million: offer not shown"
+grep -q "^refused" "$WORK/hostile.out" || fail "million: the sender was not told"
+[ ! -e "$WORK/out" ] || [ -z "$(ls -A "$WORK/out")" ] || fail "million: wrote something"
+echo "million entries: offer read, checked and declined in $(((t1 - t0) / 1000000)) ms," \
+    "receiver peak RSS $(($(tail -1 "$WORK/receiver.err") / 1024)) MiB"
 echo PASS

@@ -186,9 +186,14 @@ static void test_check_tree(void **state)
     const char *l1_p[] = {"l", "l/x"};
     assert_int_equal(tree(2, l1_t, l1_p, &bad), PCP_ERR_UNSAFE_PATH);
     assert_int_equal(bad, 1);
-    const uint8_t l2_t[] = {MF_DIR, MF_FILE, MF_LINK};
-    const char *l2_p[] = {"d", "d/l/deep/x", "d/l"};
-    assert_int_equal(tree(3, l2_t, l2_p, &bad), PCP_ERR_UNSAFE_PATH);
+    const uint8_t l2_t[] = {MF_DIR, MF_DIR, MF_FILE, MF_LINK};
+    const char *l2_p[] = {"d", "d/l/deep", "d/l/deep/x", "d/l"};
+    assert_int_equal(tree(4, l2_t, l2_p, &bad), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 1);
+    /* A parent the offer does not list. */
+    const uint8_t np_t[] = {MF_DIR, MF_FILE};
+    const char *np_p[] = {"d", "e/x"};
+    assert_int_equal(tree(2, np_t, np_p, &bad), PCP_ERR_UNSAFE_PATH);
     assert_int_equal(bad, 1);
     /* Below a file. */
     const uint8_t f_t[] = {MF_FILE, MF_DIR};
@@ -199,6 +204,7 @@ static void test_check_tree(void **state)
     struct manifest m;
     manifest_init(&m);
     char p[32];
+    add(&m, MF_DIR, "dir", 0, NULL);
     for (int i = 0; i < 5000; i++) {
         snprintf(p, sizeof(p), "dir/%d", i);
         add(&m, MF_FILE, p, 1, NULL);
@@ -206,7 +212,7 @@ static void test_check_tree(void **state)
     assert_int_equal(manifest_check_tree(&m, &bad), 0);
     add(&m, MF_FILE, "dir/4321", 1, NULL);
     assert_int_equal(manifest_check_tree(&m, &bad), PCP_ERR_UNSAFE_PATH);
-    assert_int_equal(bad, 5000);
+    assert_int_equal(bad, 5001);
     manifest_free(&m);
 }
 
