@@ -7,11 +7,18 @@ With TAMPER (flip, drop or inject) and OFFSET it is a hostile middlebox:
 on relay pipes, the bytes from the relay to the client have, at OFFSET,
 one byte flipped, 1000 bytes dropped, or 100 bytes of garbage inserted.
 
+With PROXY_LOG=FILE in the environment it appends every byte it carries,
+both ways, to FILE: what the relay (or anyone on its path) sees.
+
 usage: proxy.py RELAY_HOST:PORT PREFIX [TAMPER OFFSET]
 """
+import os
 import socket
 import sys
 import threading
+
+log = open(os.environ["PROXY_LOG"], "ab") if os.environ.get("PROXY_LOG") else None
+log_lock = threading.Lock()
 
 up_host, up_port = sys.argv[1].rsplit(":", 1)
 prefix = sys.argv[2].encode()
@@ -36,6 +43,10 @@ def copy(src, dst, hostile=False):
                 elif tamper == "inject":
                     d = d[:i] + bytes(range(100)) + d[i:]
             seen += n
+            if log:
+                with log_lock:
+                    log.write(d)
+                    log.flush()
             dst.sendall(d)
         dst.shutdown(socket.SHUT_WR)
     except OSError:
@@ -50,6 +61,10 @@ def serve(c):
             c.close()
             return
         head += d
+    if log:
+        with log_lock:
+            log.write(head)
+            log.flush()
     line, rest = head.split(b"\r\n", 1)
     method, path, version = line.split(b" ", 2)
     if not path.startswith(prefix + b"/"):
