@@ -122,8 +122,9 @@ void ui_progress(void *ud, const struct xfer_progress *p)
             fputc('\n', stderr);
         return;
     }
-    /* Not a terminal: a plain line every 10 % and at the end. */
-    if (!p->done && pct / 10 == u->last_pct / 10)
+    /* Not a terminal: a plain line every 10 % and at the end (once, when
+     * the last one already said 100 %). */
+    if (pct / 10 == u->last_pct / 10 && (!p->done || u->last_pct == 100))
         return;
     u->last_pct = pct;
     fprintf(stderr, "%s: %d%% %s/%s %.0f MB/s %s\n", u->verb, pct, done, total, rate / 1e6,

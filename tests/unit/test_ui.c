@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -138,12 +139,51 @@ static void test_mdns_ifname(void **state)
     unsetenv("PCP_MDNS_INTERFACE");
 }
 
+/* Plain progress lines (no terminal): one per 10 %, and 100 % once even
+ * when the last update before the end already reached it. */
+static void test_progress_plain(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/pcp-test-ui-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    struct ui u;
+    ui_init(&u, 0, "Sending");
+    u.tty = 0;
+    struct xfer_progress p = {.total = 1000, .nfiles = 1};
+    const uint64_t steps[] = {50, 120, 150, 500, 1000, 1000};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        p.bytes = steps[i];
+        p.seconds = 1.0 + (double)i;
+        p.done = i == 5;
+        ui_progress(&u, &p);
+    }
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char buf[1024] = {0};
+    assert_true(pread(fd, buf, sizeof(buf) - 1, 0) > 0);
+    close(fd);
+    unlink(path);
+    int lines = 0, full = 0;
+    for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+        lines++;
+        full += strstr(l, " 100% ") != NULL;
+    }
+    assert_int_equal(lines, 3); /* 12 %, 50 %, 100 % */
+    assert_int_equal(full, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exit_codes), cmocka_unit_test(test_json_str),
-        cmocka_unit_test(test_human_size), cmocka_unit_test(test_option_num),
-        cmocka_unit_test(test_config),     cmocka_unit_test(test_mdns_ifname),
+        cmocka_unit_test(test_exit_codes),     cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_progress_plain), cmocka_unit_test(test_human_size),
+        cmocka_unit_test(test_option_num),     cmocka_unit_test(test_config),
+        cmocka_unit_test(test_mdns_ifname),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
