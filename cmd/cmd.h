@@ -94,6 +94,10 @@ int ui_relay_flag(struct relay_flags *f, int o, const char *arg);
 /* 0, or -1 after printing why (bad URL, unreadable config file). */
 int ui_relay_choice(struct relay_choice *rc, const struct relay_flags *f);
 
+/* The ciphers PCP_CIPHER allows (a name, for tests and benchmarks; unset:
+ * 0, all), or -1 after printing why. */
+int ui_cipher_env(unsigned *set);
+
 /* MDNS interface from the option or PCP_MDNS_INTERFACE (may be NULL). */
 const char *ui_mdns_ifname(const char *opt);
 

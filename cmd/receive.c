@@ -264,7 +264,7 @@ int cmd_receive(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (ui_relay_choice(&rly, &rf) != 0)
+    if (ui_relay_choice(&rly, &rf) != 0 || ui_cipher_env(&xo.ciphers) != 0)
         return EXIT_USAGE;
     ui_init(&u, json, "Receiving");
     ui_install_signals(&u);
@@ -423,9 +423,10 @@ int cmd_receive(int argc, char **argv)
         rc = EXIT_OK;
         if (json)
             printf("{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
-                   "\"rate\":%.0f,\"path\":\"%s\"}\n",
+                   "\"rate\":%.0f,\"path\":\"%s\",\"cipher\":\"%s\"}\n",
                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
-                   res.seconds > 0 ? (double)res.bytes / res.seconds : 0, u.path);
+                   res.seconds > 0 ? (double)res.bytes / res.seconds : 0, u.path,
+                   stream_cipher_name(xo.cipher));
         else
             fprintf(stderr, "Received %llu file(s), %llu bytes in %.2f s into %s\n",
                     (unsigned long long)res.files, (unsigned long long)res.bytes, res.seconds,

@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "kv.h"
+#include "stream.h"
 
 static int g_json;
 
@@ -384,6 +385,24 @@ int ui_relay_choice(struct relay_choice *rc, const struct relay_flags *f)
              rc->client.url.host, rc->client.url.port);
     rc->use = 1;
     rc->only = force_relay;
+    return 0;
+}
+
+int ui_cipher_env(unsigned *set)
+{
+    const char *e = getenv("PCP_CIPHER");
+    *set = 0;
+    if (!e || !*e)
+        return 0;
+    int c = stream_cipher_parse(e);
+    if (c < 0 || !(stream_ciphers() & 1u << c)) {
+        fprintf(stderr,
+                "pcp: PCP_CIPHER=%s is not a cipher this build can use (secretstream, "
+                "aes256gcm with hardware AES, chacha20poly1305)\n",
+                e);
+        return -1;
+    }
+    *set = 1u << c;
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "stream.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -99,22 +100,133 @@ int frame_write(int fd, const void *p, size_t n)
     return done < n ? net_write_all(fd, (const uint8_t *)p + done, n - done) : 0;
 }
 
+unsigned stream_ciphers(void)
+{
+    unsigned set = 1u << STREAM_SECRETSTREAM | 1u << STREAM_CHACHA20POLY1305;
+    if (crypto_aead_aes256gcm_is_available())
+        set |= 1u << STREAM_AES256GCM;
+    return set;
+}
+
+int stream_pick(unsigned a, unsigned b)
+{
+    unsigned both = a & b;
+    if (both & 1u << STREAM_AES256GCM)
+        return STREAM_AES256GCM;
+    if (both & 1u << STREAM_CHACHA20POLY1305)
+        return STREAM_CHACHA20POLY1305;
+    return STREAM_SECRETSTREAM;
+}
+
+static const char *const cipher_names[] = {"secretstream", "aes256gcm", "chacha20poly1305"};
+
+const char *stream_cipher_name(int cipher)
+{
+    return cipher >= 0 && cipher < 3 ? cipher_names[cipher] : "?";
+}
+
+int stream_cipher_parse(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, cipher_names[i]))
+            return i;
+    return -1;
+}
+
+/* An AEAD context keyed for one direction. */
+static int aead_new(void **out, int cipher, int enc, const uint8_t key[STREAM_KEYBYTES],
+                    const uint8_t header[STREAM_HEADERBYTES])
+{
+    static const char label[] = "pcp aead";
+    uint8_t sub[32], in[sizeof(label) - 1 + 1 + STREAM_HEADERBYTES];
+    memcpy(in, label, sizeof(label) - 1);
+    in[sizeof(label) - 1] = (uint8_t)cipher;
+    memcpy(in + sizeof(label), header, STREAM_HEADERBYTES);
+    crypto_generichash(sub, sizeof(sub), in, sizeof(in), key, STREAM_KEYBYTES);
+    const EVP_CIPHER *c = cipher == STREAM_AES256GCM ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int ok = ctx && EVP_CipherInit_ex(ctx, c, NULL, sub, NULL, enc) == 1;
+    sodium_memzero(sub, sizeof(sub));
+    if (!ok) {
+        EVP_CIPHER_CTX_free(ctx);
+        return PCP_ERR_CRYPTO;
+    }
+    *out = ctx;
+    return 0;
+}
+
+/* Nonce for message n: 32 zero bits, then n big-endian. */
+static void aead_nonce(uint8_t nonce[12], uint64_t n)
+{
+    memset(nonce, 0, 4);
+    put_be32(nonce + 4, (uint32_t)(n >> 32));
+    put_be32(nonce + 8, (uint32_t)n);
+}
+
 int stream_tx_init(struct stream_tx *tx, const uint8_t key[STREAM_KEYBYTES],
                    uint8_t header[STREAM_HEADERBYTES])
 {
-    tx->finished = 0;
-    return crypto_secretstream_xchacha20poly1305_init_push(&tx->st, header, key) == 0
+    memset(tx, 0, sizeof(*tx));
+    if (crypto_secretstream_xchacha20poly1305_init_push(&tx->st, header, key) != 0)
+        return PCP_ERR_CRYPTO;
+    memcpy(tx->key, key, STREAM_KEYBYTES);
+    memcpy(tx->header, header, STREAM_HEADERBYTES);
+    return 0;
+}
+
+int stream_tx_use(struct stream_tx *tx, int cipher)
+{
+    if (tx->n || tx->aead)
+        return PCP_ERR_INVAL;
+    tx->cipher = cipher;
+    return cipher == STREAM_SECRETSTREAM ? 0 : aead_new(&tx->aead, cipher, 1, tx->key, tx->header);
+}
+
+int stream_rx_init(struct stream_rx *rx, int cipher, const uint8_t key[STREAM_KEYBYTES],
+                   const uint8_t header[STREAM_HEADERBYTES])
+{
+    memset(rx, 0, sizeof(*rx));
+    rx->cipher = cipher;
+    if (cipher != STREAM_SECRETSTREAM)
+        return aead_new(&rx->aead, cipher, 0, key, header);
+    return crypto_secretstream_xchacha20poly1305_init_pull(&rx->st, header, key) == 0
                ? 0
                : PCP_ERR_CRYPTO;
 }
 
-int stream_rx_init(struct stream_rx *rx, const uint8_t key[STREAM_KEYBYTES],
-                   const uint8_t header[STREAM_HEADERBYTES])
+/* out: flag ‖ ciphertext ‖ tag (16), STREAM_ABYTES more than len. */
+static int aead_seal(struct stream_tx *tx, const uint8_t *msg, size_t len, uint8_t flag,
+                     uint8_t *out)
 {
-    rx->finished = 0;
-    return crypto_secretstream_xchacha20poly1305_init_pull(&rx->st, header, key) == 0
-               ? 0
-               : PCP_ERR_CRYPTO;
+    EVP_CIPHER_CTX *ctx = tx->aead;
+    uint8_t nonce[12];
+    int l1 = 0, l2 = 0;
+    aead_nonce(nonce, tx->n);
+    out[0] = flag;
+    if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1 ||
+        EVP_EncryptUpdate(ctx, NULL, &l1, out, 1) != 1 ||
+        EVP_EncryptUpdate(ctx, out + 1, &l1, msg, (int)len) != 1 ||
+        EVP_EncryptFinal_ex(ctx, out + 1 + l1, &l2) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out + 1 + len) != 1)
+        return PCP_ERR_CRYPTO;
+    return 0;
+}
+
+static int aead_open(struct stream_rx *rx, const uint8_t *frame, size_t len, uint8_t *out)
+{
+    EVP_CIPHER_CTX *ctx = rx->aead;
+    uint8_t nonce[12], tag[16];
+    int l1 = 0, l2 = 0;
+    size_t clen = len - STREAM_ABYTES;
+    aead_nonce(nonce, rx->n);
+    memcpy(tag, frame + len - 16, 16);
+    if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1 ||
+        EVP_DecryptUpdate(ctx, NULL, &l1, frame, 1) != 1 ||
+        EVP_DecryptUpdate(ctx, out, &l1, frame + 1, (int)clen) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag) != 1 ||
+        EVP_DecryptFinal_ex(ctx, out + l1, &l2) != 1)
+        return PCP_ERR_CRYPTO;
+    return 0;
 }
 
 int stream_seal(struct stream_tx *tx, const uint8_t *msg, size_t len, int final, uint8_t *out,
@@ -125,11 +237,17 @@ int stream_seal(struct stream_tx *tx, const uint8_t *msg, size_t len, int final,
     unsigned long long clen = 0;
     uint8_t tag = final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
                         : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-    if (crypto_secretstream_xchacha20poly1305_push(&tx->st, out + FRAME_PREFIX, &clen, msg, len,
-                                                   NULL, 0, tag) != 0)
+    if (tx->aead) {
+        if (aead_seal(tx, msg, len, tag, out + FRAME_PREFIX) != 0)
+            return PCP_ERR_CRYPTO;
+        clen = len + STREAM_ABYTES;
+    } else if (crypto_secretstream_xchacha20poly1305_push(&tx->st, out + FRAME_PREFIX, &clen, msg,
+                                                          len, NULL, 0, tag) != 0) {
         return PCP_ERR_CRYPTO;
+    }
     put_be32(out, (uint32_t)clen);
     *outlen = FRAME_PREFIX + (size_t)clen;
+    tx->n++;
     tx->finished = final;
     return 0;
 }
@@ -143,12 +261,19 @@ int stream_open(struct stream_rx *rx, const uint8_t *frame, size_t len, uint8_t 
         return PCP_ERR_TRUNCATED;
     unsigned long long mlen = 0;
     uint8_t tag = 0;
-    if (crypto_secretstream_xchacha20poly1305_pull(&rx->st, out, &mlen, &tag, frame, len, NULL,
-                                                   0) != 0)
+    if (rx->aead) {
+        if (len - STREAM_ABYTES > STREAM_MSG_MAX || aead_open(rx, frame, len, out) != 0)
+            return PCP_ERR_CRYPTO;
+        tag = frame[0];
+        mlen = len - STREAM_ABYTES;
+    } else if (crypto_secretstream_xchacha20poly1305_pull(&rx->st, out, &mlen, &tag, frame, len,
+                                                          NULL, 0) != 0) {
         return PCP_ERR_CRYPTO;
+    }
     if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE &&
         tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL)
         return PCP_ERR_PROTO;
+    rx->n++;
     rx->finished = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
     *final = rx->finished;
     *outlen = (size_t)mlen;
@@ -157,10 +282,12 @@ int stream_open(struct stream_rx *rx, const uint8_t *frame, size_t len, uint8_t 
 
 void stream_tx_clear(struct stream_tx *tx)
 {
+    EVP_CIPHER_CTX_free(tx->aead);
     sodium_memzero(tx, sizeof(*tx));
 }
 
 void stream_rx_clear(struct stream_rx *rx)
 {
+    EVP_CIPHER_CTX_free(rx->aead);
     sodium_memzero(rx, sizeof(*rx));
 }

@@ -38,19 +38,53 @@ void frame_reader_free(struct frame_reader *fr);
 int frame_read(struct frame_reader *fr, size_t max, const uint8_t **frame, size_t *len);
 int frame_write(int fd, const void *p, size_t n);
 
+/*
+ * Ciphers. Each side's header frame is its 24-byte header followed by one
+ * byte: the set of ciphers it can use (a 24-byte header alone means the
+ * secretstream only). Both pick the same one from the two sets
+ * (stream_pick); a set changed on the way makes the two sides pick
+ * differently, and the first message fails to open. The AEADs (OpenSSL)
+ * seal message i with nonce `0^32 ‖ u64 i` under
+ * BLAKE2b-256(key: traffic key, "pcp aead" ‖ cipher ‖ header), the final
+ * flag in clear in front and bound as associated data, so order and
+ * truncation are guarded as by the secretstream.
+ */
+enum stream_cipher {
+    STREAM_SECRETSTREAM = 0, /* libsodium XChaCha20-Poly1305 secretstream */
+    STREAM_AES256GCM = 1,    /* where both ends have hardware AES */
+    STREAM_CHACHA20POLY1305 = 2,
+};
+#define STREAM_HELLOBYTES (STREAM_HEADERBYTES + 1u)
+
 struct stream_tx {
     crypto_secretstream_xchacha20poly1305_state st;
-    int finished;
+    void *aead; /* EVP_CIPHER_CTX, for the AEADs */
+    uint64_t n; /* messages sealed */
+    uint8_t key[STREAM_KEYBYTES], header[STREAM_HEADERBYTES];
+    int cipher, finished;
 };
 
 struct stream_rx {
     crypto_secretstream_xchacha20poly1305_state st;
-    int finished;
+    void *aead;
+    uint64_t n;
+    int cipher, finished;
 };
 
+/* The ciphers this build and CPU can use: a set of 1 << stream_cipher. */
+unsigned stream_ciphers(void);
+/* The cipher two sets agree on. */
+int stream_pick(unsigned a, unsigned b);
+/* "secretstream", "aes256gcm" or "chacha20poly1305"; stream_cipher_parse
+ * gives the cipher of a name, or -1. */
+const char *stream_cipher_name(int cipher);
+int stream_cipher_parse(const char *name);
+/* A secretstream sender, and its header; stream_tx_use switches it to
+ * the cipher picked (before anything is sealed). */
 int stream_tx_init(struct stream_tx *tx, const uint8_t key[STREAM_KEYBYTES],
                    uint8_t header[STREAM_HEADERBYTES]);
-int stream_rx_init(struct stream_rx *rx, const uint8_t key[STREAM_KEYBYTES],
+int stream_tx_use(struct stream_tx *tx, int cipher);
+int stream_rx_init(struct stream_rx *rx, int cipher, const uint8_t key[STREAM_KEYBYTES],
                    const uint8_t header[STREAM_HEADERBYTES]);
 /* Seal msg into out as a whole frame (prefix included): out must hold
  * FRAME_PREFIX + len + STREAM_ABYTES bytes; *outlen gets the frame size. */

@@ -112,6 +112,7 @@ struct chan {
     struct stream_rx rx;
     uint8_t *buf; /* OUT_CAP */
     uint8_t *in;  /* BUF_SIZE */
+    int cipher;
 };
 
 static int chan_send(struct chan *c, const uint8_t *msg, size_t len, int final)
@@ -129,10 +130,12 @@ static int chan_recv(struct chan *c, size_t *len, int *final)
     return e ? e : stream_open(&c->rx, f, fl, c->in, len, final);
 }
 
+/* Each side sends its header and cipher set, then both use the cipher the
+ * two sets pick (a bare 24-byte header: a peer with the secretstream only). */
 static int chan_open(struct chan *c, int fd, struct frame_reader *fr, const uint8_t tx[32],
-                     const uint8_t rx[32])
+                     const uint8_t rx[32], unsigned ciphers)
 {
-    uint8_t hdr[STREAM_HEADERBYTES];
+    uint8_t hdr[STREAM_HELLOBYTES];
     const uint8_t *f;
     size_t fl;
     int e;
@@ -143,13 +146,19 @@ static int chan_open(struct chan *c, int fd, struct frame_reader *fr, const uint
     c->in = malloc(BUF_SIZE);
     if (!c->buf || !c->in)
         return PCP_ERR_NOMEM;
+    unsigned mine = stream_ciphers() & (ciphers ? ciphers : ~0u);
+    hdr[STREAM_HEADERBYTES] = (uint8_t)(mine | 1u << STREAM_SECRETSTREAM);
     if ((e = stream_tx_init(&c->tx, tx, hdr)) != 0 || (e = frame_write(fd, hdr, sizeof(hdr))) != 0)
         return e;
     if ((e = frame_read(fr, 64, &f, &fl)) != 0)
         return e;
-    if (fl != STREAM_HEADERBYTES)
+    if (fl != STREAM_HEADERBYTES && fl != STREAM_HELLOBYTES)
         return PCP_ERR_PROTO;
-    return stream_rx_init(&c->rx, rx, f);
+    int cipher = stream_pick(hdr[STREAM_HEADERBYTES], fl == STREAM_HELLOBYTES ? f[fl - 1] : 1u);
+    c->cipher = cipher;
+    if ((e = stream_tx_use(&c->tx, cipher)) != 0)
+        return e;
+    return stream_rx_init(&c->rx, cipher, rx, f);
 }
 
 static void chan_close(struct chan *c)
@@ -620,8 +629,9 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
     s.o = o;
     s.c = &c;
     atomic_store(&s.ad.mode, o->compress != 0);
-    if ((e = chan_open(&c, fd, fr, tx, rx)) != 0 || (e = send_offer(&c, m)) != 0)
+    if ((e = chan_open(&c, fd, fr, tx, rx, o->ciphers)) != 0 || (e = send_offer(&c, m)) != 0)
         goto out;
+    o->cipher = c.cipher;
     /* The receiver may take its time to decide: no stall limit here. */
     net_set_timeout(fd, 0);
     if ((e = chan_recv(&c, &len, &final)) != 0)
@@ -1327,8 +1337,9 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     r.c = &c;
     r.root = -1;
     r.pfd = -1;
-    if ((e = chan_open(&c, fd, fr, tx, rx)) != 0)
+    if ((e = chan_open(&c, fd, fr, tx, rx, o->ciphers)) != 0)
         goto out;
+    o->cipher = c.cipher;
     if ((e = recv_offer(&c, &m)) != 0) {
         send_error(&c, XM_REFUSE, e, "offer refused: malformed or unsafe", 0);
         goto out;

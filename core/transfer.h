@@ -33,6 +33,8 @@ struct xfer_opts {
     int threads;         /* workers for (de)compression; 0 = from the CPU count */
     int compress;        /* sender: -1 adaptive (default), 0 never, 1 always */
     int stall_ms;        /* give up when nothing moves this long; 0 = 30 s */
+    unsigned ciphers;    /* allowed: a set of 1 << stream_cipher; 0 = all */
+    int cipher;          /* out: the one both sides use */
     /* Receiver: show the offer, return 1 to accept and 0 to refuse. */
     int (*confirm)(void *ud, const struct manifest *m);
     void (*progress)(void *ud, const struct xfer_progress *p);

@@ -303,7 +303,7 @@ int main(int argc, char **argv)
         uint8_t ans[600];
         size_t al;
         int fin;
-        stream_rx_init(&srx, rx, f);
+        stream_rx_init(&srx, STREAM_SECRETSTREAM, rx, f);
         if (frame_read(&fr, FRAME_MAX, &f, &fl) == 0 && fl <= sizeof(ans) + STREAM_ABYTES &&
             stream_open(&srx, f, fl, ans, &al, &fin) == 0 && al == 1 && ans[0] == XM_ACCEPT) {
             printf("accepted\n");

@@ -1,6 +1,7 @@
 /* libFuzzer target: the frame reader and the stream opener over raw bytes
- * from the network. The first frame is taken as the stream header, the rest
- * as sealed messages under a fixed key. */
+ * from the network. The first frame is taken as the stream header (24
+ * bytes: the secretstream; 25: the last byte's low bits choose the cipher),
+ * the rest as sealed messages under a fixed key. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int final, have_hdr = 0;
         while (frame_read(&fr, FRAME_MAX, &f, &fl) == 0) {
             if (!have_hdr) {
-                if (fl != STREAM_HEADERBYTES || stream_rx_init(&rx, key, f) != 0)
+                int cipher = fl == STREAM_HELLOBYTES ? f[fl - 1] % 3 : STREAM_SECRETSTREAM;
+                if ((fl != STREAM_HEADERBYTES && fl != STREAM_HELLOBYTES) ||
+                    stream_rx_init(&rx, cipher, key, f) != 0)
                     break;
                 have_hdr = 1;
                 continue;
@@ -41,6 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (stream_open(&rx, f, fl, out, &ol, &final) != 0)
                 break;
         }
+        if (have_hdr)
+            stream_rx_clear(&rx);
         frame_reader_free(&fr);
     }
     close(sv[1]);

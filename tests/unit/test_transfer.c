@@ -22,6 +22,9 @@
 
 static char root[64];
 static uint8_t k_rs[32], k_sr[32];
+/* Ciphers each side allows in run() (0: all), and what they used. */
+static unsigned g_tx_ciphers, g_rx_ciphers;
+static int g_tx_cipher, g_rx_cipher;
 
 struct side {
     int fd;
@@ -65,6 +68,8 @@ static int run(const char *const *paths, size_t n, const char *out, int accept, 
     tx.fd = sv[0];
     tx.m = &m;
     tx.o.compress = -1;
+    tx.o.ciphers = g_tx_ciphers;
+    rx.o.ciphers = g_rx_ciphers;
     rx.fd = sv[1];
     rx.accept = accept;
     rx.o.out_dir = out;
@@ -80,6 +85,8 @@ static int run(const char *const *paths, size_t n, const char *out, int accept, 
     frame_reader_free(&fr);
     shutdown(rx.fd, SHUT_RDWR);
     pthread_join(t, NULL);
+    g_tx_cipher = tx.o.cipher;
+    g_rx_cipher = rx.o.cipher;
     close(sv[0]);
     close(sv[1]);
     manifest_free(&m);
@@ -159,6 +166,39 @@ static void test_tree(void **state)
     sh("diff -r --no-dereference %s/src/tree %s/out/tree", root, root);
 }
 
+/* Both sides use the cipher their two sets pick, and the data arrives. */
+static void test_ciphers(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned tx, rx;
+        int want;
+    } cases[] = {
+        {0, 1u << STREAM_SECRETSTREAM, STREAM_SECRETSTREAM},
+        {1u << STREAM_CHACHA20POLY1305, 0, STREAM_CHACHA20POLY1305},
+        {0, 1u << STREAM_AES256GCM, STREAM_AES256GCM},
+        {1u << STREAM_AES256GCM, 1u << STREAM_CHACHA20POLY1305, STREAM_SECRETSTREAM},
+    };
+    sh("mkdir -p %s/ciph && head -c 700000 /dev/urandom > %s/ciph/f", root, root);
+    char src[128], out[128];
+    snprintf(src, sizeof(src), "%s/ciph/f", root);
+    const char *paths[] = {src};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].want == STREAM_AES256GCM && !(stream_ciphers() & 1u << STREAM_AES256GCM))
+            continue;
+        g_tx_ciphers = cases[i].tx;
+        g_rx_ciphers = cases[i].rx;
+        snprintf(out, sizeof(out), "%s/ciphout%zu", root, i);
+        int sres;
+        assert_int_equal(run(paths, 1, out, 1, 0, &sres, NULL), 0);
+        assert_int_equal(sres, 0);
+        assert_int_equal(g_tx_cipher, cases[i].want);
+        assert_int_equal(g_rx_cipher, cases[i].want);
+        sh("cmp %s %s/f", src, out);
+    }
+    g_tx_ciphers = g_rx_ciphers = 0;
+}
+
 static void test_declined(void **state)
 {
     (void)state;
@@ -234,9 +274,8 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tree),
-        cmocka_unit_test(test_declined),
-        cmocka_unit_test(test_many_small),
+        cmocka_unit_test(test_tree),           cmocka_unit_test(test_ciphers),
+        cmocka_unit_test(test_declined),       cmocka_unit_test(test_many_small),
         cmocka_unit_test(test_changed_source),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
