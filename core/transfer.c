@@ -246,9 +246,8 @@ static void watch(struct xfer_opts *o, struct counters *c, uint64_t total, uint6
 /* ======================================================================== */
 
 struct adapt {
-    _Atomic int mode;           /* 1: compress chunks that pay */
-    _Atomic uint32_t skip_file; /* file whose chunks did not shrink */
-    _Atomic int skip_streak;
+    _Atomic int mode;        /* 1: compress chunks that pay */
+    _Atomic int skip_streak; /* chunks in a row that did not shrink */
     /* sealer only */
     int cur_mode;
     int count;
@@ -310,6 +309,7 @@ static void *reader_main(void *arg)
 {
     struct sender *s = arg;
     const struct manifest *m = s->m;
+    uint64_t nchunks = 0;
     int e = 0;
     for (size_t i = 0; i < m->n && !e; i++) {
         const struct mf_entry *en = &m->e[i];
@@ -343,10 +343,9 @@ static void *reader_main(void *arg)
                 break;
             }
             int mode = atomic_load(&s->ad.mode);
-            /* A file whose chunks keep not shrinking is tried again only
-             * now and then. */
-            int skipping = atomic_load(&s->ad.skip_file) == (uint32_t)i &&
-                           atomic_load(&s->ad.skip_streak) >= 2 && chunkno % 16 != 0;
+            /* Data that keeps not shrinking (in one file or across many
+             * small ones) is tried again only every 16th chunk. */
+            int skipping = atomic_load(&s->ad.skip_streak) >= 2 && ++nchunks % 16 != 0;
             sl->kind = XM_DATA;
             sl->file = (uint32_t)i;
             sl->offset = off;
@@ -504,13 +503,10 @@ static void *sealer_main(void *arg)
         }
         if (sl->kind == XM_DATA) {
             if (sl->try_deflate) {
-                int shrank = sl->flags & XF_DEFLATED;
-                if (!shrank && atomic_load(&s->ad.skip_file) == sl->file) {
+                if (sl->flags & XF_DEFLATED)
+                    atomic_store(&s->ad.skip_streak, 0);
+                else
                     atomic_fetch_add(&s->ad.skip_streak, 1);
-                } else {
-                    atomic_store(&s->ad.skip_file, sl->file);
-                    atomic_store(&s->ad.skip_streak, shrank ? 0 : 1);
-                }
             }
             adapt_sample(s, sl);
             uint8_t mac[MACBYTES];
