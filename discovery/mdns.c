@@ -402,7 +402,33 @@ static int scan_ifaces(struct iface *ifs, size_t *n, unsigned only)
     return 0;
 }
 
-/* RFC 6762 section 11: take answers only from the link. */
+/* 1 when src is an address of this host, on any interface. */
+static int own_addr(const struct sockaddr_storage *src)
+{
+    struct ifaddrs *all, *ifa;
+    int own = 0;
+    if (getifaddrs(&all) != 0)
+        return 0;
+    for (ifa = all; ifa && !own; ifa = ifa->ifa_next) {
+        if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != src->ss_family)
+            continue;
+        struct sockaddr_storage a;
+        memset(&a, 0, sizeof(a));
+        memcpy(&a, ifa->ifa_addr,
+               src->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                         : sizeof(struct sockaddr_in6));
+        if (src->ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&a)->sin6_scope_id =
+                ((const struct sockaddr_in6 *)src)->sin6_scope_id;
+        own = net_addr_same(&a, src, 0);
+    }
+    freeifaddrs(all);
+    return own;
+}
+
+/* RFC 6762 section 11: take answers only from the link, or from this host
+ * itself (with discovery kept to lo, a packet multicast there, or a
+ * unicast reply, carries the host's own address of another interface). */
 static int on_link(const struct iface *ifs, size_t n, const struct sockaddr_storage *src)
 {
     if (is_loopback(src))
@@ -432,7 +458,7 @@ static int on_link(const struct iface *ifs, size_t n, const struct sockaddr_stor
             }
         }
     }
-    return 0;
+    return own_addr(src);
 }
 
 static int open_sock(int family, uint16_t port)
