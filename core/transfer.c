@@ -40,6 +40,7 @@
 #define MAX_WORKERS 8
 #define ADAPT_WINDOW 32 /* chunks per throughput sample */
 #define ADAPT_REPROBE_NS 8000000000LL
+#define ADAPT_MODES 3 /* raw, zlib level 1, zlib level 6 */
 #define PART_SUFFIX ".pcp-part"
 
 static int64_t mono_ns(void)
@@ -246,15 +247,15 @@ static void watch(struct xfer_opts *o, struct counters *c, uint64_t total, uint6
 /* ======================================================================== */
 
 struct adapt {
-    _Atomic int mode;        /* 1: compress chunks that pay */
+    _Atomic int mode;        /* 0 raw; 1, 2: compress chunks that pay (fast, strong) */
     _Atomic int skip_streak; /* chunks in a row that did not shrink */
     /* sealer only */
     int cur_mode;
     int count;
     int64_t start;
     uint64_t bytes;
-    double rate[2];
-    int64_t stamp[2];
+    double rate[ADAPT_MODES];
+    int64_t stamp[ADAPT_MODES];
 };
 
 struct sender {
@@ -351,7 +352,10 @@ static void *reader_main(void *arg)
             sl->offset = off;
             sl->raw_len = n;
             sl->mode = (uint8_t)mode;
-            sl->try_deflate = (uint8_t)(s->o->compress == 1 || (mode && !skipping));
+            /* try_deflate: 0 no, 1 fast, 2 strong. */
+            sl->try_deflate = (uint8_t)(s->o->compress == 1 ? (mode == 2 ? 2 : 1)
+                                        : skipping          ? 0
+                                                            : mode);
             if (sl->try_deflate) {
                 ring_produced(&s->ring, sl);
             } else {
@@ -387,9 +391,14 @@ static void *reader_main(void *arg)
 static void *deflate_main(void *arg)
 {
     struct sender *s = arg;
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    z_stream zs[2]; /* levels 1 and 6 */
+    memset(zs, 0, sizeof(zs));
+    if (deflateInit2(&zs[0], 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        ring_fail(&s->ring, PCP_ERR_NOMEM);
+        return NULL;
+    }
+    if (deflateInit2(&zs[1], 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        deflateEnd(&zs[0]);
         ring_fail(&s->ring, PCP_ERR_NOMEM);
         return NULL;
     }
@@ -400,17 +409,18 @@ static void *deflate_main(void *arg)
             size_t payload = sl->raw_len;
             sl->flags = 0;
             if (sl->try_deflate && sl->raw_len >= 512) {
-                deflateReset(&z);
-                z.next_in = (Bytef *)raw;
-                z.avail_in = sl->raw_len;
-                z.next_out = sl->alt + XM_DATA_HDR;
+                z_stream *z = &zs[sl->try_deflate - 1];
+                deflateReset(z);
+                z->next_in = (Bytef *)raw;
+                z->avail_in = sl->raw_len;
+                z->next_out = sl->alt + XM_DATA_HDR;
                 /* Worth it only when it saves at least 1/16. */
-                z.avail_out = sl->raw_len - sl->raw_len / 16;
-                if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
+                z->avail_out = sl->raw_len - sl->raw_len / 16;
+                if (deflate(z, Z_FINISH) == Z_STREAM_END) {
                     uint8_t *t = sl->msg;
                     sl->msg = sl->alt;
                     sl->alt = t;
-                    payload = z.total_out;
+                    payload = z->total_out;
                     sl->flags = XF_DEFLATED;
                 }
             }
@@ -418,13 +428,16 @@ static void *deflate_main(void *arg)
         }
         ring_worked(&s->ring, sl);
     }
-    deflateEnd(&z);
+    deflateEnd(&zs[0]);
+    deflateEnd(&zs[1]);
     return NULL;
 }
 
-/* Keep whichever mode moves more file bytes per second, and look at the
- * other one again every few seconds: the link, the data and the CPU left
- * over all change during a transfer. */
+/* Keep whichever mode (raw, fast or strong compression) moves more file
+ * bytes per second, and look at the others again every few seconds: the
+ * link, the data and the CPU left over all change during a transfer. On a
+ * fast link raw wins; on a slow one, the strongest level the CPU keeps up
+ * with. */
 static void adapt_sample(struct sender *s, const struct slot *sl)
 {
     struct adapt *a = &s->ad;
@@ -445,11 +458,16 @@ static void adapt_sample(struct sender *s, const struct slot *sl)
     a->rate[m] = secs > 0 ? (double)a->bytes / secs : 1e18;
     a->stamp[m] = now;
     a->count = 0;
-    int other = !m, next;
-    if (a->stamp[other] == 0 || now - a->stamp[other] > ADAPT_REPROBE_NS)
-        next = other;
-    else
-        next = a->rate[1] > a->rate[0] ? 1 : 0;
+    int next = -1;
+    for (int k = 0; k < ADAPT_MODES && next < 0; k++)
+        if (k != m && (a->stamp[k] == 0 || now - a->stamp[k] > ADAPT_REPROBE_NS))
+            next = k;
+    if (next < 0) {
+        next = 0;
+        for (int k = 1; k < ADAPT_MODES; k++)
+            if (a->rate[k] > a->rate[next])
+                next = k;
+    }
     atomic_store(&a->mode, next);
 }
 
