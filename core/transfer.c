@@ -451,10 +451,17 @@ static void adapt_sample(struct sender *s, const struct slot *sl)
         a->start = now;
     }
     a->bytes += sl->raw_len;
-    if (++a->count < ADAPT_WINDOW)
-        return;
     int m = a->cur_mode;
     double secs = (double)(now - a->start) / 1e9;
+    /* A mode far behind the best one known is left after a few chunks, so
+     * that looking again costs little. */
+    double best = 0;
+    for (int k = 0; k < ADAPT_MODES; k++)
+        if (k != m && a->stamp[k] && a->rate[k] > best)
+            best = a->rate[k];
+    int losing = a->count >= 3 && secs > 0 && (double)a->bytes / secs < best / 2;
+    if (++a->count < ADAPT_WINDOW && !losing)
+        return;
     a->rate[m] = secs > 0 ? (double)a->bytes / secs : 1e18;
     a->stamp[m] = now;
     a->count = 0;
