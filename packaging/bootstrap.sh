@@ -25,7 +25,7 @@ else
     # (SPAKE2 cross-check against @noble/curves).
     want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libmicrohttpd-dev libssl-dev
           libminiupnpc-dev libnatpmp-dev libcmocka-dev clang clang-format cppcheck iproute2
-          iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf"
+          iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf valgrind"
     missing=
     for p in $want; do
         dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -405,6 +405,14 @@ static void on_event(struct pump *p, struct side *s, uint32_t ev)
     if (r->dead)
         return;
     if (r->n < 2) {
+        /* A lone peer half-closed while its partner, already answered, is
+         * on its way in: keep what it sent for the partner and stop
+         * watching until the partner is attached (or the arrival deadline
+         * ends the room). */
+        if (r->reserved > 0 && !(ev & (EPOLLHUP | EPOLLERR))) {
+            set_events(p, s, 0);
+            return;
+        }
         /* A lone peer left (or broke the rules by closing early). */
         room_kill(p, r);
         return;
