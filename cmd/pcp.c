@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "portmap.h"
+#include "transfer.h"
 
 static const struct {
     const char *name;
@@ -40,9 +41,10 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("pcp %s\nport mapping: %s\n", PCP_VERSION,
+        printf("pcp %s\nport mapping: %s\ncompression: zlib%s\n", PCP_VERSION,
                portmap_backends()[0] ? portmap_backends()
-                                     : "none (built without miniupnpc and libnatpmp)");
+                                     : "none (built without miniupnpc and libnatpmp)",
+               xfer_have_zstd() ? ", zstd" : " (built without libzstd)");
         return EXIT_OK;
     }
     if (sodium_init() < 0) {

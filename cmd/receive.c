@@ -423,10 +423,10 @@ int cmd_receive(int argc, char **argv)
         rc = EXIT_OK;
         if (json)
             printf("{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
-                   "\"rate\":%.0f,\"path\":\"%s\",\"cipher\":\"%s\"}\n",
+                   "\"rate\":%.0f,\"path\":\"%s\",\"cipher\":\"%s\",\"compression\":\"%s\"}\n",
                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
                    res.seconds > 0 ? (double)res.bytes / res.seconds : 0, u.path,
-                   stream_cipher_name(xo.cipher));
+                   stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
         else
             fprintf(stderr, "Received %llu file(s), %llu bytes in %.2f s into %s\n",
                     (unsigned long long)res.files, (unsigned long long)res.bytes, res.seconds,

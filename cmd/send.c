@@ -461,9 +461,9 @@ int cmd_send(int argc, char **argv)
         double mbs = res.seconds > 0 ? (double)res.bytes / res.seconds / 1e6 : 0;
         if (json)
             printf("{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
-                   "\"rate\":%.0f,\"path\":\"%s\",\"cipher\":\"%s\"}\n",
+                   "\"rate\":%.0f,\"path\":\"%s\",\"cipher\":\"%s\",\"compression\":\"%s\"}\n",
                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
-                   mbs * 1e6, u.path, stream_cipher_name(xo.cipher));
+                   mbs * 1e6, u.path, stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
         else
             fprintf(stderr,
                     "Sent %llu file(s), %llu bytes in %.2f s (%.0f MB/s); the receiver "

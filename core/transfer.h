@@ -35,6 +35,7 @@ struct xfer_opts {
     int stall_ms;        /* give up when nothing moves this long; 0 = 30 s */
     unsigned ciphers;    /* allowed: a set of 1 << stream_cipher; 0 = all */
     int cipher;          /* out: the one both sides use */
+    int zstd;            /* out: both have zstd (else zlib compresses) */
     /* Receiver: show the offer, return 1 to accept and 0 to refuse. */
     int (*confirm)(void *ud, const struct manifest *m);
     void (*progress)(void *ud, const struct xfer_progress *p);
@@ -65,6 +66,12 @@ enum xfer_msg {
 };
 
 #define XF_DEFLATED 1u
+#define XF_ZSTD 2u /* only when both ends said they have zstd */
+/* In the stream-header byte, next to the cipher set: this end has zstd. */
+#define XFER_HELLO_ZSTD 0x80u
+
+/* 1 when this build can compress and expand zstd. */
+int xfer_have_zstd(void);
 #define XM_DATA_HDR 18u
 #define XFER_DIGESTBYTES 32u
 

@@ -15,15 +15,15 @@ sudo=
 [ "$(id -u)" -ne 0 ] && sudo=sudo
 
 if [ "$(uname)" = Darwin ]; then
-    brew install cmake pkg-config libsodium libmicrohttpd openssl miniupnpc libnatpmp cmocka
+    brew install cmake pkg-config libsodium libmicrohttpd openssl miniupnpc libnatpmp zstd cmocka
 else
-    # Build: compiler, cmake, libraries (miniupnpc and libnatpmp optional).
+    # Build: compiler, cmake, libraries (libzstd, miniupnpc and libnatpmp optional).
     # Tests: cmocka, clang (libFuzzer), clang-format and cppcheck (lint
     # tests), iproute2 and iptables (namespaces, NAT lab), miniupnpd-iptables
     # (a router that maps ports in the NAT lab; only the binary, no service),
     # openssl and socat (an https relay), zeroconf (mDNS interop), node/npm
     # (SPAKE2 cross-check against @noble/curves).
-    want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libmicrohttpd-dev libssl-dev
+    want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libssl-dev
           libminiupnpc-dev libnatpmp-dev libcmocka-dev clang clang-format cppcheck iproute2
           iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf valgrind"
     missing=

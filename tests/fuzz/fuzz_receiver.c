@@ -33,10 +33,12 @@ static void *feeder(void *arg)
 {
     struct feed *f = arg;
     static uint8_t frame[FRAME_PREFIX + FRAME_MAX];
-    uint8_t hdr[STREAM_HEADERBYTES];
+    uint8_t hdr[STREAM_HELLOBYTES];
     struct stream_tx tx;
     size_t fl;
     stream_tx_init(&tx, K_SR, hdr);
+    /* The secretstream, and zstd, so that its decoder is fuzzed too. */
+    hdr[STREAM_HEADERBYTES] = 1u << STREAM_SECRETSTREAM | XFER_HELLO_ZSTD;
     if (frame_write(f->fd, hdr, sizeof(hdr)) != 0)
         goto done;
     for (size_t off = 0; off + 3 <= f->size;) {

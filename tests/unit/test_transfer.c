@@ -24,7 +24,7 @@ static char root[64];
 static uint8_t k_rs[32], k_sr[32];
 /* Ciphers each side allows in run() (0: all), and what they used. */
 static unsigned g_tx_ciphers, g_rx_ciphers;
-static int g_tx_cipher, g_rx_cipher;
+static int g_tx_cipher, g_rx_cipher, g_tx_zstd, g_rx_zstd;
 
 struct side {
     int fd;
@@ -87,6 +87,8 @@ static int run(const char *const *paths, size_t n, const char *out, int accept, 
     pthread_join(t, NULL);
     g_tx_cipher = tx.o.cipher;
     g_rx_cipher = rx.o.cipher;
+    g_tx_zstd = tx.o.zstd;
+    g_rx_zstd = rx.o.zstd;
     close(sv[0]);
     close(sv[1]);
     manifest_free(&m);
@@ -143,6 +145,9 @@ static void test_tree(void **state)
     int sres;
     assert_int_equal(run(paths, 1, out, 1, 0, &sres, NULL), 0);
     assert_int_equal(sres, 0);
+    /* Compressed with zstd when this build has it (both ends do here). */
+    assert_int_equal(g_tx_zstd, xfer_have_zstd());
+    assert_int_equal(g_rx_zstd, xfer_have_zstd());
     sh("diff -r --no-dereference %s/src/tree %s/out/tree", root, root);
     sh("test -d %s/out/tree/emptydir", root);
     sh("test -L %s/out/tree/link", root);
