@@ -161,8 +161,10 @@ static int chan_open(struct chan *c, int fd, struct frame_reader *fr, const uint
     if (!c->buf || !c->in)
         return PCP_ERR_NOMEM;
     unsigned mine = stream_ciphers() & (ciphers ? ciphers : ~0u);
-    hdr[STREAM_HEADERBYTES] =
-        (uint8_t)(mine | 1u << STREAM_SECRETSTREAM | (xfer_have_zstd() ? XFER_HELLO_ZSTD : 0));
+    hdr[STREAM_HEADERBYTES] = (uint8_t)(mine | 1u << STREAM_SECRETSTREAM);
+#ifdef PCP_HAVE_ZSTD
+    hdr[STREAM_HEADERBYTES] |= XFER_HELLO_ZSTD;
+#endif
     if ((e = stream_tx_init(&c->tx, tx, hdr)) != 0 || (e = frame_write(fd, hdr, sizeof(hdr))) != 0)
         return e;
     if ((e = frame_read(fr, 64, &f, &fl)) != 0)
