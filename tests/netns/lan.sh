@@ -55,6 +55,8 @@ set +e
 PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --out "$WORK/out" \
     >"$WORK/receiver.json" 2>"$WORK/receiver.err"
 rrc=$?
+# A receiver that failed leaves the sender waiting for another: end it.
+[ $rrc -eq 0 ] || kill "$SPID" 2>/dev/null
 wait "$SPID"
 src=$?
 set -e

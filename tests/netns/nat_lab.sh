@@ -177,6 +177,8 @@ case_() {
         >"$WORK/receiver.json" 2>"$WORK/receiver.err"
     rrc=$?
     t1=$(now_ms)
+    # A receiver that failed leaves the sender waiting for another: end it.
+    [ $rrc -eq 0 ] || kill "$spid" 2>/dev/null
     wait "$spid"
     src=$?
     set -e

@@ -173,6 +173,8 @@ nsx "$H2" "$PCP" receive --json --yes --relay "$RELAY" --out "$WORK/out" "$CODE"
     >"$WORK/receiver.json" 2>"$WORK/receiver.err"
 rrc=$?
 t1=$(now)
+# A receiver that failed leaves the sender waiting for another: end it.
+[ $rrc -eq 0 ] || kill "$SPID" 2>/dev/null
 wait "$SPID"
 src=$?
 set -e
