@@ -345,7 +345,8 @@ static void *reader_main(void *arg)
             close(fd);
             break;
         }
-        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        if (en->size > STREAM_CHUNK) /* one read: no read-ahead to ask for */
+            posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         for (uint64_t off = s->start[i]; off < en->size && !e;) {
             struct slot *sl = ring_produce(&s->ring);
             if (!sl) {
