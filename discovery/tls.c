@@ -177,6 +177,9 @@ done:
     close(b->net);
     close(b->app);
     free(b);
+    /* This thread's OpenSSL state now, not in a destructor that may still
+     * be running when the process exits (LeakSanitizer saw it leak). */
+    OPENSSL_thread_stop();
     pthread_mutex_lock(&live_mu);
     live--;
     pthread_cond_broadcast(&live_cv);
