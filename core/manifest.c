@@ -422,26 +422,22 @@ struct pathset {
     uint8_t key[crypto_shorthash_KEYBYTES];
 };
 
-static size_t pathset_home(const struct pathset *s, const char *p, size_t len)
+/* The slot of the entry whose path is p[0..len), or the empty slot where
+ * it would go. */
+static size_t pathset_slot(const struct pathset *s, const struct manifest *m, const char *p,
+                           size_t len)
 {
     uint8_t h[crypto_shorthash_BYTES];
     uint64_t v = 0;
     crypto_shorthash(h, (const uint8_t *)p, len, s->key);
     memcpy(&v, h, sizeof(v));
-    return (size_t)v & s->mask;
-}
-
-/* The index of the entry whose path is p[0..len), or SIZE_MAX. */
-static size_t pathset_find(const struct pathset *s, const struct manifest *m, const char *p,
-                           size_t len)
-{
-    for (size_t i = pathset_home(s, p, len);; i = (i + 1) & s->mask) {
-        uint32_t v = s->slot[i];
-        if (!v)
-            return SIZE_MAX;
-        const char *q = m->e[v - 1].path;
+    for (size_t i = (size_t)v & s->mask;; i = (i + 1) & s->mask) {
+        uint32_t e = s->slot[i];
+        if (!e)
+            return i;
+        const char *q = m->e[e - 1].path;
         if (!strncmp(q, p, len) && q[len] == '\0')
-            return v - 1;
+            return i;
     }
 }
 
@@ -457,25 +453,20 @@ int manifest_check_tree(const struct manifest *m, size_t *bad)
     s.mask = cap - 1;
     crypto_shorthash_keygen(s.key);
     for (size_t i = 0; i < m->n && !e; i++) {
-        const char *p = m->e[i].path;
-        size_t len = strlen(p);
-        if (pathset_find(&s, m, p, len) != SIZE_MAX) {
+        size_t k = pathset_slot(&s, m, m->e[i].path, strlen(m->e[i].path));
+        if (s.slot[k]) {
             e = PCP_ERR_UNSAFE_PATH;
             *bad = i;
-            break;
         }
-        size_t h = pathset_home(&s, p, len);
-        while (s.slot[h])
-            h = (h + 1) & s.mask;
-        s.slot[h] = (uint32_t)i + 1;
+        s.slot[k] = (uint32_t)i + 1;
     }
     /* Every parent of every path is a directory of the offer (checked once
      * all are known: the order does not matter). */
     for (size_t i = 0; i < m->n && !e; i++) {
         const char *p = m->e[i].path;
         for (const char *c = strchr(p, '/'); c; c = strchr(c + 1, '/')) {
-            size_t j = pathset_find(&s, m, p, (size_t)(c - p));
-            if (j == SIZE_MAX || m->e[j].type != MF_DIR) {
+            uint32_t j = s.slot[pathset_slot(&s, m, p, (size_t)(c - p))];
+            if (!j || m->e[j - 1].type != MF_DIR) {
                 e = PCP_ERR_UNSAFE_PATH;
                 *bad = i;
                 break;
