@@ -178,15 +178,15 @@ int stream_tx_use(struct stream_tx *tx, int cipher)
 {
     if (tx->n || tx->aead)
         return PCP_ERR_INVAL;
-    tx->cipher = cipher;
-    return cipher == STREAM_SECRETSTREAM ? 0 : aead_new(&tx->aead, cipher, 1, tx->key, tx->header);
+    int e = cipher == STREAM_SECRETSTREAM ? 0 : aead_new(&tx->aead, cipher, 1, tx->key, tx->header);
+    sodium_memzero(tx->key, sizeof(tx->key)); /* needed no longer */
+    return e;
 }
 
 int stream_rx_init(struct stream_rx *rx, int cipher, const uint8_t key[STREAM_KEYBYTES],
                    const uint8_t header[STREAM_HEADERBYTES])
 {
     memset(rx, 0, sizeof(*rx));
-    rx->cipher = cipher;
     if (cipher != STREAM_SECRETSTREAM)
         return aead_new(&rx->aead, cipher, 0, key, header);
     return crypto_secretstream_xchacha20poly1305_init_pull(&rx->st, header, key) == 0

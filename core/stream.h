@@ -58,17 +58,17 @@ enum stream_cipher {
 
 struct stream_tx {
     crypto_secretstream_xchacha20poly1305_state st;
-    void *aead; /* EVP_CIPHER_CTX, for the AEADs */
-    uint64_t n; /* messages sealed */
-    uint8_t key[STREAM_KEYBYTES], header[STREAM_HEADERBYTES];
-    int cipher, finished;
+    void *aead;                                               /* EVP_CIPHER_CTX, for the AEADs */
+    uint64_t n;                                               /* messages sealed */
+    uint8_t key[STREAM_KEYBYTES], header[STREAM_HEADERBYTES]; /* until stream_tx_use */
+    int finished;
 };
 
 struct stream_rx {
     crypto_secretstream_xchacha20poly1305_state st;
     void *aead;
     uint64_t n;
-    int cipher, finished;
+    int finished;
 };
 
 /* The ciphers this build and CPU can use: a set of 1 << stream_cipher. */
