@@ -488,7 +488,7 @@ int cmd_receive(int argc, char **argv)
         rc = ui_fail(&u, e,
                      "the transfer stalled: nothing arrived for %d s. What arrived is kept "
                      "(the partial file as .pcp-part); run both commands again to resume.",
-                     (xo.stall_ms ? xo.stall_ms : 30000) / 1000);
+                     (xo.stall_ms ? xo.stall_ms : XFER_STALL_MS) / 1000);
         break;
     default:
         rc = ui_fail(&u, e,

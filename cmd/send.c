@@ -450,7 +450,7 @@ int cmd_send(int argc, char **argv)
                      "the transfer stalled: nothing moved for %d s (the network or the "
                      "receiver stopped). Run both commands again: the receiver resumes "
                      "where it stopped.",
-                     (xo.stall_ms ? xo.stall_ms : 30000) / 1000);
+                     (xo.stall_ms ? xo.stall_ms : XFER_STALL_MS) / 1000);
     else if (e)
         rc = ui_fail(&u, e,
                      "transfer failed: %s. Run both commands again: the receiver resumes "

@@ -116,8 +116,6 @@ struct chan {
     struct stream_rx rx;
     uint8_t *buf; /* OUT_CAP */
     uint8_t *in;  /* BUF_SIZE */
-    int cipher;
-    int zstd; /* both ends have it */
 };
 
 int xfer_have_zstd(void)
@@ -145,9 +143,10 @@ static int chan_recv(struct chan *c, size_t *len, int *final)
 }
 
 /* Each side sends its header and cipher set, then both use the cipher the
- * two sets pick (a bare 24-byte header: a peer with the secretstream only). */
+ * two sets pick (a bare 24-byte header: a peer with the secretstream only);
+ * o->cipher and o->zstd say what was agreed. */
 static int chan_open(struct chan *c, int fd, struct frame_reader *fr, const uint8_t tx[32],
-                     const uint8_t rx[32], unsigned ciphers)
+                     const uint8_t rx[32], struct xfer_opts *o)
 {
     uint8_t hdr[STREAM_HELLOBYTES];
     const uint8_t *f;
@@ -160,7 +159,7 @@ static int chan_open(struct chan *c, int fd, struct frame_reader *fr, const uint
     c->in = malloc(BUF_SIZE);
     if (!c->buf || !c->in)
         return PCP_ERR_NOMEM;
-    unsigned mine = stream_ciphers() & (ciphers ? ciphers : ~0u);
+    unsigned mine = stream_ciphers() & (o->ciphers ? o->ciphers : ~0u);
     hdr[STREAM_HEADERBYTES] = (uint8_t)(mine | 1u << STREAM_SECRETSTREAM);
 #ifdef PCP_HAVE_ZSTD
     hdr[STREAM_HEADERBYTES] |= XFER_HELLO_ZSTD;
@@ -172,12 +171,11 @@ static int chan_open(struct chan *c, int fd, struct frame_reader *fr, const uint
     if (fl != STREAM_HEADERBYTES && fl != STREAM_HELLOBYTES)
         return PCP_ERR_PROTO;
     unsigned theirs = fl == STREAM_HELLOBYTES ? f[fl - 1] : 1u;
-    int cipher = stream_pick(hdr[STREAM_HEADERBYTES], theirs);
-    c->cipher = cipher;
-    c->zstd = (hdr[STREAM_HEADERBYTES] & theirs & XFER_HELLO_ZSTD) != 0;
-    if ((e = stream_tx_use(&c->tx, cipher)) != 0)
+    o->cipher = stream_pick(hdr[STREAM_HEADERBYTES], theirs);
+    o->zstd = (hdr[STREAM_HEADERBYTES] & theirs & XFER_HELLO_ZSTD) != 0;
+    if ((e = stream_tx_use(&c->tx, o->cipher)) != 0)
         return e;
-    return stream_rx_init(&c->rx, cipher, rx, f);
+    return stream_rx_init(&c->rx, o->cipher, rx, f);
 }
 
 static void chan_close(struct chan *c)
@@ -424,43 +422,43 @@ static void *deflate_main(void *arg)
 #ifdef PCP_HAVE_ZSTD
     /* zstd instead of zlib when both ends have it: as small or smaller, and
      * several times faster both ways. */
-    ZSTD_CCtx *zc = s->c->zstd ? ZSTD_createCCtx() : NULL;
+    ZSTD_CCtx *zc = s->o->zstd ? ZSTD_createCCtx() : NULL;
 #endif
     struct slot *sl;
     while ((sl = ring_work(&s->ring)) != NULL) {
         if (sl->kind == XM_DATA) {
             const uint8_t *raw = sl->msg + XM_DATA_HDR;
-            size_t payload = sl->raw_len;
+            size_t payload = sl->raw_len, n = 0;
+            uint8_t flag = 0;
             sl->flags = 0;
-#ifdef PCP_HAVE_ZSTD
-            if (zc && sl->try_deflate && sl->raw_len >= 512) {
-                size_t n =
-                    ZSTD_compressCCtx(zc, sl->alt + XM_DATA_HDR, sl->raw_len - sl->raw_len / 16,
-                                      raw, sl->raw_len, sl->try_deflate == 2 ? 6 : 1);
-                if (!ZSTD_isError(n)) {
-                    uint8_t *t = sl->msg;
-                    sl->msg = sl->alt;
-                    sl->alt = t;
-                    payload = n;
-                    sl->flags = XF_ZSTD;
-                }
-            } else
-#endif
-                if (sl->try_deflate && sl->raw_len >= 512) {
-                z_stream *z = &zs[sl->try_deflate - 1];
-                deflateReset(z);
-                z->next_in = (Bytef *)raw;
-                z->avail_in = sl->raw_len;
-                z->next_out = sl->alt + XM_DATA_HDR;
+            if (sl->try_deflate && sl->raw_len >= 512) {
                 /* Worth it only when it saves at least 1/16. */
-                z->avail_out = sl->raw_len - sl->raw_len / 16;
-                if (deflate(z, Z_FINISH) == Z_STREAM_END) {
-                    uint8_t *t = sl->msg;
-                    sl->msg = sl->alt;
-                    sl->alt = t;
-                    payload = z->total_out;
-                    sl->flags = XF_DEFLATED;
+                size_t cap = sl->raw_len - sl->raw_len / 16;
+#ifdef PCP_HAVE_ZSTD
+                if (zc) {
+                    n = ZSTD_compressCCtx(zc, sl->alt + XM_DATA_HDR, cap, raw, sl->raw_len,
+                                          sl->try_deflate == 2 ? 6 : 1);
+                    n = ZSTD_isError(n) ? 0 : n;
+                    flag = XF_ZSTD;
+                } else
+#endif
+                {
+                    z_stream *z = &zs[sl->try_deflate - 1];
+                    deflateReset(z);
+                    z->next_in = (Bytef *)raw;
+                    z->avail_in = sl->raw_len;
+                    z->next_out = sl->alt + XM_DATA_HDR;
+                    z->avail_out = (uInt)cap;
+                    n = deflate(z, Z_FINISH) == Z_STREAM_END ? z->total_out : 0;
+                    flag = XF_DEFLATED;
                 }
+            }
+            if (n) {
+                uint8_t *t = sl->msg;
+                sl->msg = sl->alt;
+                sl->alt = t;
+                payload = n;
+                sl->flags = flag;
             }
             data_header(sl, payload);
         }
@@ -691,10 +689,8 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
     s.o = o;
     s.c = &c;
     atomic_store(&s.ad.mode, o->compress != 0);
-    if ((e = chan_open(&c, fd, fr, tx, rx, o->ciphers)) != 0 || (e = send_offer(&c, m)) != 0)
+    if ((e = chan_open(&c, fd, fr, tx, rx, o)) != 0 || (e = send_offer(&c, m)) != 0)
         goto out;
-    o->cipher = c.cipher;
-    o->zstd = c.zstd;
     /* The receiver may take its time to decide: no stall limit here. */
     net_set_timeout(fd, 0);
     if ((e = chan_recv(&c, &len, &final)) != 0)
@@ -716,7 +712,7 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
     }
     if ((e = match_resume(&s, c.in, len)) != 0)
         goto out;
-    net_set_timeout(fd, o->stall_ms ? o->stall_ms : 30000);
+    net_set_timeout(fd, o->stall_ms ? o->stall_ms : XFER_STALL_MS);
 
     if ((e = ring_init(&s.ring, RING_SLOTS + (size_t)nw, BUF_SIZE)) != 0)
         goto out;
@@ -891,7 +887,7 @@ static void *opener_main(void *arg)
             memcpy(sl->tag, f + fl - MACBYTES, MACBYTES); /* opened: fl > MACBYTES */
             if (sl->raw_len > STREAM_CHUNK ||
                 (sl->flags != 0 && sl->flags != XF_DEFLATED &&
-                 !(sl->flags == XF_ZSTD && r->c->zstd)) ||
+                 !(sl->flags == XF_ZSTD && r->o->zstd)) ||
                 (!sl->flags && sl->payload_len != sl->raw_len))
                 e = PCP_ERR_PROTO;
             break;
@@ -944,12 +940,12 @@ static void *inflate_main(void *arg)
         return NULL;
     }
 #ifdef PCP_HAVE_ZSTD
-    ZSTD_DCtx *zd = r->c->zstd ? ZSTD_createDCtx() : NULL;
+    ZSTD_DCtx *zd = r->o->zstd ? ZSTD_createDCtx() : NULL;
     /* A chunk is at most 256 KiB: a frame that asks for a larger window is
      * refused, not given the memory. */
     if (zd)
         ZSTD_DCtx_setParameter(zd, ZSTD_d_windowLogMax, 18);
-    else if (r->c->zstd) {
+    else if (r->o->zstd) {
         inflateEnd(&z);
         ring_fail(&r->ring, PCP_ERR_NOMEM);
         return NULL;
@@ -1258,7 +1254,6 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
-/* Before asking the user: would anything be overwritten? */
 /* Entry i's .pcp-part from an earlier transfer, opened for reading, when
  * it is a regular file of 1 to the entry's size bytes (*st says how
  * many); else -1. Never through a link, and a FIFO cannot block the open. */
@@ -1316,6 +1311,7 @@ static int room_check(struct receiver *r, uint64_t *need, uint64_t *avail)
     return *avail < *need ? PCP_ERR_NOSPACE : 0;
 }
 
+/* Before asking the user: would anything be overwritten? */
 static int precheck(struct receiver *r)
 {
     const struct manifest *m = r->m;
@@ -1429,10 +1425,8 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     r.c = &c;
     r.root = -1;
     r.pfd = -1;
-    if ((e = chan_open(&c, fd, fr, tx, rx, o->ciphers)) != 0)
+    if ((e = chan_open(&c, fd, fr, tx, rx, o)) != 0)
         goto out;
-    o->cipher = c.cipher;
-    o->zstd = c.zstd;
     if ((e = recv_offer(&c, &m)) != 0) {
         send_error(&c, XM_REFUSE, e, "offer refused: malformed or unsafe", 0);
         goto out;
@@ -1484,7 +1478,7 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     }
     if ((e = offer_resume(&r)) != 0)
         goto out;
-    net_set_timeout(fd, o->stall_ms ? o->stall_ms : 30000);
+    net_set_timeout(fd, o->stall_ms ? o->stall_ms : XFER_STALL_MS);
 
     if ((e = ring_init(&r.ring, RING_SLOTS + (size_t)nw, BUF_SIZE)) != 0)
         goto out;

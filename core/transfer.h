@@ -16,6 +16,8 @@
 #include "manifest.h"
 #include "stream.h"
 
+#define XFER_STALL_MS 30000 /* the default stall limit */
+
 struct xfer_progress {
     uint64_t bytes;      /* file bytes done */
     uint64_t total;      /* file bytes in the offer */
@@ -32,7 +34,7 @@ struct xfer_opts {
     int overwrite;       /* receiver: replace existing files */
     int threads;         /* workers for (de)compression; 0 = from the CPU count */
     int compress;        /* sender: -1 adaptive (default), 0 never, 1 always */
-    int stall_ms;        /* give up when nothing moves this long; 0 = 30 s */
+    int stall_ms;        /* give up when nothing moves this long; 0 = XFER_STALL_MS */
     unsigned ciphers;    /* allowed: a set of 1 << stream_cipher; 0 = all */
     int cipher;          /* out: the one both sides use */
     int zstd;            /* out: both have zstd (else zlib compresses) */
