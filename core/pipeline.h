@@ -20,7 +20,8 @@ struct slot {
     uint8_t flags;       /* XF_* as on the wire */
     uint8_t try_deflate; /* sender: compress this chunk if it pays */
     uint8_t mode;        /* sender: the adaptive mode it was read under */
-    uint32_t file;
+    uint32_t file;       /* FILES: its first file */
+    uint32_t nfiles;     /* FILES: how many */
     uint64_t offset;
     uint32_t raw_len;
     uint8_t *msg; /* message buffer, STREAM_MSG_MAX bytes */

@@ -309,17 +309,72 @@ static int same_file(const struct stat *st, const struct mf_entry *e)
            (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec == e->mtime_ns;
 }
 
-/* The DATA message header in front of the slot's payload. */
+static size_t hdr_len(uint8_t kind)
+{
+    return kind == XM_FILES ? XM_FILES_HDR : XM_DATA_HDR;
+}
+
+/* The DATA or FILES message header in front of the slot's payload. */
 static void data_header(struct slot *sl, size_t payload)
 {
     uint8_t *h = sl->msg;
-    h[0] = XM_DATA;
-    put_be32(h + 1, sl->file);
-    put_be32(h + 5, (uint32_t)(sl->offset >> 32));
-    put_be32(h + 9, (uint32_t)sl->offset);
-    h[13] = sl->flags;
-    put_be32(h + 14, sl->raw_len);
-    sl->msg_len = XM_DATA_HDR + payload;
+    h[0] = sl->kind;
+    if (sl->kind == XM_FILES) {
+        h[1] = sl->flags;
+        put_be32(h + 2, sl->raw_len);
+    } else {
+        put_be32(h + 1, sl->file);
+        put_be32(h + 5, (uint32_t)(sl->offset >> 32));
+        put_be32(h + 9, (uint32_t)sl->offset);
+        h[13] = sl->flags;
+        put_be32(h + 14, sl->raw_len);
+    }
+    sl->msg_len = hdr_len(sl->kind) + payload;
+}
+
+/* Decides whether a worker tries to compress the slot, and hands it on. */
+static void reader_hand_off(struct sender *s, struct slot *sl, uint64_t *nchunks)
+{
+    int mode = atomic_load(&s->ad.mode);
+    /* Data that keeps not shrinking (in one file or across many small
+     * ones) is tried again only every 16th chunk. */
+    int skipping = atomic_load(&s->ad.skip_streak) >= 2 && ++*nchunks % 16 != 0;
+    sl->mode = (uint8_t)mode;
+    /* try_deflate: 0 no, 1 fast, 2 strong. */
+    sl->try_deflate = (uint8_t)(s->o->compress == 1 ? (mode == 2 ? 2 : 1) : skipping ? 0 : mode);
+    if (sl->try_deflate) {
+        ring_produced(&s->ring, sl);
+    } else {
+        /* Nothing for a worker to do: skip the hand-offs. */
+        sl->flags = 0;
+        data_header(sl, sl->raw_len);
+        ring_produced_done(&s->ring, sl);
+    }
+}
+
+/* Appends file i, whole, to the FILES batch being filled. */
+static int batch_add(struct sender *s, struct slot *sl, size_t i)
+{
+    const struct mf_entry *en = &s->m->e[i];
+    uint8_t *rec = sl->msg + XM_FILES_HDR + sl->raw_len;
+    struct stat st;
+    int fd = open(en->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return PCP_ERR_IO;
+    /* One read: a change before or during it shows in the size or the
+     * time afterwards (or as an early end of file). */
+    int e = read_full(fd, rec + XM_FILES_REC, (size_t)en->size, 0);
+    if (!e && (fstat(fd, &st) != 0 || !same_file(&st, en)))
+        e = PCP_ERR_CHANGED;
+    close(fd);
+    if (e)
+        return e;
+    put_be32(rec, (uint32_t)i);
+    put_be32(rec + 4, (uint32_t)en->size);
+    if (sl->nfiles++ == 0)
+        sl->file = (uint32_t)i;
+    sl->raw_len += XM_FILES_REC + (uint32_t)en->size;
+    return 0;
 }
 
 static void *reader_main(void *arg)
@@ -327,11 +382,35 @@ static void *reader_main(void *arg)
     struct sender *s = arg;
     const struct manifest *m = s->m;
     uint64_t nchunks = 0;
+    struct slot *batch = NULL; /* FILES being filled */
     int e = 0;
     for (size_t i = 0; i < m->n && !e; i++) {
         const struct mf_entry *en = &m->e[i];
         if (en->type != MF_FILE)
             continue;
+        /* Small files that start from nothing travel whole, many to a
+         * message: no per-file hand-offs, FILE_END or digest. */
+        if (s->start[i] == 0 && en->size <= XFER_BATCH_FILE_MAX) {
+            if (batch && batch->raw_len + XM_FILES_REC + en->size > STREAM_CHUNK) {
+                reader_hand_off(s, batch, &nchunks);
+                batch = NULL;
+            }
+            if (!batch) {
+                if (!(batch = ring_produce(&s->ring))) {
+                    e = ring_error(&s->ring);
+                    break;
+                }
+                batch->kind = XM_FILES;
+                batch->nfiles = 0;
+                batch->raw_len = 0;
+            }
+            e = batch_add(s, batch, i);
+            continue;
+        }
+        if (batch) {
+            reader_hand_off(s, batch, &nchunks);
+            batch = NULL;
+        }
         int fd = open(en->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         struct stat st;
         if (fd < 0) {
@@ -360,27 +439,11 @@ static void *reader_main(void *arg)
                 e = e ? e : PCP_ERR_CHANGED;
                 break;
             }
-            int mode = atomic_load(&s->ad.mode);
-            /* Data that keeps not shrinking (in one file or across many
-             * small ones) is tried again only every 16th chunk. */
-            int skipping = atomic_load(&s->ad.skip_streak) >= 2 && ++nchunks % 16 != 0;
             sl->kind = XM_DATA;
             sl->file = (uint32_t)i;
             sl->offset = off;
             sl->raw_len = n;
-            sl->mode = (uint8_t)mode;
-            /* try_deflate: 0 no, 1 fast, 2 strong. */
-            sl->try_deflate = (uint8_t)(s->o->compress == 1 ? (mode == 2 ? 2 : 1)
-                                        : skipping          ? 0
-                                                            : mode);
-            if (sl->try_deflate) {
-                ring_produced(&s->ring, sl);
-            } else {
-                /* Nothing for a worker to do: skip the hand-offs. */
-                sl->flags = 0;
-                data_header(sl, n);
-                ring_produced_done(&s->ring, sl);
-            }
+            reader_hand_off(s, sl, &nchunks);
             off += n;
         }
         if (!e && (fstat(fd, &st) != 0 || !same_file(&st, en)))
@@ -397,6 +460,8 @@ static void *reader_main(void *arg)
         sl->file = (uint32_t)i;
         ring_produced_done(&s->ring, sl);
     }
+    if (batch && !e)
+        reader_hand_off(s, batch, &nchunks);
     if (e) {
         s->read_err = e;
         ring_fail(&s->ring, e);
@@ -426,8 +491,9 @@ static void *deflate_main(void *arg)
 #endif
     struct slot *sl;
     while ((sl = ring_work(&s->ring)) != NULL) {
-        if (sl->kind == XM_DATA) {
-            const uint8_t *raw = sl->msg + XM_DATA_HDR;
+        if (sl->kind == XM_DATA || sl->kind == XM_FILES) {
+            size_t hl = hdr_len(sl->kind);
+            const uint8_t *raw = sl->msg + hl;
             size_t payload = sl->raw_len, n = 0;
             uint8_t flag = 0;
             sl->flags = 0;
@@ -436,7 +502,7 @@ static void *deflate_main(void *arg)
                 size_t cap = sl->raw_len - sl->raw_len / 16;
 #ifdef PCP_HAVE_ZSTD
                 if (zc) {
-                    n = ZSTD_compressCCtx(zc, sl->alt + XM_DATA_HDR, cap, raw, sl->raw_len,
+                    n = ZSTD_compressCCtx(zc, sl->alt + hl, cap, raw, sl->raw_len,
                                           sl->try_deflate == 2 ? 6 : 1);
                     n = ZSTD_isError(n) ? 0 : n;
                     flag = XF_ZSTD;
@@ -447,7 +513,7 @@ static void *deflate_main(void *arg)
                     deflateReset(z);
                     z->next_in = (Bytef *)raw;
                     z->avail_in = sl->raw_len;
-                    z->next_out = sl->alt + XM_DATA_HDR;
+                    z->next_out = sl->alt + hl;
                     z->avail_out = (uInt)cap;
                     n = deflate(z, Z_FINISH) == Z_STREAM_END ? z->total_out : 0;
                     flag = XF_DEFLATED;
@@ -558,14 +624,14 @@ static void *sealer_main(void *arg)
         }
         if (!sl)
             break;
-        if ((int64_t)sl->file != cur) {
+        if (sl->kind != XM_FILES && (int64_t)sl->file != cur) {
             /* A resumed file's digest binds the prefix both sides hashed. */
             crypto_generichash_init(&hs, NULL, 0, XFER_DIGESTBYTES);
             if (s->start[sl->file])
                 crypto_generichash_update(&hs, s->prefix[sl->file], XFER_DIGESTBYTES);
             cur = sl->file;
         }
-        if (sl->kind == XM_DATA) {
+        if (sl->kind == XM_DATA || sl->kind == XM_FILES) {
             if (sl->try_deflate) {
                 if (sl->flags & (XF_DEFLATED | XF_ZSTD))
                     atomic_store(&s->ad.skip_streak, 0);
@@ -575,8 +641,14 @@ static void *sealer_main(void *arg)
             adapt_sample(s, sl);
             uint8_t mac[MACBYTES];
             e = seal_into(s, sl->msg, sl->msg_len, 0, &pending, mac);
-            crypto_generichash_update(&hs, mac, sizeof(mac));
-            atomic_fetch_add(&s->cnt.bytes, sl->raw_len);
+            if (sl->kind == XM_FILES) {
+                /* Whole files under one authenticator: no digest to send. */
+                atomic_fetch_add(&s->cnt.bytes, sl->raw_len - XM_FILES_REC * sl->nfiles);
+                atomic_fetch_add(&s->cnt.files, sl->nfiles);
+            } else {
+                crypto_generichash_update(&hs, mac, sizeof(mac));
+                atomic_fetch_add(&s->cnt.bytes, sl->raw_len);
+            }
         } else {
             uint8_t m[1 + 4 + XFER_DIGESTBYTES];
             m[0] = XM_FILE_END;
@@ -891,6 +963,16 @@ static void *opener_main(void *arg)
                 (!sl->flags && sl->payload_len != sl->raw_len))
                 e = PCP_ERR_PROTO;
             break;
+        case XM_FILES:
+            if ((e = rbuf_get_u8(&b, &sl->flags)) || (e = rbuf_get_u32(&b, &sl->raw_len)))
+                break;
+            sl->payload_len = rbuf_left(&b);
+            if (sl->raw_len > STREAM_CHUNK || sl->raw_len == 0 ||
+                (sl->flags != 0 && sl->flags != XF_DEFLATED &&
+                 !(sl->flags == XF_ZSTD && r->o->zstd)) ||
+                (!sl->flags && sl->payload_len != sl->raw_len))
+                e = PCP_ERR_PROTO;
+            break;
         case XM_FILE_END:
             if (len != 1 + 4 + XFER_DIGESTBYTES)
                 e = PCP_ERR_PROTO;
@@ -911,12 +993,13 @@ static void *opener_main(void *arg)
             e = PCP_ERR_PROTO;
         if (e)
             break;
-        if (sl->kind == XM_DATA && sl->flags) {
+        int data = sl->kind == XM_DATA || sl->kind == XM_FILES;
+        if (data && sl->flags) {
             ring_produced(&r->ring, sl);
         } else {
             /* Stored raw or not data: no worker needed. */
-            if (sl->kind == XM_DATA)
-                sl->data = sl->msg + XM_DATA_HDR;
+            if (data)
+                sl->data = sl->msg + hdr_len(sl->kind);
             ring_produced_done(&r->ring, sl);
         }
         if (final)
@@ -953,8 +1036,8 @@ static void *inflate_main(void *arg)
 #endif
     struct slot *sl;
     while ((sl = ring_work(&r->ring)) != NULL) {
-        if (sl->kind == XM_DATA) {
-            const uint8_t *payload = sl->msg + XM_DATA_HDR;
+        if (sl->kind == XM_DATA || sl->kind == XM_FILES) {
+            const uint8_t *payload = sl->msg + hdr_len(sl->kind);
 #ifdef PCP_HAVE_ZSTD
             if (sl->flags == XF_ZSTD) {
                 /* Exactly raw_len bytes from exactly one frame. */
@@ -1010,13 +1093,13 @@ static size_t next_file(const struct manifest *m, size_t i)
     return i;
 }
 
-/* The file's first message says where its data starts: where we offered
- * to resume (the sender's prefix matched), or 0 (start over). */
-static int begin_file(struct receiver *r, struct wstate *w, const struct slot *first)
+/* The file's first message says where its data starts (`from`): where we
+ * offered to resume (the sender's prefix matched), or 0 (start over). */
+static int begin_file(struct receiver *r, struct wstate *w, uint64_t from)
 {
     const struct mf_entry *en = &r->m->e[w->next];
     uint64_t have = r->have[w->next];
-    int resume = have && (first->kind == XM_DATA ? first->offset == have : have == en->size);
+    int resume = have && from == have;
     const char *leaf;
     int dfd = open_parent(r, en->path, 1, &leaf);
     if (dfd < 0) {
@@ -1060,18 +1143,21 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* digest is NULL for a file of a FILES batch: one authenticator covers it whole. */
 static int end_file(struct receiver *r, struct wstate *w, const uint8_t *digest)
 {
     const struct mf_entry *en = &r->m->e[w->next];
-    uint8_t mine[XFER_DIGESTBYTES];
     const char *leaf;
     int e = 0;
     if (w->got != en->size)
         return PCP_ERR_PROTO;
-    digest_final(&w->hs, en->size, mine);
-    if (sodium_memcmp(mine, digest, sizeof(mine)) != 0) {
-        set_err_path(r, en->path);
-        return PCP_ERR_DIGEST;
+    if (digest) {
+        uint8_t mine[XFER_DIGESTBYTES];
+        digest_final(&w->hs, en->size, mine);
+        if (sodium_memcmp(mine, digest, sizeof(mine)) != 0) {
+            set_err_path(r, en->path);
+            return PCP_ERR_DIGEST;
+        }
     }
     struct timespec ts[2] = {
         {0, UTIME_OMIT}, {(time_t)(en->mtime_ns / 1000000000), (long)(en->mtime_ns % 1000000000)}};
@@ -1139,6 +1225,38 @@ static int finish_tree(struct receiver *r)
     return 0;
 }
 
+/* The records of a FILES message: the next files of the offer, each whole.
+ * All of them are checked before the first is written, so that a batch
+ * that breaks the rules leaves nothing behind. */
+static int write_batch(struct receiver *r, struct wstate *w, const uint8_t *p, size_t len)
+{
+    const struct manifest *m = r->m;
+    size_t next = w->next;
+    if (w->fd >= 0)
+        return PCP_ERR_PROTO; /* in the middle of a file's chunks */
+    for (size_t off = 0; off < len;) {
+        if (len - off < XM_FILES_REC || next >= m->n || get_be32(p + off) != next ||
+            get_be32(p + off + 4) != m->e[next].size || m->e[next].size > len - off - XM_FILES_REC)
+            return PCP_ERR_PROTO;
+        off += XM_FILES_REC + m->e[next].size;
+        next = next_file(m, next + 1);
+    }
+    for (size_t off = 0; off < len;) {
+        const struct mf_entry *en = &m->e[w->next];
+        int e = begin_file(r, w, 0);
+        if (!e && (e = write_all(w->fd, p + off + XM_FILES_REC, (size_t)en->size)) != 0)
+            set_err_path(r, en->path);
+        if (e)
+            return e;
+        w->got = en->size;
+        atomic_fetch_add(&r->cnt.bytes, en->size);
+        if ((e = end_file(r, w, NULL)) != 0)
+            return e;
+        off += XM_FILES_REC + en->size;
+    }
+    return 0;
+}
+
 static void *writer_main(void *arg)
 {
     struct receiver *r = arg;
@@ -1156,7 +1274,8 @@ static void *writer_main(void *arg)
                 e = PCP_ERR_PROTO;
                 break;
             }
-            if (w.fd < 0 && (e = begin_file(r, &w, sl)) != 0)
+            if (w.fd < 0 &&
+                (e = begin_file(r, &w, sl->kind == XM_DATA ? sl->offset : m->e[w.next].size)) != 0)
                 break;
             if (sl->kind == XM_FILE_END) {
                 e = end_file(r, &w, sl->msg + 5);
@@ -1175,6 +1294,9 @@ static void *writer_main(void *arg)
             crypto_generichash_update(&w.hs, sl->tag, sizeof(sl->tag));
             w.got += sl->raw_len;
             atomic_fetch_add(&r->cnt.bytes, sl->raw_len);
+            break;
+        case XM_FILES:
+            e = write_batch(r, &w, sl->data, sl->raw_len);
             break;
         case XM_END: {
             uint64_t total = (uint64_t)get_be32(sl->msg + 1) << 32 | get_be32(sl->msg + 5);

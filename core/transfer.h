@@ -65,6 +65,7 @@ enum xfer_msg {
     XM_END = 6,      /* u64 bytes ‖ u32 files (TAG_FINAL) */
     XM_DONE = 7,     /* (TAG_FINAL) */
     XM_ERROR = 8,    /* u16 err ‖ text (TAG_FINAL) */
+    XM_FILES = 9,    /* u8 flags ‖ u32 raw_len ‖ payload: whole small files */
 };
 
 #define XF_DEFLATED 1u
@@ -75,6 +76,11 @@ enum xfer_msg {
 /* 1 when this build can compress and expand zstd. */
 int xfer_have_zstd(void);
 #define XM_DATA_HDR 18u
+#define XM_FILES_HDR 6u
+/* FILES carries, after expansion, records `u32 file ‖ u32 size ‖ bytes`:
+ * consecutive files of the offer, each whole and this small at most. */
+#define XM_FILES_REC 8u
+#define XFER_BATCH_FILE_MAX (64u * 1024u)
 #define XFER_DIGESTBYTES 32u
 
 /* fd is connected and the handshake done; keys are this side's. */

@@ -27,6 +27,12 @@
  * lie-short     a file offered at 10 bytes, ended after 5
  * order-chunk   a 512 KiB file whose second chunk comes first
  * order-file    two files, the second one's data first
+ * batch-ok      two 5-byte files in one FILES message, as a sender batches
+ *               small files (the test checks that both arrive)
+ * batch-size    the same, the first record's size one more than offered
+ * batch-order   the same, the second file's record first
+ * batch-tail    the same, three bytes left over after the records
+ * batch-mid     the first chunk of a 512 KiB file, then a FILES message
  * absurd        a frame whose length prefix says 4 GiB
  * stall-offer   the handshake, then nothing
  * stall-data    the first chunk of a 512 KiB file, then nothing
@@ -119,6 +125,26 @@ static void send_range(uint32_t idx, uint64_t from, uint64_t to, crypto_generich
     }
 }
 
+/* Appends to the FILES message in msg one record: file idx, the size it
+ * claims, then n bytes of the pattern. */
+static size_t batch_rec(size_t at, uint32_t idx, uint32_t claim, uint32_t n)
+{
+    put_be32(msg + at, idx);
+    put_be32(msg + at + 4, claim);
+    for (uint32_t i = 0; i < n; i++)
+        msg[at + XM_FILES_REC + i] = (uint8_t) "owned"[i % 5];
+    return at + XM_FILES_REC + n;
+}
+
+/* The FILES message in msg, its records ending at `end`, stored raw. */
+static void send_files(size_t end)
+{
+    msg[0] = XM_FILES;
+    msg[1] = 0;
+    put_be32(msg + 2, (uint32_t)(end - XM_FILES_HDR));
+    send_msg(msg, end, 0);
+}
+
 static void send_end(const struct manifest *m)
 {
     uint8_t fin[13] = {XM_END};
@@ -145,6 +171,16 @@ static void send_data(const char *scen, const struct manifest *m)
     } else if (!strcmp(scen, "order-file")) {
         send_range(1, 0, 5, &hs);
         send_file_end(1, 5, &hs, 1);
+    } else if (!strncmp(scen, "batch-", 6) && strcmp(scen, "batch-mid")) {
+        int order = !strcmp(scen, "batch-order");
+        size_t at = batch_rec(XM_FILES_HDR, order, !strcmp(scen, "batch-size") ? 6 : 5, 5);
+        at = batch_rec(at, !order, 5, 5);
+        if (!strcmp(scen, "batch-tail"))
+            at += 3;
+        send_files(at);
+    } else if (!strcmp(scen, "batch-mid")) {
+        send_chunk(0, 0, STREAM_CHUNK, &hs);
+        send_files(batch_rec(XM_FILES_HDR, 1, 5, 5));
     } else if (!strcmp(scen, "stall-data")) {
         send_chunk(0, 0, STREAM_CHUNK, &hs);
         sleep(30);
@@ -189,7 +225,11 @@ static int build(const char *scen, const char *arg, struct manifest *m)
     else if (!strcmp(scen, "dup")) {
         entry(m, MF_FILE, "same.txt", 5);
         entry(m, MF_FILE, "same.txt", 5);
-    } else if (!strcmp(scen, "case") || !strcmp(scen, "order-file")) {
+    } else if (!strcmp(scen, "batch-mid")) {
+        entry(m, MF_FILE, "big.bin", 2 * STREAM_CHUNK);
+        entry(m, MF_FILE, "small.txt", 5);
+    } else if (!strcmp(scen, "case") || !strcmp(scen, "order-file") ||
+               !strncmp(scen, "batch-", 6)) {
         entry(m, MF_FILE, "Readme.txt", 5);
         entry(m, MF_FILE, "README.txt", 5);
     } else if (!strcmp(scen, "long-name") || !strcmp(scen, "long-path")) {

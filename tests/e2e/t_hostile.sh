@@ -58,6 +58,12 @@ run_hostile digest-ok
 [ "$RECV_RC" -eq 0 ] || fail "digest-ok: exit $RECV_RC, want 0"
 [ "$(cat "$WORK/out/plain.txt")" = owned ] || fail "digest-ok: file not received"
 rm "$WORK/out/plain.txt"
+# Small files batched in one FILES message, as PROTOCOL.md describes them.
+run_hostile batch-ok
+[ "$RECV_RC" -eq 0 ] || fail "batch-ok: exit $RECV_RC, want 0"
+[ "$(cat "$WORK/out/Readme.txt")$(cat "$WORK/out/README.txt")" = ownedowned ] ||
+    fail "batch-ok: files not received"
+rm "$WORK/out/Readme.txt" "$WORK/out/README.txt"
 run_hostile digest-bad
 [ "$RECV_RC" -eq 8 ] || fail "digest-bad: exit $RECV_RC, want 8"
 grep -qi digest "$WORK/receiver.err" || fail "digest-bad: no clear message"
@@ -110,7 +116,8 @@ expect link-loop 0
 [ "$(readlink "$WORK/out/a")$(readlink "$WORK/out/b")" = ba ] || fail "link-loop: links not made"
 
 # Data that breaks the offer's rules: stopped, nothing promoted.
-for scen in lie-long lie-short order-chunk order-file absurd; do
+for scen in lie-long lie-short order-chunk order-file absurd \
+    batch-size batch-order batch-tail batch-mid; do
     expect "$scen" 8
     [ -z "$(finals)" ] || fail "$scen: promoted $(finals)"
     grep -q "did not verify" "$WORK/receiver.err" || fail "$scen: no clear message"
