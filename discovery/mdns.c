@@ -532,6 +532,33 @@ static void join(int s4, int s6, struct iface *f)
     }
 }
 
+/* Whether a packet that arrived on interface ifindex is for the querier:
+ * only from an interface it asks on (a socket in the group also gets what
+ * other sockets joined elsewhere). A loopback interface carries only this
+ * host's packets, multicast on it (in a namespace with nothing but lo)
+ * from the unspecified address: such a source becomes the loopback
+ * address, which is what it means. */
+static int heard_on(const struct iface *ifs, size_t n, unsigned ifindex,
+                    struct sockaddr_storage *src)
+{
+    const struct iface *f = NULL;
+    for (size_t i = 0; i < n && !f; i++)
+        if (ifs[i].idx == ifindex)
+            f = &ifs[i];
+    if (!f)
+        return 0;
+    if (f->loopback && src->ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)src;
+        if (a->sin_addr.s_addr == htonl(INADDR_ANY))
+            a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else if (f->loopback && src->ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)src;
+        if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
+            a->sin6_addr = in6addr_loopback;
+    }
+    return 1;
+}
+
 /* Send p to the mDNS group on interface f over whichever families it has
  * addresses for. */
 static void send_mcast(int s4, int s6, const struct iface *f, const uint8_t *p, size_t len)
@@ -920,7 +947,10 @@ int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const vola
     uint8_t *pkt = NULL;
     size_t nifs = 0;
     unsigned only = 0;
-    int s4 = -1, s6 = -1, e;
+    /* s4, s6 ask and hear the answers sent back to them; l4, l6 are on
+     * the mDNS port in the group, to hear a sender that starts after our
+     * question announce itself at once, not at our next one. */
+    int s4 = -1, s6 = -1, l4 = -1, l6 = -1, e;
     uint64_t start, deadline, next_q, gap = FIRST_GAP_MS, grace = 0;
     int sent = 0;
 
@@ -949,6 +979,10 @@ int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const vola
     s6 = open_sock(AF_INET6, 0);
     if (s4 < 0 && s6 < 0)
         goto out;
+    l4 = open_sock(AF_INET, MDNS_PORT);
+    l6 = open_sock(AF_INET6, MDNS_PORT);
+    for (size_t k = 0; k < nifs; k++)
+        join(l4, l6, &ifs[k]);
 
     start = mono_ms();
     deadline = start + (uint64_t)timeout_ms;
@@ -984,8 +1018,11 @@ int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const vola
             gap = FIRST_GAP_MS;
         }
         if (now >= next_q) {
-            if (sent > 0) /* interfaces come and go; the first scan is fresh */
+            if (sent > 0) { /* interfaces come and go; the first scan is fresh */
                 scan_ifaces(ifs, &nifs, only);
+                for (size_t k = 0; k < nifs; k++)
+                    join(l4, l6, &ifs[k]);
+            }
             send_query(s4, s6, ifs, nifs, q);
             next_q = now + gap;
             if (sent++ > 0 && gap < MAX_GAP_MS)
@@ -997,14 +1034,14 @@ int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const vola
         int wait = until > now ? (int)(until - now) : 0;
         if (wait > 100)
             wait = 100;
-        struct pollfd pf[2] = {{s4, POLLIN, 0}, {s6, POLLIN, 0}};
-        if (poll(pf, 2, wait) < 0) {
+        struct pollfd pf[4] = {{s4, POLLIN, 0}, {s6, POLLIN, 0}, {l4, POLLIN, 0}, {l6, POLLIN, 0}};
+        if (poll(pf, 4, wait) < 0) {
             if (errno == EINTR)
                 continue;
             e = PCP_ERR_NET;
             goto out;
         }
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 4; i++) {
             if (!(pf[i].revents & POLLIN))
                 continue;
             for (int k = 0; k < 64; k++) {
@@ -1014,7 +1051,8 @@ int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const vola
                 int to_group;
                 if (recv_pkt(pf[i].fd, pkt, DNS_PKT_MAX, &len, &src, &ifindex, &to_group) != 0)
                     break;
-                if (len == 0 || !on_link(ifs, nifs, &src) || dns_parse(m, pkt, len) != 0)
+                if (len == 0 || !heard_on(ifs, nifs, ifindex, &src) || !on_link(ifs, nifs, &src) ||
+                    dns_parse(m, pkt, len) != 0)
                     continue;
                 int had_srv = q->have_srv;
                 if (mdns_query_feed(q, m, &src, ifindex) && !had_srv && q->have_srv) {
@@ -1030,6 +1068,10 @@ out:
         close(s4);
     if (s6 >= 0)
         close(s6);
+    if (l4 >= 0)
+        close(l4);
+    if (l6 >= 0)
+        close(l6);
     free(q);
     free(m);
     free(ifs);
