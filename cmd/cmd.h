@@ -58,10 +58,12 @@ void ui_install_signals(const struct ui *u);
 #define THREADS_MAX 8          /* MAX_WORKERS in core/transfer.c */
 int ui_option_num(const char *opt, const char *s, long min, long max, long *out);
 /* The client's settings file: "key = value" lines, # comments. Keys:
- * relay, relay-token. */
+ * relay, relay-token, dht (yes or no), dht-bootstrap. */
 struct client_config {
     char relay[512];
     char relay_token[256];
+    char dht[8];             /* "yes" or "no" */
+    char dht_bootstrap[300]; /* HOST:PORT */
 };
 /* Parse text over *c; PCP_ERR_INVAL with "line N: what" in err. */
 int ui_config_parse(struct client_config *c, const char *text, size_t len, char *err,
@@ -77,17 +79,20 @@ struct relay_choice {
     char shown[300]; /* "HOST:PORT" for messages */
     struct client_config cfg;
     struct rv_client client;
+    int dht; /* look or announce in the DHT too */
+    const char *dht_bootstrap;
 };
 /* The relay flags that send and receive share. */
 struct relay_flags {
-    const char *url, *token;
-    int no, force;
+    const char *url, *token, *dht_bootstrap;
+    int no, force, no_dht;
 };
 #define RELAY_LONG_OPTIONS                                                                         \
     {"relay", required_argument, 0, 'r'}, {"relay-token", required_argument, 0, 'k'},              \
-        {"no-relay", no_argument, 0, 'N'},                                                         \
+        {"no-relay", no_argument, 0, 'N'}, {"force-relay", no_argument, 0, 'F'},                   \
+        {"dht-bootstrap", required_argument, 0, 'D'},                                              \
     {                                                                                              \
-        "force-relay", no_argument, 0, 'F'                                                         \
+        "no-dht", no_argument, 0, 'X'                                                              \
     }
 /* 1 when getopt's o is a relay flag (kept in *f), else 0. */
 int ui_relay_flag(struct relay_flags *f, int o, const char *arg);

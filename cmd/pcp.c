@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "dht.h"
 #include "portmap.h"
 #include "transfer.h"
 
@@ -41,10 +42,14 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("pcp %s\nport mapping: %s\ncompression: zlib%s\n", PCP_VERSION,
+        printf("pcp %s\nport mapping: %s\ncompression: zlib%s\nDHT: %s\n", PCP_VERSION,
                portmap_backends()[0] ? portmap_backends()
                                      : "none (built without miniupnpc and libnatpmp)",
-               xfer_have_zstd() ? ", zstd" : " (built without libzstd)");
+               xfer_have_zstd() ? ", zstd" : " (built without libzstd)",
+               dht_version_text() ? dht_version_text() : "none (built without OpenDHT)");
+        if (dht_version_text())
+            printf("This binary includes OpenDHT (GPL-3.0-or-later) and is distributed under "
+                   "the GPL-3.0-or-later.\n");
         return EXIT_OK;
     }
     if (sodium_init() < 0) {

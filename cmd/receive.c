@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "code.h"
+#include "dht.h"
 #include "discovery.h"
 #include "err.h"
 #include "handshake.h"
@@ -133,9 +134,9 @@ struct rv_find {
     struct rv_client client;
     unsigned channel;
     uint64_t deadline_ms, head_start_ms;
-    volatile int cancel;
+    volatile int cancel, done, found;
     volatile int *mdns_cancel;
-    int found, err;
+    int err;
     char room[RV_ROOM_HEX + 1];
 };
 
@@ -180,6 +181,42 @@ static void *rv_find_main(void *arg)
     }
     if (f->found)
         *f->mdns_cancel = 1;
+    f->done = 1;
+    return NULL;
+}
+
+/* The sender's record in the DHT, looked for beside mDNS and the relay,
+ * with the same head start for the LAN. */
+struct dht_find {
+    const char *bootstrap;
+    unsigned channel;
+    int timeout_ms;
+    int64_t head_start_ms;
+    volatile int cancel, done, found;
+    volatile int *mdns_cancel;
+    int err;
+    struct dht_record rec;
+    struct dht_stats st;
+};
+
+static void *dht_find_main(void *arg)
+{
+    struct dht_find *f = arg;
+    struct pcp_dht *d;
+    if ((f->err = dht_open(&d, f->bootstrap)) != 0) {
+        f->done = 1;
+        return NULL;
+    }
+    f->err = dht_lookup(d, f->channel, f->timeout_ms, &f->cancel, &f->rec, &f->st);
+    f->found = f->err == 0;
+    dht_close(d);
+    while (f->found && !f->cancel && net_now_ms() < f->head_start_ms) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (f->found)
+        *f->mdns_cancel = 1;
+    f->done = 1;
     return NULL;
 }
 
@@ -283,8 +320,8 @@ int cmd_receive(int argc, char **argv)
 
     const char *ifname = ui_mdns_ifname(ifopt);
     if (!json)
-        fprintf(stderr, "Looking for the sender%s%s%s...\n",
-                rly.only ? "" : " on the local network",
+        fprintf(stderr, "Looking for the sender%s%s%s%s...\n",
+                rly.only ? "" : " on the local network", rly.dht ? ", in the DHT" : "",
                 rly.use ? (rly.only ? " at " : " and at ") : "", rly.use ? rly.shown : "");
     /* Both at once: mDNS here, the record at the relay in a thread. */
     volatile int mdns_cancel = 0;
@@ -306,13 +343,38 @@ int cmd_receive(int argc, char **argv)
             goto out;
         }
     }
+    struct dht_find dfind = {.bootstrap = rly.dht_bootstrap,
+                             .channel = code_channel(&code),
+                             .timeout_ms = (int)(timeout_s * 1000),
+                             .head_start_ms = net_now_ms() + DIRECT_HEAD_START_MS,
+                             .mdns_cancel = &mdns_cancel,
+                             .err = PCP_ERR_NOT_FOUND};
+    pthread_t dht_thread;
+    int dht_finding = rly.dht && pthread_create(&dht_thread, NULL, dht_find_main, &dfind) == 0;
     e = PCP_ERR_NOT_FOUND;
     if (!rly.only)
         e = mdns_lookup(ifname, code_channel(&code), (int)(timeout_s * 1000), &mdns_cancel, &rec);
     if (e == 0)
         find.cancel = 1;
+    /* mDNS is over: it found the sender, or the relay's or the DHT's
+     * finding stopped it, or its time ran out (or it did not run). Wait for
+     * the first of the others to find the sender or for both to give up;
+     * mDNS beats the DHT's direct path, which beats the relay. */
+    while (e != 0 && ((finding && !find.done) || (dht_finding && !dfind.done)) &&
+           !(find.done && find.found) && !(dfind.done && dfind.found)) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    find.cancel = dfind.cancel = 1;
+    if (dht_finding)
+        pthread_join(dht_thread, NULL);
     if (finding)
         pthread_join(find_thread, NULL);
+    if (json && dht_finding)
+        printf("{\"event\":\"dht\",\"found\":%s,\"records\":%u,\"expired\":%u,"
+               "\"invalid\":%u,\"lookup_ms\":%d}\n",
+               dfind.found ? "true" : "false", dfind.st.seen, dfind.st.expired, dfind.st.invalid,
+               dfind.st.ms);
     if (e != 0 && e != PCP_ERR_NOT_FOUND && e != PCP_ERR_CANCELLED) {
         rc = ui_fail(&u, e, "cannot look on the local network%s%s: %s",
                      ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
@@ -322,32 +384,63 @@ int cmd_receive(int argc, char **argv)
         rc = ui_fail(&u, find.err, "the relay %s refused: %s", rly.shown, pcp_strerror(find.err));
         goto out;
     }
-    if (e != 0 && !find.found) {
+    char dht_note[400] = "";
+    if (dht_finding && !dfind.found && dfind.err != PCP_ERR_NOT_FOUND &&
+        dfind.err != PCP_ERR_CANCELLED)
+        snprintf(dht_note, sizeof(dht_note), "; the DHT: %s", pcp_strerror(dfind.err));
+    else if (dht_finding && !dfind.found)
+        snprintf(dht_note, sizeof(dht_note), "; the DHT: %s%s%s",
+                 dfind.st.reachable != 1 ? "no node answered (can this host reach "
+                 : dfind.st.expired      ? "only an expired record"
+                                         : "no record",
+                 dfind.st.reachable != 1 ? rly.dht_bootstrap : "",
+                 dfind.st.reachable != 1 ? "? --dht-bootstrap picks another node)" : "");
+    if (e != 0 && !find.found && !dfind.found) {
         rc = ui_fail(&u, PCP_ERR_NOT_FOUND,
                      "no sender found for this code within %ld s. Check that 'pcp send' is "
-                     "running %s and that the first word is right%s%s%s.",
+                     "running %s and that the first word is right%s%s%s%s.",
                      timeout_s, rly.use ? "with the same relay" : "on the same network",
                      ifname || rly.only ? "" : " (--mdns-interface picks the interface)",
                      rly.use && find.err != PCP_ERR_NOT_FOUND ? "; the relay: " : "",
-                     rly.use && find.err != PCP_ERR_NOT_FOUND ? pcp_strerror(find.err) : "");
+                     rly.use && find.err != PCP_ERR_NOT_FOUND ? pcp_strerror(find.err) : "",
+                     dht_note);
         goto out;
     }
 
     char who[320];
+    const char *found_by = "mdns";
     struct sockaddr_storage peer;
-    if (e == 0) {
+    if (e != 0 && dfind.found) {
+        /* The sender's public addresses, from its DHT record. */
+        e = net_connect_race(dfind.rec.addr, dfind.rec.naddr, 0, 250, 10000, NULL, &fd, &peer);
+        if (e == 0) {
+            net_addr_str(&peer, 0, who, sizeof(who));
+            u.path = "direct";
+            found_by = "dht";
+        } else if (!find.found) {
+            rc = ui_fail(&u, e,
+                         "found the sender in the DHT but cannot connect to its public "
+                         "address(es): %s (a firewall? a relay would carry it)",
+                         pcp_strerror(e));
+            goto out;
+        } else {
+            e = PCP_ERR_NOT_FOUND; /* the relay, then */
+        }
+    } else if (e == 0) {
         if ((e = net_connect_race(rec.addr, rec.naddr, 0, 250, 10000, NULL, &fd, &peer)) != 0) {
             rc = ui_fail(&u, e, "found the sender but cannot connect to it: %s", pcp_strerror(e));
             goto out;
         }
         net_addr_str(&peer, 0, who, sizeof(who));
-    } else {
+    }
+    if (e != 0) {
         if ((e = rv_pipe(&rly.client, find.room, 10000, &fd)) != 0) {
             rc = ui_fail(&u, e, "found the sender at the relay %s but cannot join it: %s",
                          rly.shown, pcp_strerror(e));
             goto out;
         }
         u.path = "relayed";
+        found_by = "relay";
         snprintf(who, sizeof(who), "relay %s", rly.shown);
     }
     net_set_timeout(fd, xo.stall_ms ? xo.stall_ms : 10000);
@@ -396,8 +489,8 @@ int cmd_receive(int argc, char **argv)
     }
     if (json)
         printf("{\"event\":\"path\",\"path\":\"%s\",\"peer\":\"%s\",\"attempts\":%u,"
-               "\"punch_ms\":%d,\"portmap\":\"%s\"}\n",
-               u.path, who, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none");
+               "\"punch_ms\":%d,\"portmap\":\"%s\",\"found_by\":\"%s\"}\n",
+               u.path, who, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none", found_by);
     fflush(stdout);
 
     rc_ctx.u = &u;

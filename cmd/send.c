@@ -13,10 +13,12 @@
 
 #include "cmd.h"
 #include "code.h"
+#include "dht.h"
 #include "discovery.h"
 #include "err.h"
 #include "handshake.h"
 #include "net.h"
+#include "portmap.h"
 #include "punch.h"
 
 #define MAX_ATTEMPTS 3
@@ -59,6 +61,14 @@ struct meet {
     int lfd, rfd, published, warned;
     char room[RV_ROOM_HEX + 1], owner[RV_OWNER_HEX + 1], key[RV_KEY_HEX + 1];
     uint64_t bucket, put_ms, retry_ms;
+    /* The DHT record: this host's public addresses with lport, and the
+     * router's mapping of lport once there is one. */
+    struct pcp_dht *dht;
+    struct portmap *dht_pm;
+    uint16_t lport;
+    uint64_t dht_bucket;
+    int64_t dht_put_ms;
+    int dht_mapped, dht_warned, json;
 };
 
 #define RECORD_RENEW_MS 120000
@@ -83,6 +93,47 @@ static int meet_publish(struct meet *mt, int now)
     return e;
 }
 
+/* Put the DHT record when there is none yet, when the bucket rolled, when
+ * half its life is gone, and once more when the router's mapping came. */
+static void meet_dht(struct meet *mt)
+{
+    if (!mt->dht)
+        return;
+    if (!mt->dht_warned && dht_put_state(mt->dht) == 0) {
+        mt->dht_warned = 1;
+        fprintf(stderr,
+                "pcp: the DHT: no node took the record (is %s reachable?); receivers on other "
+                "networks need a relay\n",
+                mt->rly->dht_bootstrap);
+    }
+    uint64_t b = discovery_bucket(discovery_now_ns());
+    int64_t now = net_now_ms();
+    struct sockaddr_storage a[DHT_MAX_ADDRS];
+    const char *how;
+    int map_new = !mt->dht_mapped && mt->dht_pm && portmap_get(mt->dht_pm, 0, &a[0], &how) == 0;
+    if (b == mt->dht_bucket && now - mt->dht_put_ms < DHT_TTL_S * 1000 / 2 && !map_new)
+        return;
+    size_t n = map_new || mt->dht_mapped ? 1 : 0;
+    if (n && !map_new && portmap_get(mt->dht_pm, 0, &a[0], &how) != 0)
+        n = 0;
+    n += dht_local_addrs(mt->lport, a + n, DHT_MAX_ADDRS - n);
+    mt->dht_mapped |= map_new;
+    mt->dht_put_ms = now;
+    mt->dht_bucket = b;
+    char rec[DHT_RECORD_MAX + 1];
+    /* Without a public address (behind a NAT that maps nothing) there is
+     * nothing a receiver elsewhere could dial: no record. */
+    if (n == 0 ||
+        dht_record_make(rec, sizeof(rec), discovery_now_ns() / 1000000000u + DHT_TTL_S, a, n) ||
+        dht_put_record(mt->dht, b, mt->channel, rec))
+        return;
+    if (mt->json) {
+        printf("{\"event\":\"dht\",\"put\":%zu,\"mapped\":%s}\n", n,
+               mt->dht_mapped ? "true" : "false");
+        fflush(stdout);
+    }
+}
+
 static void meet_warn(struct meet *mt, int e)
 {
     if (mt->warned++ == 0)
@@ -96,6 +147,7 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
 {
     uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : (uint64_t)net_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
+        meet_dht(mt);
         if (mt->rly->use) {
             int e = meet_publish(mt, 0);
             if (e == PCP_ERR_RELAY_AUTH)
@@ -163,6 +215,10 @@ static void meet_end(struct meet *mt)
     if (mt->published)
         rv_delete(&mt->rly->client, mt->key, mt->owner, 2000);
     mt->published = 0;
+    dht_close(mt->dht); /* no fresh record from now on */
+    mt->dht = NULL;
+    portmap_stop(mt->dht_pm);
+    mt->dht_pm = NULL;
 }
 
 static void send_resuming(void *ud, uint64_t files, uint64_t bytes)
@@ -305,6 +361,7 @@ int cmd_send(int argc, char **argv)
 
     mt.rly = &rly;
     mt.channel = code_channel(&code);
+    mt.json = json;
     if (!rly.only) {
         uint16_t lport;
         if ((e = net_listen((uint16_t)port, &mt.lfd, &lport)) != 0) {
@@ -316,6 +373,14 @@ int cmd_send(int argc, char **argv)
             rc = ui_fail(&u, e, "cannot announce on the local network%s%s: %s",
                          ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
             goto out;
+        }
+        mt.lport = lport;
+        if (rly.dht) {
+            if ((e = dht_open(&mt.dht, rly.dht_bootstrap)) != 0)
+                fprintf(stderr, "pcp: cannot join the DHT: %s; going on without it\n",
+                        pcp_strerror(e));
+            else
+                mt.dht_pm = portmap_start(lport);
         }
     }
     if (rly.use) {
@@ -417,6 +482,12 @@ int cmd_send(int argc, char **argv)
         u.path = pr.path;
     } else {
         net_addr_str(&peer, 0, who, sizeof(who));
+        /* Straight to our port from a public address of another network:
+         * it found us in the DHT. */
+        struct sockaddr_storage p = peer;
+        net_addr_unmap(&p);
+        if (dht_addr_public(&p) && !dht_addr_onlink(&p))
+            u.path = "direct";
     }
     if (json)
         printf("{\"event\":\"connected\",\"peer\":\"%s\",\"path\":\"%s\",\"attempts\":%u,"

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dht.h"
 #include "err.h"
 #include "kv.h"
 #include "stream.h"
@@ -261,15 +262,21 @@ int ui_option_num(const char *opt, const char *s, long min, long max, long *out)
 static int client_set(void *ud, const char *key, const char *val, char *err, size_t errlen)
 {
     struct client_config *c = ud;
-    char *dst = !strcmp(key, "relay")         ? c->relay
-                : !strcmp(key, "relay-token") ? c->relay_token
-                                              : NULL;
-    size_t cap = dst == c->relay ? sizeof(c->relay) : sizeof(c->relay_token);
+    char *dst = !strcmp(key, "relay")           ? c->relay
+                : !strcmp(key, "relay-token")   ? c->relay_token
+                : !strcmp(key, "dht")           ? c->dht
+                : !strcmp(key, "dht-bootstrap") ? c->dht_bootstrap
+                                                : NULL;
+    size_t cap = dst == c->relay           ? sizeof(c->relay)
+                 : dst == c->dht           ? sizeof(c->dht)
+                 : dst == c->dht_bootstrap ? sizeof(c->dht_bootstrap)
+                                           : sizeof(c->relay_token);
     if (!dst) {
         snprintf(err, errlen, "unknown setting '%.64s'", key);
         return PCP_ERR_INVAL;
     }
-    if (strlen(val) >= cap || strpbrk(val, " \t")) {
+    if (strlen(val) >= cap || strpbrk(val, " \t") ||
+        (dst == c->dht && strcmp(val, "yes") && strcmp(val, "no"))) {
         snprintf(err, errlen, "bad value for %s", key);
         return PCP_ERR_INVAL;
     }
@@ -326,6 +333,12 @@ int ui_relay_flag(struct relay_flags *f, int o, const char *arg)
     case 'N':
         f->no = 1;
         return 1;
+    case 'D':
+        f->dht_bootstrap = arg;
+        return 1;
+    case 'X':
+        f->no_dht = 1;
+        return 1;
     case 'F':
         f->force = 1;
         return 1;
@@ -355,6 +368,23 @@ int ui_relay_choice(struct relay_choice *rc, const struct relay_flags *f)
             fprintf(stderr, "pcp: %s: %s\n", path, err);
             return -1;
         }
+    }
+    /* The DHT: on unless told otherwise, never with --force-relay. */
+    const char *boot = f->dht_bootstrap ? f->dht_bootstrap : getenv("PCP_DHT_BOOTSTRAP");
+    if (!boot || !*boot)
+        boot = rc->cfg.dht_bootstrap[0] ? rc->cfg.dht_bootstrap : DHT_BOOTSTRAP_DEFAULT;
+    rc->dht_bootstrap = boot;
+    rc->dht = !f->no_dht && !force_relay && strcmp(rc->cfg.dht, "no") != 0;
+    char host[DHT_HOST_MAX], port[6];
+    if (rc->dht && dht_bootstrap_parse(boot, host, port) != 0) {
+        fprintf(stderr, "pcp: the DHT bootstrap '%s' is not HOST:PORT\n", boot);
+        return -1;
+    }
+    if (!dht_version_text()) {
+        if (f->dht_bootstrap)
+            fprintf(stderr, "pcp: this pcp was built without OpenDHT; --dht-bootstrap is "
+                            "ignored\n");
+        rc->dht = 0;
     }
     const char *url = flag_url ? flag_url : getenv("PCP_RELAY");
     if (!url || !*url)

@@ -55,6 +55,8 @@ const char *pcp_strerror(int err)
                "names a CA file for a private one)";
     case PCP_ERR_NOSPACE:
         return "not enough space on the disk";
+    case PCP_ERR_UNSUPPORTED:
+        return "not in this build";
     case PCP_ERR_RELAY_BUSY:
         return "the relay refused the request (busy, a limit reached, or the room in use)";
     }

@@ -35,6 +35,7 @@ enum pcp_err {
     PCP_ERR_RELAY_BUSY = -23,  /* the relay refused: full, a limit, or a room in use */
     PCP_ERR_TLS = -24,         /* TLS to the relay failed (certificate?) */
     PCP_ERR_NOSPACE = -25,     /* the disk is (or would be) full */
+    PCP_ERR_UNSUPPORTED = -26, /* this build lacks the feature */
 };
 
 /* Static text for an error code; never NULL. */

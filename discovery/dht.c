@@ -1,0 +1,478 @@
+/*
+ * dht.c - the public DHT record: its key and format (always), and a node
+ * of OpenDHT's network through its C library (when PCP_HAVE_OPENDHT).
+ * See dht.h.
+ */
+#include "dht.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "discovery.h"
+#include "err.h"
+#include "net.h"
+#include "rv.h"
+
+void dht_key(uint8_t out[DHT_KEYBYTES], uint64_t bucket, unsigned channel)
+{
+    char id[64];
+    crypto_generichash_state st;
+    discovery_id(id, sizeof(id), bucket, channel);
+    crypto_generichash_init(&st, NULL, 0, DHT_KEYBYTES);
+    crypto_generichash_update(&st, (const uint8_t *)"pcp dht", 7);
+    crypto_generichash_update(&st, (const uint8_t *)id, strlen(id));
+    crypto_generichash_final(&st, out, DHT_KEYBYTES);
+}
+
+int dht_addr_public(const struct sockaddr_storage *a)
+{
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)a;
+        uint32_t h = ntohl(s->sin_addr.s_addr);
+        uint8_t b0 = (uint8_t)(h >> 24), b1 = (uint8_t)(h >> 16);
+        return s->sin_port != 0 && b0 != 0 && b0 != 10 && b0 != 127 && b0 < 224 &&
+               !(b0 == 100 && (b1 & 0xc0) == 64) && !(b0 == 169 && b1 == 254) &&
+               !(b0 == 172 && (b1 & 0xf0) == 16) && !(b0 == 192 && b1 == 168);
+    }
+    if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)a;
+        return s->sin6_port != 0 && (s->sin6_addr.s6_addr[0] & 0xe0) == 0x20; /* 2000::/3 */
+    }
+    return 0;
+}
+
+int dht_record_make(char *out, size_t cap, uint64_t expires, const struct sockaddr_storage *a,
+                    size_t n)
+{
+    if (n > DHT_MAX_ADDRS || cap == 0)
+        return PCP_ERR_INVAL;
+    int w = snprintf(out, cap, "v=1\nt=%" PRIu64 "\n", expires);
+    size_t len = w > 0 ? (size_t)w : cap;
+    for (size_t i = 0; i < n && len < cap; i++) {
+        char s[64];
+        net_addr_str(&a[i], 1, s, sizeof(s));
+        w = snprintf(out + len, cap - len, "a=%s\n", s);
+        len += w > 0 ? (size_t)w : cap;
+    }
+    return len < cap && len <= DHT_RECORD_MAX ? 0 : PCP_ERR_INVAL;
+}
+
+int dht_record_parse(const uint8_t *p, size_t len, struct dht_record *out)
+{
+    int have_v = 0, have_t = 0;
+    memset(out, 0, sizeof(*out));
+    if (len == 0 || len > DHT_RECORD_MAX)
+        return PCP_ERR_PROTO;
+    for (size_t i = 0; i < len; i++)
+        if ((p[i] < 0x20 && p[i] != '\n') || p[i] >= 0x7f)
+            return PCP_ERR_PROTO;
+    const char *s = (const char *)p, *end = s + len;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *le = nl ? nl : end;
+        const char *eq = memchr(s, '=', (size_t)(le - s));
+        if (!eq || eq == s)
+            return PCP_ERR_PROTO;
+        size_t kl = (size_t)(eq - s), vl = (size_t)(le - eq - 1);
+        const char *v = eq + 1;
+        if (kl == 1 && *s == 'v') {
+            if (have_v++ || vl != 1 || *v != '1')
+                return PCP_ERR_PROTO;
+        } else if (kl == 1 && *s == 't') {
+            uint64_t t = 0;
+            if (have_t++ || vl == 0 || vl > 19)
+                return PCP_ERR_PROTO;
+            for (size_t i = 0; i < vl; i++) {
+                if (v[i] < '0' || v[i] > '9')
+                    return PCP_ERR_PROTO;
+                t = t * 10 + (uint64_t)(v[i] - '0');
+            }
+            out->expires = t;
+        } else if (kl == 1 && *s == 'a') {
+            if (out->naddr == DHT_MAX_ADDRS || rv_addr_parse(v, vl, &out->addr[out->naddr]) != 0 ||
+                !dht_addr_public(&out->addr[out->naddr]))
+                return PCP_ERR_PROTO;
+            out->naddr++;
+        }
+        s = nl ? nl + 1 : end;
+    }
+    return have_v && have_t && out->naddr > 0 ? 0 : PCP_ERR_PROTO;
+}
+
+size_t dht_local_addrs(uint16_t port, struct sockaddr_storage *out, size_t max)
+{
+    struct ifaddrs *ifs = NULL;
+    size_t n = 0;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
+        if (!i->ifa_addr ||
+            (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+            continue;
+        struct sockaddr_storage a;
+        memset(&a, 0, sizeof(a));
+        if (i->ifa_addr->sa_family == AF_INET) {
+            memcpy(&a, i->ifa_addr, sizeof(struct sockaddr_in));
+            ((struct sockaddr_in *)&a)->sin_port = htons(port);
+        } else {
+            memcpy(&a, i->ifa_addr, sizeof(struct sockaddr_in6));
+            ((struct sockaddr_in6 *)&a)->sin6_port = htons(port);
+            ((struct sockaddr_in6 *)&a)->sin6_scope_id = 0;
+        }
+        if (dht_addr_public(&a))
+            out[n++] = a;
+    }
+    freeifaddrs(ifs);
+    return n;
+}
+
+int dht_addr_onlink(const struct sockaddr_storage *a)
+{
+    struct ifaddrs *ifs = NULL;
+    int on = 0;
+    size_t n = a->ss_family == AF_INET ? 4 : 16;
+    const uint8_t *x = a->ss_family == AF_INET
+                           ? (const uint8_t *)&((const struct sockaddr_in *)a)->sin_addr
+                           : (const uint8_t *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    for (struct ifaddrs *i = ifs; i && !on; i = i->ifa_next) {
+        if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != a->ss_family)
+            continue;
+        const uint8_t *y = n == 4
+                               ? (const uint8_t *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+                               : (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+        const uint8_t *m =
+            n == 4 ? (const uint8_t *)&((struct sockaddr_in *)i->ifa_netmask)->sin_addr
+                   : (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr;
+        size_t k = 0;
+        while (k < n && (x[k] & m[k]) == (y[k] & m[k]))
+            k++;
+        on = k == n;
+    }
+    freeifaddrs(ifs);
+    return on;
+}
+
+int dht_bootstrap_parse(const char *s, char host[DHT_HOST_MAX], char port[6])
+{
+    const char *h, *p;
+    size_t hl;
+    if (!s)
+        return PCP_ERR_INVAL;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':')
+            return PCP_ERR_INVAL;
+        h = s + 1;
+        hl = (size_t)(rb - h);
+        p = rb + 2;
+    } else {
+        const char *colon = strchr(s, ':');
+        if (!colon || strchr(colon + 1, ':'))
+            return PCP_ERR_INVAL;
+        h = s;
+        hl = (size_t)(colon - s);
+        p = colon + 1;
+    }
+    size_t pl = strlen(p);
+    unsigned long pn = 0;
+    if (hl == 0 || hl >= DHT_HOST_MAX || pl == 0 || pl > 5)
+        return PCP_ERR_INVAL;
+    for (size_t i = 0; i < hl; i++)
+        if (h[i] <= ' ' || h[i] >= 0x7f || h[i] == '/' || h[i] == '[' || h[i] == ']')
+            return PCP_ERR_INVAL;
+    for (size_t i = 0; i < pl; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return PCP_ERR_INVAL;
+        pn = pn * 10 + (unsigned long)(p[i] - '0');
+    }
+    if (pn < 1 || pn > 65535)
+        return PCP_ERR_INVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    memcpy(port, p, pl + 1);
+    return 0;
+}
+
+#ifndef PCP_HAVE_OPENDHT
+
+const char *dht_version_text(void)
+{
+    return NULL;
+}
+
+int dht_open(struct pcp_dht **out, const char *bootstrap)
+{
+    (void)bootstrap;
+    *out = NULL;
+    return PCP_ERR_UNSUPPORTED;
+}
+
+int dht_put_record(struct pcp_dht *d, uint64_t bucket, unsigned channel, const char *rec)
+{
+    (void)d;
+    (void)bucket;
+    (void)channel;
+    (void)rec;
+    return PCP_ERR_UNSUPPORTED;
+}
+
+int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volatile int *cancel,
+               struct dht_record *out, struct dht_stats *st)
+{
+    (void)d;
+    (void)channel;
+    (void)timeout_ms;
+    (void)cancel;
+    (void)out;
+    (void)st;
+    return PCP_ERR_UNSUPPORTED;
+}
+
+int dht_put_state(struct pcp_dht *d)
+{
+    (void)d;
+    return 0;
+}
+
+void dht_close(struct pcp_dht *d)
+{
+    (void)d;
+}
+
+#else /* PCP_HAVE_OPENDHT */
+
+#include <errno.h>
+#include <opendht/opendht_c.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define QUEUE_MAX 16 /* records waiting for dht_lookup; more are dropped */
+#define LISTENS 3    /* previous, current and next bucket */
+
+struct queued {
+    size_t len;
+    uint8_t data[DHT_RECORD_MAX];
+};
+
+struct pcp_dht {
+    dht_runner *runner;
+    _Atomic int put_state; /* -1 under way (or none), 0 failed, 1 stored */
+    _Atomic int get_state; /* the same for the lookup's one-off get */
+    /* receiver: filled by OpenDHT's thread, emptied by dht_lookup */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct queued q[QUEUE_MAX];
+    size_t nq;
+};
+
+static char version[48];
+
+const char *dht_version_text(void)
+{
+    snprintf(version, sizeof(version), "OpenDHT %s", dht_version());
+    return version;
+}
+
+int dht_open(struct pcp_dht **out, const char *bootstrap)
+{
+    char host[DHT_HOST_MAX], port[6];
+    *out = NULL;
+    if (dht_bootstrap_parse(bootstrap, host, port) != 0)
+        return PCP_ERR_INVAL;
+    struct pcp_dht *d = calloc(1, sizeof(*d));
+    if (!d)
+        return PCP_ERR_NOMEM;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    atomic_init(&d->put_state, -1);
+    atomic_init(&d->get_state, -1);
+    if (!(d->runner = dht_runner_new())) {
+        dht_close(d);
+        return PCP_ERR_NOMEM;
+    }
+    dht_runner_config cfg;
+    dht_runner_config_default(&cfg);
+    cfg.threaded = true;
+    cfg.log = false;
+    if (dht_runner_run_config(d->runner, 0, &cfg) != 0) {
+        dht_close(d);
+        return PCP_ERR_NET;
+    }
+    dht_runner_bootstrap(d->runner, host, port);
+    *out = d;
+    return 0;
+}
+
+static void put_done(bool ok, void *ud)
+{
+    atomic_store(&((struct pcp_dht *)ud)->put_state, ok ? 1 : 0);
+}
+
+int dht_put_state(struct pcp_dht *d)
+{
+    return atomic_load(&d->put_state);
+}
+
+int dht_put_record(struct pcp_dht *d, uint64_t bucket, unsigned channel, const char *rec)
+{
+    uint8_t key[DHT_KEYBYTES];
+    dht_infohash h;
+    dht_key(key, bucket, channel);
+    memcpy(h.d, key, sizeof(key));
+    dht_value *v = dht_value_new((const uint8_t *)rec, strlen(rec));
+    if (!v)
+        return PCP_ERR_NOMEM;
+    /* Not "permanent": the node would keep it alive past our end. The
+     * caller puts a fresh one (a new t=) before the last runs out. */
+    dht_runner_put(d->runner, &h, v, put_done, d, false);
+    dht_value_unref(v);
+    return 0;
+}
+
+/* OpenDHT's thread: keep a copy for dht_lookup, nothing more. */
+static bool on_value(const dht_value *v, bool expired, void *ud)
+{
+    struct pcp_dht *d = ud;
+    if (expired)
+        return true;
+    dht_data_view dv = dht_value_get_data(v);
+    pthread_mutex_lock(&d->mu);
+    if (d->nq < QUEUE_MAX && dv.size <= DHT_RECORD_MAX) {
+        d->q[d->nq].len = dv.size;
+        memcpy(d->q[d->nq].data, dv.data, dv.size);
+        d->nq++;
+        pthread_cond_signal(&d->cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return true;
+}
+
+static bool on_get(const dht_value *v, void *ud)
+{
+    return on_value(v, false, ud);
+}
+
+static void get_done(bool ok, void *ud)
+{
+    atomic_store(&((struct pcp_dht *)ud)->get_state, ok ? 1 : 0);
+}
+
+static void on_listen_end(void *ud)
+{
+    (void)ud;
+}
+
+struct listen {
+    uint64_t bucket;
+    dht_infohash key;
+    dht_op_token *token;
+};
+
+static void listen_start(struct pcp_dht *d, struct listen *l, uint64_t bucket, unsigned channel)
+{
+    uint8_t key[DHT_KEYBYTES];
+    dht_key(key, bucket, channel);
+    memcpy(l->key.d, key, sizeof(key));
+    l->bucket = bucket;
+    l->token = dht_runner_listen(d->runner, &l->key, on_value, on_listen_end, d);
+}
+
+static void listen_stop(struct pcp_dht *d, struct listen *l)
+{
+    if (!l->token)
+        return;
+    dht_runner_cancel_listen(d->runner, &l->key, l->token);
+    dht_op_token_delete(l->token);
+    l->token = NULL;
+}
+
+int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volatile int *cancel,
+               struct dht_record *out, struct dht_stats *st)
+{
+    struct listen ls[LISTENS];
+    struct dht_stats stats = {0, 0, 0, 0, -1};
+    int64_t start = net_now_ms(), deadline = start + timeout_ms;
+    int e = PCP_ERR_NOT_FOUND, found = 0;
+    memset(ls, 0, sizeof(ls));
+    uint64_t b = discovery_bucket(discovery_now_ns());
+    listen_start(d, &ls[0], b - DISCOVERY_BUCKET_NS, channel);
+    listen_start(d, &ls[1], b, channel);
+    /* A get besides the listens: its end says whether any node answered. */
+    dht_runner_get(d->runner, &ls[1].key, on_get, get_done, d);
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        /* What arrived: the freshest valid record wins. */
+        while (d->nq > 0) {
+            struct queued *q = &d->q[--d->nq];
+            struct dht_record r;
+            stats.seen++;
+            if (dht_record_parse(q->data, q->len, &r) != 0)
+                stats.invalid++;
+            else if (r.expires <= discovery_now_ns() / 1000000000u)
+                stats.expired++;
+            else if (!found || r.expires > out->expires) {
+                *out = r;
+                found = 1;
+            }
+        }
+        if (found) {
+            e = 0;
+            break;
+        }
+        if (cancel && *cancel) {
+            e = PCP_ERR_CANCELLED;
+            break;
+        }
+        int64_t now = net_now_ms();
+        if (now >= deadline)
+            break;
+        /* The clock reached the next bucket: a sender that starts now
+         * puts its record there. */
+        uint64_t nb = discovery_bucket(discovery_now_ns());
+        if (nb > ls[1].bucket && !ls[2].token) {
+            pthread_mutex_unlock(&d->mu);
+            listen_start(d, &ls[2], nb, channel);
+            pthread_mutex_lock(&d->mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+    }
+    pthread_mutex_unlock(&d->mu);
+    for (int i = 0; i < LISTENS; i++)
+        listen_stop(d, &ls[i]);
+    stats.ms = (int)(net_now_ms() - start);
+    stats.reachable = stats.seen ? 1 : atomic_load(&d->get_state);
+    if (st)
+        *st = stats;
+    return e;
+}
+
+void dht_close(struct pcp_dht *d)
+{
+    if (!d)
+        return;
+    if (d->runner)
+        dht_runner_delete(d->runner); /* joins its threads: no callback after this */
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    free(d);
+}
+
+#endif /* PCP_HAVE_OPENDHT */

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# WAN discovery through the DHT alone: a private OpenDHT network of three
+# dhtnode processes on a router between two networks, a sender on one and
+# a receiver on the other (no LAN in common: mDNS stays on each side, and
+# no relay is configured). Also: a record under the previous bucket is
+# found, an expired record is not taken, and with no DHT node reachable
+# the receiver says so while the relay still works. The namespaces, veth
+# pairs and processes are made here and removed on exit.
+set -euo pipefail
+PCP=${PCP:?}
+DHT_TOOL=${DHT_TOOL:-}
+[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
+[ -x "$DHT_TOOL" ] || { echo "SKIP: built without OpenDHT (no dht_tool)"; exit 77; }
+command -v dhtnode >/dev/null || { echo "SKIP: dhtnode not installed (apt install dhtnode)"; exit 77; }
+"$PCP" --version | grep -q '^DHT: OpenDHT' || { echo "SKIP: pcp built without OpenDHT"; exit 77; }
+tag=pcpd$$
+R=$tag-r A=$tag-a B=$tag-b
+WORK=$(mktemp -d /tmp/pcp-dht.XXXXXX)
+cleanup() {
+    jobs -p | xargs -r kill 2>/dev/null || true
+    wait 2>/dev/null || true
+    for n in "$A" "$B" "$R"; do ip netns del "$n" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out; do
+        [ -f "$f" ] && { echo "--- $f" >&2; tail -15 "$f" >&2; }
+    done
+    exit 1
+}
+
+# A 203.0.113.2 --- 203.0.113.1 R 198.51.100.1 --- 198.51.100.2 B
+ip netns add "$R"
+ip netns add "$A"
+ip netns add "$B"
+for n in "$R" "$A" "$B"; do ip -n "$n" link set lo up; done
+ip link add ra netns "$R" type veth peer name eth0 netns "$A"
+ip link add rb netns "$R" type veth peer name eth0 netns "$B"
+ip -n "$R" addr add 203.0.113.1/24 dev ra
+ip -n "$R" addr add 198.51.100.1/24 dev rb
+ip -n "$A" addr add 203.0.113.2/24 dev eth0
+ip -n "$B" addr add 198.51.100.2/24 dev eth0
+for l in "$R ra" "$R rb" "$A eth0" "$B eth0"; do
+    set -- $l
+    ip -n "$1" link set "$2" up
+done
+ip -n "$A" route add default via 203.0.113.1
+ip -n "$B" route add default via 198.51.100.1
+ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$A" ping -c1 -W2 198.51.100.2 >/dev/null || fail "no route between the networks"
+
+# The private DHT: three nodes on the router, joined to each other.
+ip netns exec "$R" dhtnode -s -p 4222 </dev/null >"$WORK/node1.out" 2>&1 &
+sleep 0.5
+for p in 4223 4224; do
+    ip netns exec "$R" dhtnode -s -p $p -b 203.0.113.1:4222 </dev/null >"$WORK/node$p.out" 2>&1 &
+done
+BOOT_A=203.0.113.1:4222
+BOOT_B=198.51.100.1:4223
+
+# A record under the previous bucket's key is found (a receiver whose
+# clock has just rolled over).
+ip netns exec "$A" "$DHT_TOOL" put "$BOOT_A" 41 1 300 203.0.113.2:9 >"$WORK/put41.out" 2>"$WORK/put41.err" &
+for _ in $(seq 1 300); do grep -q stored "$WORK/put41.out" && break; sleep 0.1; done
+grep -q stored "$WORK/put41.out" || fail "the record was not stored"
+ip netns exec "$B" "$DHT_TOOL" lookup "$BOOT_B" 41 15000 >"$WORK/look41.out" 2>&1 ||
+    fail "the previous bucket's record was not found"
+grep -q '^found 203.0.113.2:9$' "$WORK/look41.out" || fail "wrong record: $(cat "$WORK/look41.out")"
+echo "previous bucket: $(tail -1 "$WORK/look41.out")"
+
+# An expired record (its sender stopped refreshing it) is seen and not taken.
+ip netns exec "$A" "$DHT_TOOL" put "$BOOT_A" 42 0 2 203.0.113.2:9 >"$WORK/put42.out" 2>"$WORK/put42.err" &
+for _ in $(seq 1 300); do grep -q stored "$WORK/put42.out" && break; sleep 0.1; done
+grep -q stored "$WORK/put42.out" || fail "the short-lived record was not stored"
+sleep 3
+if ip netns exec "$B" "$DHT_TOOL" lookup "$BOOT_B" 42 4000 >"$WORK/look42.out" 2>&1; then
+    fail "an expired record was taken"
+fi
+grep -q 'expired [1-9]' "$WORK/look42.out" || fail "the expired record was not seen: $(cat "$WORK/look42.out")"
+echo "expired: $(tail -1 "$WORK/look42.out")"
+
+# A whole transfer found through the DHT alone: no relay, no LAN in common.
+head -c 3000000 /dev/urandom >"$WORK/file.bin"
+ip netns exec "$A" "$PCP" send --json --no-relay --dht-bootstrap "$BOOT_A" "$WORK/file.bin" \
+    >"$WORK/sender.json" 2>"$WORK/sender.err" &
+SPID=$!
+CODE=
+for _ in $(seq 1 100); do
+    CODE=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
+    [ -n "$CODE" ] && break
+    sleep 0.05
+done
+[ -n "$CODE" ] || fail "no code"
+for _ in $(seq 1 100); do grep -q '"event":"dht","put"' "$WORK/sender.json" && break; sleep 0.1; done
+grep -q '"event":"dht","put":1' "$WORK/sender.json" || fail "the sender put no record"
+set +e
+PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --no-relay --timeout 30 \
+    --dht-bootstrap "$BOOT_B" --out "$WORK/out" >"$WORK/receiver.json" 2>"$WORK/receiver.err"
+rrc=$?
+[ $rrc -eq 0 ] || kill "$SPID" 2>/dev/null
+wait "$SPID"
+src=$?
+set -e
+[ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "transfer exit $rrc/$src"
+cmp "$WORK/file.bin" "$WORK/out/file.bin" || fail "content differs"
+grep -q '"path":"direct","peer":"203.0.113.2.*"found_by":"dht"' "$WORK/receiver.json" ||
+    fail "not found through the DHT"
+grep -q '"event":"connected","peer":"198.51.100.2[^"]*","path":"direct"' "$WORK/sender.json" ||
+    fail "the sender did not see a direct connection"
+echo "transfer: $(grep '"event":"dht"' "$WORK/receiver.json")"
+
+# No DHT node reachable: the receiver says so ...
+set +e
+PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --yes --no-relay --timeout 4 \
+    --dht-bootstrap 198.51.100.1:9 --out "$WORK/out2" >"$WORK/nodht.out" 2>"$WORK/nodht.err"
+rc=$?
+set -e
+[ $rc -eq 7 ] || fail "no DHT, no sender: exit $rc, want 7"
+grep -q "the DHT: no node answered" "$WORK/nodht.err" || fail "no clear message: $(cat "$WORK/nodht.err")"
+
+# ... and the relay still carries the transfer.
+ip netns exec "$R" "$PCP" relay --listen 203.0.113.1:0 2>"$WORK/relay.err" &
+for _ in $(seq 1 100); do
+    RPORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$WORK/relay.err")
+    [ -n "$RPORT" ] && break
+    sleep 0.05
+done
+[ -n "$RPORT" ] || fail "the relay did not start"
+ip netns exec "$A" "$PCP" send --json --relay "203.0.113.1:$RPORT" --dht-bootstrap 203.0.113.1:9 \
+    "$WORK/file.bin" >"$WORK/sender2.json" 2>"$WORK/sender2.err" &
+SPID=$!
+CODE=
+for _ in $(seq 1 100); do
+    CODE=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender2.json")
+    [ -n "$CODE" ] && break
+    sleep 0.05
+done
+[ -n "$CODE" ] || fail "no code (relay)"
+set +e
+PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --relay "203.0.113.1:$RPORT" \
+    --dht-bootstrap 198.51.100.1:9 --timeout 30 --out "$WORK/out3" \
+    >"$WORK/receiver3.json" 2>"$WORK/receiver3.err"
+rrc=$?
+[ $rrc -eq 0 ] || kill "$SPID" 2>/dev/null
+wait "$SPID"
+src=$?
+set -e
+[ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "relay transfer exit $rrc/$src"
+cmp "$WORK/file.bin" "$WORK/out3/file.bin" || fail "content differs (relay)"
+grep -q '"found_by":"relay"' "$WORK/receiver3.json" || fail "not found through the relay"
+echo PASS
