@@ -15,17 +15,19 @@ sudo=
 [ "$(id -u)" -ne 0 ] && sudo=sudo
 
 if [ "$(uname)" = Darwin ]; then
-    brew install cmake pkg-config libsodium libmicrohttpd openssl miniupnpc libnatpmp zstd cmocka
+    brew install cmake pkg-config libsodium libmicrohttpd openssl miniupnpc libnatpmp zstd opendht cmocka
 else
-    # Build: compiler, cmake, libraries (libzstd, miniupnpc and libnatpmp optional).
+    # Build: compiler, cmake, libraries (libzstd, miniupnpc, libnatpmp and
+    # libopendht-c optional; with OpenDHT the binary is under the GPL-3).
     # Tests: cmocka, clang (libFuzzer), clang-format and cppcheck (lint
     # tests), iproute2 and iptables (namespaces, NAT lab), miniupnpd-iptables
     # (a router that maps ports in the NAT lab; only the binary, no service),
-    # openssl and socat (an https relay), zeroconf (mDNS interop), node/npm
+    # openssl and socat (an https relay), zeroconf (mDNS interop), dhtnode
+    # (a private DHT), node/npm
     # (SPAKE2 cross-check against @noble/curves).
     want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libssl-dev
-          libminiupnpc-dev libnatpmp-dev libcmocka-dev clang clang-format cppcheck iproute2
-          iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf valgrind"
+          libminiupnpc-dev libnatpmp-dev libopendht-c-dev libcmocka-dev clang clang-format cppcheck iproute2
+          iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf valgrind dhtnode"
     missing=
     for p in $want; do
         dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
