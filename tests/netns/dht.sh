@@ -37,7 +37,10 @@ fail() {
 ip netns add "$R"
 ip netns add "$A"
 ip netns add "$B"
-for n in "$R" "$A" "$B"; do ip -n "$n" link set lo up; done
+for n in "$R" "$A" "$B"; do
+    ip -n "$n" link set lo up
+    ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+done
 ip link add ra netns "$R" type veth peer name eth0 netns "$A"
 ip link add rb netns "$R" type veth peer name eth0 netns "$B"
 ip -n "$R" addr add 203.0.113.1/24 dev ra
@@ -51,6 +54,14 @@ done
 ip -n "$A" route add default via 203.0.113.1
 ip -n "$B" route add default via 198.51.100.1
 ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
+# and IPv6, global (documentation) prefixes on both sides
+ip -n "$R" addr add 2001:db8:a::1/64 dev ra
+ip -n "$R" addr add 2001:db8:b::1/64 dev rb
+ip -n "$A" addr add 2001:db8:a::2/64 dev eth0
+ip -n "$B" addr add 2001:db8:b::2/64 dev eth0
+ip -n "$A" -6 route add default via 2001:db8:a::1
+ip -n "$B" -6 route add default via 2001:db8:b::1
+ip netns exec "$R" sysctl -qw net.ipv6.conf.all.forwarding=1
 ip netns exec "$A" ping -c1 -W2 198.51.100.2 >/dev/null || fail "no route between the networks"
 
 # The private DHT: three nodes on the router, joined to each other.
@@ -112,6 +123,36 @@ grep -q '"path":"direct","peer":"203.0.113.2.*"found_by":"dht"' "$WORK/receiver.
 grep -q '"event":"connected","peer":"198.51.100.2[^"]*","path":"direct"' "$WORK/sender.json" ||
     fail "the sender did not see a direct connection"
 echo "transfer: $(grep '"event":"dht"' "$WORK/receiver.json")"
+
+# The same over IPv6 alone: the receiver's network has no IPv4 route, so
+# only the sender's global IPv6 address (in its record beside the IPv4 one)
+# can be dialled, and it reaches the DHT over IPv6 too.
+ip -n "$B" route del default via 198.51.100.1
+ip netns exec "$A" "$PCP" send --json --no-relay --dht-bootstrap "$BOOT_A" "$WORK/file.bin" \
+    >"$WORK/sender6.json" 2>"$WORK/sender6.err" &
+SPID=$!
+CODE=
+for _ in $(seq 1 100); do
+    CODE=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender6.json")
+    [ -n "$CODE" ] && break
+    sleep 0.05
+done
+[ -n "$CODE" ] || fail "no code (IPv6)"
+set +e
+PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --no-relay --timeout 30 \
+    --dht-bootstrap "[2001:db8:b::1]:4223" --out "$WORK/out6" >"$WORK/receiver6.json" \
+    2>"$WORK/receiver6.err"
+rrc=$?
+[ $rrc -eq 0 ] || kill "$SPID" 2>/dev/null
+wait "$SPID"
+src=$?
+set -e
+ip -n "$B" route add default via 198.51.100.1
+[ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "IPv6 transfer exit $rrc/$src"
+cmp "$WORK/file.bin" "$WORK/out6/file.bin" || fail "content differs (IPv6)"
+grep -q '"path":"direct","peer":"\[2001:db8:a::2\].*"found_by":"dht"' "$WORK/receiver6.json" ||
+    fail "not direct over IPv6 through the DHT"
+echo "IPv6: $(grep '"event":"dht"' "$WORK/receiver6.json")"
 
 # No DHT node reachable: the receiver says so ...
 set +e
