@@ -27,6 +27,8 @@ struct rctx {
     int yes;
     const char *peer;
     const char *out_dir;
+    int to_stdout;
+    int text; /* the offer was a message, already shown */
 };
 
 static void help(FILE *f)
@@ -38,6 +40,8 @@ static void help(FILE *f)
         "for it, so that it does not show in the process list.\n\n"
         "Options:\n"
         "  -o, --out DIR           write into DIR (default: the current directory)\n"
+        "      --stdout            write the one file offered to standard output\n"
+        "                          (a directory or several files are refused)\n"
         "  -y, --yes               accept the offer without asking\n"
         "      --overwrite         replace existing files (default: refuse)\n"
         "      --json              one JSON event per line on stdout\n"
@@ -97,23 +101,60 @@ static void offer_names(const struct manifest *m, char *out, size_t outlen, size
         snprintf(out + o, outlen - o, " and %zu more", *top - 3);
 }
 
+/* A message is shown at once, nothing to accept: to a terminal with
+ * control characters made harmless, else byte for byte. */
+static int show_text(struct rctx *r, const struct mf_entry *en)
+{
+    r->text = 1;
+    if (r->u->json) {
+        printf("{\"event\":\"text\",\"text\":");
+        ui_json_str(stdout, en->text);
+        printf(",\"bytes\":%llu,\"peer\":\"%s\"}\n", (unsigned long long)en->size, r->peer);
+    } else if (isatty(1)) {
+        size_t n = (size_t)en->size;
+        char *shown = malloc(n + 1);
+        if (!shown)
+            return 0;
+        manifest_display_text(en->text, shown, n + 1);
+        fprintf(stderr, "Message from %s:\n", r->peer);
+        printf("%s%s", shown, n && en->text[n - 1] == '\n' ? "" : "\n");
+        free(shown);
+    } else {
+        fwrite(en->text, 1, (size_t)en->size, stdout);
+    }
+    fflush(stdout);
+    return 1;
+}
+
 static int confirm(void *ud, const struct manifest *m)
 {
     struct rctx *r = ud;
     char size[32], what[900];
     size_t top;
-    ui_human_size(m->total_bytes, size, sizeof(size));
+    if (m->n == 1 && m->e[0].type == MF_TEXT)
+        return show_text(r, &m->e[0]);
+    int unsized = m->n == 1 && mf_streamed(&m->e[0]);
+    if (unsized)
+        snprintf(size, sizeof(size), "size not known until the end");
+    else
+        ui_human_size(m->total_bytes, size, sizeof(size));
     offer_names(m, what, sizeof(what), &top);
     if (r->u->json) {
         printf("{\"event\":\"offer\",\"names\":");
         ui_json_str(stdout, what);
-        printf(",\"top\":%zu,\"entries\":%zu,\"files\":%llu,\"bytes\":%llu,\"peer\":\"%s\"}\n", top,
-               m->n, (unsigned long long)m->nfiles, (unsigned long long)m->total_bytes, r->peer);
+        printf(",\"top\":%zu,\"entries\":%zu,\"files\":%llu,", top, m->n,
+               (unsigned long long)m->nfiles);
+        if (unsized)
+            printf("\"bytes\":null");
+        else
+            printf("\"bytes\":%llu", (unsigned long long)m->total_bytes);
+        printf(",\"peer\":\"%s\"}\n", r->peer);
         fflush(stdout);
     }
     char q[1100];
-    snprintf(q, sizeof(q), "Receive %s (%llu file%s, %s) from %s? [y/N] ", what,
-             (unsigned long long)m->nfiles, m->nfiles == 1 ? "" : "s", size, r->peer);
+    snprintf(q, sizeof(q), "Receive %s (%llu file%s, %s) from %s%s? [y/N] ", what,
+             (unsigned long long)m->nfiles, m->nfiles == 1 ? "" : "s", size, r->peer,
+             r->to_stdout ? " to standard output" : "");
     if (r->yes) {
         if (!r->u->json)
             fprintf(stderr, "%syes (--yes)\n", q);
@@ -222,7 +263,9 @@ static void *dht_find_main(void *arg)
 
 static void progress(void *ud, const struct xfer_progress *p)
 {
-    ui_progress(((struct rctx *)ud)->u, p);
+    struct rctx *r = ud;
+    if (!r->text) /* a message has no progress to show */
+        ui_progress(r->u, p);
 }
 
 static void resuming(void *ud, uint64_t files, uint64_t bytes)
@@ -234,6 +277,7 @@ int cmd_receive(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},
                                          {"yes", no_argument, 0, 'y'},
+                                         {"stdout", no_argument, 0, 's'},
                                          {"overwrite", no_argument, 0, 'O'},
                                          {"json", no_argument, 0, 'j'},
                                          {"mdns-interface", required_argument, 0, 'i'},
@@ -267,6 +311,9 @@ int cmd_receive(int argc, char **argv)
             break;
         case 'y':
             rc_ctx.yes = 1;
+            break;
+        case 's':
+            xo.to_stdout = rc_ctx.to_stdout = 1;
             break;
         case 'O':
             xo.overwrite = 1;
@@ -303,6 +350,11 @@ int cmd_receive(int argc, char **argv)
     }
     if (ui_relay_choice(&rly, &rf) != 0 || ui_cipher_env(&xo.ciphers) != 0)
         return EXIT_USAGE;
+    if (xo.to_stdout && (json || xo.out_dir)) {
+        fprintf(stderr, "pcp: --stdout takes standard output for the data: not with %s\n",
+                json ? "--json" : "--out");
+        return EXIT_USAGE;
+    }
     ui_init(&u, json, "Receiving");
     ui_install_signals(&u);
     if (optind < argc)
@@ -495,7 +547,7 @@ int cmd_receive(int argc, char **argv)
 
     rc_ctx.u = &u;
     rc_ctx.peer = who;
-    rc_ctx.out_dir = xo.out_dir ? xo.out_dir : ".";
+    rc_ctx.out_dir = xo.to_stdout ? "standard output" : xo.out_dir ? xo.out_dir : ".";
     xo.confirm = confirm;
     xo.progress = progress;
     xo.resuming = resuming;
@@ -520,13 +572,18 @@ int cmd_receive(int argc, char **argv)
                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
                    res.seconds > 0 ? (double)res.bytes / res.seconds : 0, u.path,
                    stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
-        else
+        else if (!rc_ctx.text)
             fprintf(stderr, "Received %llu file(s), %llu bytes in %.2f s into %s\n",
                     (unsigned long long)res.files, (unsigned long long)res.bytes, res.seconds,
                     rc_ctx.out_dir);
         break;
     case PCP_ERR_REFUSED:
         rc = ui_fail(&u, e, "declined; nothing was written");
+        break;
+    case PCP_ERR_INVAL: /* only --stdout refuses an offer with it */
+        rc = ui_fail(&u, e,
+                     "--stdout takes one file, and the sender offers a directory or several "
+                     "files; nothing was written. Receive them without --stdout.");
         break;
     case PCP_ERR_EXISTS:
         rc = ui_fail(&u, e,
@@ -560,6 +617,10 @@ int cmd_receive(int argc, char **argv)
         }
         break;
     case PCP_ERR_IO:
+        if (xo.to_stdout) {
+            rc = ui_fail(&u, e, "cannot write to standard output (did its reader go away?)");
+            break;
+        }
         rc = ui_fail(&u, e,
                      "cannot write%s%s in %s (disk full or no permission?); completed "
                      "files are kept, the partial one stays as .pcp-part",

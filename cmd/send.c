@@ -27,10 +27,15 @@ static void help(FILE *f)
 {
     fprintf(
         f,
-        "Usage: pcp send [options] PATH...\n\n"
+        "Usage: pcp send [options] PATH...\n"
+        "       pcp send [options] -            (what standard input carries, as one file)\n"
+        "       pcp send [options] --text TEXT  (a message; '--text -' reads it from stdin)\n\n"
         "Offer files and directories to one receiver. Prints a code; the other side runs\n"
         "'pcp receive CODE'. Waits until the receiver has everything.\n\n"
         "Options:\n"
+        "      --text TEXT         send this message instead of files (at most 1 MiB)\n"
+        "      --name NAME         the name the receiver gives standard input's data\n"
+        "                          (default 'stdin')\n"
         "  -w, --words N           words in the code, 4 to 8 (default 4)\n"
         "      --code CODE         use this code instead of a random one (it will be\n"
         "                          visible in the process list)\n"
@@ -237,6 +242,28 @@ static void print_code(const struct ui *u, const char *code)
     fflush(stdout);
 }
 
+/* The message of --text, or with "-" what standard input holds. */
+static int offer_text(struct manifest *m, const char *msg)
+{
+    if (strcmp(msg, "-") != 0)
+        return manifest_add_text(m, msg, strlen(msg));
+    char *buf = malloc(MF_TEXT_MAX + 1);
+    size_t n = 0;
+    ssize_t r = 0;
+    if (!buf)
+        return PCP_ERR_NOMEM;
+    while (n <= MF_TEXT_MAX && (r = read(0, buf + n, MF_TEXT_MAX + 1 - n)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        n += (size_t)r;
+    }
+    int e = r < 0 ? PCP_ERR_IO : manifest_add_text(m, buf, n);
+    free(buf);
+    return e;
+}
+
 int cmd_send(int argc, char **argv)
 {
     static const struct option opts[] = {{"words", required_argument, 0, 'w'},
@@ -249,6 +276,8 @@ int cmd_send(int argc, char **argv)
                                          {"threads", required_argument, 0, 'T'},
                                          {"compress", no_argument, 0, 'C'},
                                          {"stall-timeout", required_argument, 0, 'S'},
+                                         {"text", required_argument, 0, 'x'},
+                                         {"name", required_argument, 0, 'm'},
                                          RELAY_LONG_OPTIONS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -258,7 +287,7 @@ int cmd_send(int argc, char **argv)
     struct xfer_opts xo;
     struct xfer_progress res;
     struct mdns_responder *resp = NULL;
-    const char *ifopt = NULL, *given_code = NULL;
+    const char *ifopt = NULL, *given_code = NULL, *msg = NULL, *name = NULL;
     struct relay_flags rf = {0};
     struct relay_choice rly;
     struct meet mt = {.lfd = -1, .rfd = -1};
@@ -280,6 +309,12 @@ int cmd_send(int argc, char **argv)
             break;
         case 'c':
             given_code = optarg;
+            break;
+        case 'x':
+            msg = optarg;
+            break;
+        case 'm':
+            name = optarg;
             break;
         case 'j':
             json = 1;
@@ -321,9 +356,19 @@ int cmd_send(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "pcp: nothing to send\n\n");
+    int from_stdin = optind < argc && !strcmp(argv[optind], "-");
+    if (msg ? optind < argc : optind >= argc) {
+        fprintf(stderr, msg ? "pcp: --text sends a message, not files: give one or the other\n\n"
+                            : "pcp: nothing to send\n\n");
         help(stderr);
+        return EXIT_USAGE;
+    }
+    if (from_stdin && argc - optind > 1) {
+        fprintf(stderr, "pcp: '-' (standard input) is sent alone, not with other paths\n");
+        return EXIT_USAGE;
+    }
+    if (name && !from_stdin) {
+        fprintf(stderr, "pcp: --name names standard input's data: use it with '-'\n");
         return EXIT_USAGE;
     }
     if (ui_relay_choice(&rly, &rf) != 0 || ui_cipher_env(&xo.ciphers) != 0)
@@ -332,8 +377,24 @@ int cmd_send(int argc, char **argv)
     ui_install_signals(&u);
 
     manifest_init(&m);
-    if ((e = manifest_build(&m, (const char *const *)argv + optind, (size_t)(argc - optind))) !=
-        0) {
+    if (msg) {
+        if ((e = offer_text(&m, msg)) != 0) {
+            rc = ui_fail(&u, e,
+                         e == PCP_ERR_IO ? "cannot read the message from standard input"
+                                         : "a message is text of at most 1 MiB, without NUL "
+                                           "bytes; send a longer one as a file");
+            goto out;
+        }
+    } else if (from_stdin) {
+        if ((e = manifest_add_stream(&m, name ? name : "stdin")) != 0) {
+            rc = ui_fail(&u, PCP_ERR_INVAL,
+                         "--name takes a file name: not empty, '.', '..', or with '/'");
+            goto out;
+        }
+        if (isatty(0))
+            fprintf(stderr, "pcp: reading what to send from the terminal; end it with Ctrl-D\n");
+    } else if ((e = manifest_build(&m, (const char *const *)argv + optind,
+                                   (size_t)(argc - optind))) != 0) {
         rc = ui_fail(&u, e == PCP_ERR_INVAL ? PCP_ERR_INVAL : PCP_ERR_IO,
                      e == PCP_ERR_INVAL ? "two of the paths have the same name, or a path has none"
                                         : "cannot read what was given to send: %s",
@@ -496,7 +557,7 @@ int cmd_send(int argc, char **argv)
     else
         fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", who);
     fflush(stdout);
-    xo.progress = ui_progress;
+    xo.progress = msg ? NULL : ui_progress; /* a message has no progress to show */
     xo.resuming = send_resuming;
     xo.ud = &u;
     peer_msg[0] = '\0';
@@ -535,6 +596,8 @@ int cmd_send(int argc, char **argv)
                    "\"rate\":%.0f,\"path\":\"%s\",\"cipher\":\"%s\",\"compression\":\"%s\"}\n",
                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
                    mbs * 1e6, u.path, stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
+        else if (msg)
+            fprintf(stderr, "Sent the message; the receiver has it.\n");
         else
             fprintf(stderr,
                     "Sent %llu file(s), %llu bytes in %.2f s (%.0f MB/s); the receiver "

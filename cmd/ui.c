@@ -94,12 +94,29 @@ void ui_progress(void *ud, const struct xfer_progress *p)
         if (!p->done && p->seconds - u->last < 0.5)
             return;
         u->last = p->seconds;
-        printf("{\"event\":\"progress\",\"bytes\":%llu,\"total\":%llu,\"files\":%llu,"
-               "\"nfiles\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"path\":\"%s\"}\n",
-               (unsigned long long)p->bytes, (unsigned long long)p->total,
+        printf("{\"event\":\"progress\",\"bytes\":%llu,\"total\":", (unsigned long long)p->bytes);
+        if (p->unsized)
+            printf("null");
+        else
+            printf("%llu", (unsigned long long)p->total);
+        printf(",\"files\":%llu,\"nfiles\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"path\":\"%s\"}\n",
                (unsigned long long)p->files, (unsigned long long)p->nfiles, p->seconds, rate,
                u->path);
         fflush(stdout);
+        return;
+    }
+    if (p->unsized) {
+        /* From a pipe: no total, so no bar or ETA; a plain line every 10 s. */
+        char done[32];
+        ui_human_size(p->bytes, done, sizeof(done));
+        if (u->tty)
+            fprintf(stderr, "\r%s  %.0f MB/s  %s%s\033[K", done, rate / 1e6, path_label(u->path),
+                    p->done ? "\n" : "");
+        else if (p->done || p->seconds - u->last >= 10) {
+            u->last = p->seconds;
+            fprintf(stderr, "%s: %s %.0f MB/s %s\n", u->verb, done, rate / 1e6,
+                    path_label(u->path));
+        }
         return;
     }
     int pct = p->total ? (int)(p->bytes * 100 / p->total) : 100;

@@ -5,7 +5,7 @@
  *
  * Encoding: "PMF1" ‖ u32 count ‖ entries, each
  *   u8 type ‖ u16 path_len ‖ path ‖ u32 mode ‖ u64 size ‖ u64 mtime_ns
- *   [‖ u16 link_len ‖ link, for MF_LINK]
+ *   [‖ u16 link_len ‖ link, for MF_LINK] [‖ text (size bytes), for MF_TEXT]
  */
 #include "manifest.h"
 
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -34,6 +35,7 @@ void manifest_free(struct manifest *m)
         free(m->e[i].path);
         free(m->e[i].link);
         free(m->e[i].src);
+        free(m->e[i].text);
     }
     free(m->e);
     free(m->first_skip);
@@ -295,6 +297,35 @@ int manifest_build(struct manifest *m, const char *const *paths, size_t npaths)
     return 0;
 }
 
+int manifest_add_text(struct manifest *m, const char *text, size_t len)
+{
+    if (m->n || len > MF_TEXT_MAX || memchr(text, 0, len))
+        return PCP_ERR_INVAL;
+    struct mf_entry *e = add(m);
+    if (!e || !(e->path = strdup("")) || !(e->text = strndup(text, len)))
+        return PCP_ERR_NOMEM;
+    e->type = MF_TEXT;
+    e->size = len;
+    return 0;
+}
+
+int manifest_add_stream(struct manifest *m, const char *name)
+{
+    if (m->n || strchr(name, '/') || manifest_path_check(name, strlen(name)) != 0)
+        return PCP_ERR_INVAL;
+    struct mf_entry *e = add(m);
+    struct timespec now;
+    if (!e || !(e->path = strdup(name)))
+        return PCP_ERR_NOMEM;
+    clock_gettime(CLOCK_REALTIME, &now);
+    e->type = MF_FILE;
+    e->size = MF_SIZE_STREAM;
+    e->mode = 0644;
+    e->mtime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    m->nfiles = 1;
+    return 0;
+}
+
 int manifest_encode(const struct manifest *m, struct wbuf *out)
 {
     wbuf_put_bytes(out, MAGIC, sizeof(MAGIC));
@@ -313,6 +344,8 @@ int manifest_encode(const struct manifest *m, struct wbuf *out)
             wbuf_put_u16(out, (uint16_t)ll);
             wbuf_put_bytes(out, e->link, ll);
         }
+        if (e->type == MF_TEXT)
+            wbuf_put_bytes(out, e->text, (size_t)e->size);
     }
     if (out->err)
         return out->err;
@@ -371,10 +404,37 @@ int manifest_decode(struct manifest *m, const uint8_t *p, size_t len)
             e = PCP_ERR_PROTO; /* no setuid, setgid or sticky bits */
             goto fail;
         }
+        /* A message or a streamed file stands alone. */
+        if ((en->type == MF_TEXT || mf_streamed(en)) && count != 1) {
+            e = PCP_ERR_PROTO;
+            goto fail;
+        }
+        if (en->type == MF_TEXT) {
+            const uint8_t *t;
+            if (en->path[0] || en->mode || mt || en->size > MF_TEXT_MAX) {
+                e = PCP_ERR_PROTO;
+                goto fail;
+            }
+            if ((e = rbuf_get_direct(&r, &t, (size_t)en->size)) != 0)
+                goto fail;
+            if (memchr(t, 0, (size_t)en->size)) {
+                e = PCP_ERR_PROTO;
+                goto fail;
+            }
+            if (!(en->text = strndup((const char *)t, (size_t)en->size))) {
+                e = PCP_ERR_NOMEM;
+                goto fail;
+            }
+            continue;
+        }
         if ((e = manifest_path_check(en->path, strlen(en->path))) != 0)
             goto fail;
         switch (en->type) {
         case MF_FILE:
+            if (mf_streamed(en)) {
+                m->nfiles++;
+                break;
+            }
             if (en->size > UINT64_MAX - m->total_bytes) {
                 e = PCP_ERR_TOO_BIG;
                 goto fail;
@@ -508,7 +568,7 @@ static size_t utf8_next(const unsigned char *s, uint32_t *cp)
     return n;
 }
 
-void manifest_display(const char *in, char *out, size_t outlen)
+static void display(const char *in, char *out, size_t outlen, int lines)
 {
     size_t o = 0;
     const unsigned char *s = (const unsigned char *)in;
@@ -517,9 +577,9 @@ void manifest_display(const char *in, char *out, size_t outlen)
     while (*s) {
         uint32_t cp = 0;
         size_t n = utf8_next(s, &cp);
-        int bad = n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
-                  (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-                  cp == 0x200e || cp == 0x200f;
+        int bad = n == 0 || (cp < 0x20 && !(lines && (cp == '\n' || cp == '\t'))) || cp == 0x7f ||
+                  (cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+                  (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f;
         size_t w = bad ? 1 : n;
         if (o + w + 1 > outlen)
             break;
@@ -530,4 +590,14 @@ void manifest_display(const char *in, char *out, size_t outlen)
         s += n ? n : 1;
     }
     out[o] = '\0';
+}
+
+void manifest_display(const char *in, char *out, size_t outlen)
+{
+    display(in, out, outlen, 0);
+}
+
+void manifest_display_text(const char *in, char *out, size_t outlen)
+{
+    display(in, out, outlen, 1);
 }

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -227,10 +228,12 @@ struct counters {
 static void report(struct xfer_opts *o, struct counters *c, uint64_t total, uint64_t nfiles,
                    int done, struct xfer_progress *out)
 {
+    int unsized = total == MF_SIZE_STREAM;
     struct xfer_progress p = {
         .bytes = atomic_load(&c->bytes),
         .resumed = atomic_load(&c->resumed),
-        .total = total - atomic_load(&c->resumed),
+        .total = unsized ? atomic_load(&c->bytes) : total - atomic_load(&c->resumed),
+        .unsized = unsized,
         .wire_bytes = atomic_load(&c->wire),
         .files = atomic_load(&c->files),
         .nfiles = nfiles,
@@ -241,6 +244,13 @@ static void report(struct xfer_opts *o, struct counters *c, uint64_t total, uint
         *out = p;
     if (o->progress)
         o->progress(o->ud, &p);
+}
+
+/* What progress counts towards: the offer's bytes, or MF_SIZE_STREAM when
+ * that is known only at the end. */
+static uint64_t offer_total(const struct manifest *m)
+{
+    return m->n == 1 && mf_streamed(&m->e[0]) ? MF_SIZE_STREAM : m->total_bytes;
 }
 
 /* Wait for the pipeline to finish, reporting progress meanwhile. */
@@ -377,6 +387,62 @@ static int batch_add(struct sender *s, struct slot *sl, size_t i)
     return 0;
 }
 
+/* Up to cap bytes of a pipe: what comes before it has been quiet for
+ * 50 ms (so that a slow writer's data still moves), or until its end. */
+static int read_pipe(int fd, uint8_t *p, size_t cap, size_t *got, int *eof)
+{
+    size_t n = 0;
+    while (n < cap) {
+        if (n > 0) {
+            struct pollfd pf = {.fd = fd, .events = POLLIN};
+            int k = poll(&pf, 1, 50);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k == 0)
+                break;
+        }
+        ssize_t r = read(fd, p + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return PCP_ERR_IO;
+        if (r == 0) {
+            *eof = 1;
+            break;
+        }
+        n += (size_t)r;
+    }
+    *got = n;
+    return 0;
+}
+
+/* A file read from a pipe, whose size the offer did not say: chunks as
+ * the data comes, then FILE_END (in the slot the end of input left). */
+static int send_stream(struct sender *s, size_t i, uint64_t *nchunks)
+{
+    uint64_t off = 0;
+    for (int eof = 0;;) {
+        struct slot *sl = ring_produce(&s->ring);
+        size_t n;
+        if (!sl)
+            return ring_error(&s->ring);
+        int e = read_pipe(s->o->in_fd, sl->msg + XM_DATA_HDR, STREAM_CHUNK, &n, &eof);
+        if (e)
+            return e;
+        sl->file = (uint32_t)i;
+        if (n == 0) {
+            sl->kind = XM_FILE_END;
+            ring_produced_done(&s->ring, sl);
+            return 0;
+        }
+        sl->kind = XM_DATA;
+        sl->offset = off;
+        sl->raw_len = (uint32_t)n;
+        reader_hand_off(s, sl, nchunks);
+        off += n;
+    }
+}
+
 static void *reader_main(void *arg)
 {
     struct sender *s = arg;
@@ -388,6 +454,10 @@ static void *reader_main(void *arg)
         const struct mf_entry *en = &m->e[i];
         if (en->type != MF_FILE)
             continue;
+        if (mf_streamed(en)) {
+            e = send_stream(s, i, &nchunks);
+            continue;
+        }
         /* Small files that start from nothing travel whole, many to a
          * message: no per-file hand-offs, FILE_END or digest. */
         if (s->start[i] == 0 && en->size <= XFER_BATCH_FILE_MAX) {
@@ -612,6 +682,7 @@ static void *sealer_main(void *arg)
     struct sender *s = arg;
     crypto_generichash_state hs;
     int64_t cur = -1;
+    uint64_t streamed = 0; /* bytes of a file the offer gave no size for */
     size_t pending = 0;
     int e = 0;
     struct slot *sl;
@@ -648,12 +719,15 @@ static void *sealer_main(void *arg)
             } else {
                 crypto_generichash_update(&hs, mac, sizeof(mac));
                 atomic_fetch_add(&s->cnt.bytes, sl->raw_len);
+                if (mf_streamed(&s->m->e[sl->file]))
+                    streamed += sl->raw_len;
             }
         } else {
             uint8_t m[1 + 4 + XFER_DIGESTBYTES];
             m[0] = XM_FILE_END;
             put_be32(m + 1, sl->file);
-            digest_final(&hs, s->m->e[sl->file].size, m + 5);
+            const struct mf_entry *en = &s->m->e[sl->file];
+            digest_final(&hs, mf_streamed(en) ? streamed : en->size, m + 5);
             cur = -1;
             e = seal_into(s, m, sizeof(m), 0, &pending, NULL);
             atomic_fetch_add(&s->cnt.files, 1);
@@ -668,9 +742,10 @@ static void *sealer_main(void *arg)
         e = flush_out(s, &pending);
     if (!e && !(e = ring_error(&s->ring))) {
         uint8_t m[13];
+        uint64_t total = s->m->total_bytes + streamed;
         m[0] = XM_END;
-        put_be32(m + 1, (uint32_t)(s->m->total_bytes >> 32));
-        put_be32(m + 5, (uint32_t)s->m->total_bytes);
+        put_be32(m + 1, (uint32_t)(total >> 32));
+        put_be32(m + 5, (uint32_t)total);
         put_be32(m + 9, (uint32_t)s->m->nfiles);
         if (!(e = seal_into(s, m, sizeof(m), 1, &pending, NULL)))
             e = flush_out(s, &pending);
@@ -720,7 +795,8 @@ static int match_resume(struct sender *s, const uint8_t *msg, size_t len)
         const uint8_t *p = msg + 5 + (size_t)k * RESUME_ENTRY;
         uint32_t i = get_be32(p);
         uint64_t have = (uint64_t)get_be32(p + 4) << 32 | get_be32(p + 8);
-        if (i >= m->n || m->e[i].type != MF_FILE || have == 0 || have > m->e[i].size || s->start[i])
+        if (i >= m->n || m->e[i].type != MF_FILE || mf_streamed(&m->e[i]) || have == 0 ||
+            have > m->e[i].size || s->start[i])
             return PCP_ERR_PROTO;
         uint8_t mine[XFER_DIGESTBYTES];
         struct stat st;
@@ -793,7 +869,7 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
     for (started = 0; started < nw; started++)
         pthread_create(&workers[started], NULL, deflate_main, &s);
     pthread_create(&sealer, NULL, sealer_main, &s);
-    watch(o, &s.cnt, m->total_bytes, m->nfiles);
+    watch(o, &s.cnt, offer_total(m), m->nfiles);
     pthread_join(reader, NULL);
     pthread_join(sealer, NULL);
     ring_fail(&s.ring, PCP_ERR_CANCELLED); /* wake idle workers */
@@ -817,7 +893,7 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
         } else if (!e)
             e = re ? re : PCP_ERR_PROTO;
     }
-    report(o, &s.cnt, m->total_bytes, m->nfiles, 1, result);
+    report(o, &s.cnt, offer_total(m), m->nfiles, 1, result);
     ring_free(&s.ring);
 out:
     free(s.start);
@@ -1082,6 +1158,7 @@ struct wstate {
     size_t next; /* manifest index of the next file expected */
     int fd;      /* its .pcp-part, or -1 */
     uint64_t got;
+    uint64_t streamed; /* bytes of a file the offer gave no size for */
     crypto_generichash_state hs;
     char part[MF_NAME_MAX + 16];
 };
@@ -1098,9 +1175,15 @@ static size_t next_file(const struct manifest *m, size_t i)
 static int begin_file(struct receiver *r, struct wstate *w, uint64_t from)
 {
     const struct mf_entry *en = &r->m->e[w->next];
-    uint64_t have = r->have[w->next];
+    uint64_t have = r->have ? r->have[w->next] : 0;
     int resume = have && from == have;
     const char *leaf;
+    crypto_generichash_init(&w->hs, NULL, 0, XFER_DIGESTBYTES);
+    w->got = 0;
+    if (r->o->to_stdout) {
+        w->fd = STDOUT_FILENO;
+        return 0;
+    }
     int dfd = open_parent(r, en->path, 1, &leaf);
     if (dfd < 0) {
         set_err_path(r, en->path);
@@ -1115,8 +1198,6 @@ static int begin_file(struct receiver *r, struct wstate *w, uint64_t from)
         set_err_path(r, en->path);
         return errno == ELOOP ? PCP_ERR_UNSAFE_PATH : PCP_ERR_IO;
     }
-    crypto_generichash_init(&w->hs, NULL, 0, XFER_DIGESTBYTES);
-    w->got = 0;
     if (resume) {
         if (ftruncate(w->fd, (off_t)have) != 0 || lseek(w->fd, (off_t)have, SEEK_SET) < 0) {
             set_err_path(r, en->path);
@@ -1149,15 +1230,23 @@ static int end_file(struct receiver *r, struct wstate *w, const uint8_t *digest)
     const struct mf_entry *en = &r->m->e[w->next];
     const char *leaf;
     int e = 0;
-    if (w->got != en->size)
+    if (mf_streamed(en))
+        w->streamed = w->got;
+    else if (w->got != en->size)
         return PCP_ERR_PROTO;
     if (digest) {
         uint8_t mine[XFER_DIGESTBYTES];
-        digest_final(&w->hs, en->size, mine);
+        digest_final(&w->hs, w->got, mine);
         if (sodium_memcmp(mine, digest, sizeof(mine)) != 0) {
             set_err_path(r, en->path);
             return PCP_ERR_DIGEST;
         }
+    }
+    if (r->o->to_stdout) {
+        w->fd = -1;
+        atomic_fetch_add(&r->cnt.files, 1);
+        w->next = next_file(r->m, w->next + 1);
+        return 0;
     }
     struct timespec ts[2] = {
         {0, UTIME_OMIT}, {(time_t)(en->mtime_ns / 1000000000), (long)(en->mtime_ns % 1000000000)}};
@@ -1281,9 +1370,12 @@ static void *writer_main(void *arg)
                 e = end_file(r, &w, sl->msg + 5);
                 break;
             }
-            if (sl->offset != w.got || sl->raw_len > m->e[w.next].size - w.got ||
-                (sl->raw_len != STREAM_CHUNK && w.got + sl->raw_len != m->e[w.next].size) ||
-                sl->raw_len == 0) {
+            /* A streamed file's chunks may be short: the sender sends
+             * what a slow pipe gave it. */
+            if (sl->offset != w.got || sl->raw_len == 0 ||
+                (!mf_streamed(&m->e[w.next]) &&
+                 (sl->raw_len > m->e[w.next].size - w.got ||
+                  (sl->raw_len != STREAM_CHUNK && w.got + sl->raw_len != m->e[w.next].size)))) {
                 e = PCP_ERR_PROTO;
                 break;
             }
@@ -1300,7 +1392,7 @@ static void *writer_main(void *arg)
             break;
         case XM_END: {
             uint64_t total = (uint64_t)get_be32(sl->msg + 1) << 32 | get_be32(sl->msg + 5);
-            if (w.next != m->n || w.fd >= 0 || total != m->total_bytes ||
+            if (w.next != m->n || w.fd >= 0 || total != m->total_bytes + w.streamed ||
                 get_be32(sl->msg + 9) != (uint32_t)m->nfiles)
                 e = PCP_ERR_PROTO;
             else
@@ -1321,7 +1413,7 @@ static void *writer_main(void *arg)
         e = ring_error(&r->ring);
     if (!e && !ended)
         e = PCP_ERR_TRUNCATED;
-    if (w.fd >= 0)
+    if (w.fd >= 0 && !r->o->to_stdout)
         close(w.fd); /* the .pcp-part stays: it never carries the final name */
     if (e) {
         r->write_err = e;
@@ -1384,7 +1476,7 @@ static int part_open(struct receiver *r, size_t i, struct stat *st)
     const struct mf_entry *en = &r->m->e[i];
     const char *leaf;
     char part[MF_NAME_MAX + 16];
-    if (en->type != MF_FILE || en->size == 0)
+    if (en->type != MF_FILE || en->size == 0 || mf_streamed(en))
         return -1;
     int dfd = open_parent(r, en->path, 0, &leaf);
     if (dfd < 0)
@@ -1531,6 +1623,38 @@ static int offer_resume(struct receiver *r)
     return e;
 }
 
+/* Before asking: the target directory is there and writable, nothing
+ * would be overwritten, and there is room. The refusal says why. */
+static int prepare_disk(struct receiver *r, struct chan *c)
+{
+    int e;
+    const char *out_dir = r->o->out_dir ? r->o->out_dir : ".";
+    if ((e = mkdir_p(out_dir)) != 0 ||
+        (r->root = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        e = PCP_ERR_IO;
+        set_err_path(r, out_dir);
+        send_error(c, XM_REFUSE, e, "the receiver cannot write to its target directory", 0);
+        return e;
+    }
+    if ((e = precheck(r)) != 0) {
+        send_error(c, XM_REFUSE, e, "a file of that name already exists on the receiver", 0);
+        return e;
+    }
+    if ((e = room_check(r, &r->o->space_needed, &r->o->space_free)) != 0) {
+        char why[160];
+        if (r->o->space_needed > r->o->space_free)
+            snprintf(why, sizeof(why),
+                     "not enough space on the receiver: %llu bytes needed, %llu free",
+                     (unsigned long long)r->o->space_needed, (unsigned long long)r->o->space_free);
+        else
+            snprintf(why, sizeof(why), "the receiver cannot write to its target directory");
+        set_err_path(r, out_dir);
+        send_error(c, XM_REFUSE, e, why, 0);
+        return e;
+    }
+    return 0;
+}
+
 int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],
                  struct xfer_opts *o, struct xfer_progress *result)
 {
@@ -1561,30 +1685,18 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
                    "offer refused: a path twice, or outside the directories it lists", 0);
         goto out;
     }
-    const char *out_dir = o->out_dir ? o->out_dir : ".";
-    if ((e = mkdir_p(out_dir)) != 0 ||
-        (r.root = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        e = PCP_ERR_IO;
-        set_err_path(&r, out_dir);
-        send_error(&c, XM_REFUSE, e, "the receiver cannot write to its target directory", 0);
+    /* A message, or one file for standard output, touches no directory. */
+    int text = m.n == 1 && m.e[0].type == MF_TEXT;
+    if (o->to_stdout && !text && (m.n != 1 || m.e[0].type != MF_FILE)) {
+        e = PCP_ERR_INVAL;
+        send_error(&c, XM_REFUSE, e,
+                   "the receiver takes one file on its standard output, not a directory or "
+                   "several files",
+                   0);
         goto out;
     }
-    if ((e = precheck(&r)) != 0) {
-        send_error(&c, XM_REFUSE, e, "a file of that name already exists on the receiver", 0);
+    if (!text && !o->to_stdout && (e = prepare_disk(&r, &c)) != 0)
         goto out;
-    }
-    if ((e = room_check(&r, &o->space_needed, &o->space_free)) != 0) {
-        char why[160];
-        if (o->space_needed > o->space_free)
-            snprintf(why, sizeof(why),
-                     "not enough space on the receiver: %llu bytes needed, %llu free",
-                     (unsigned long long)o->space_needed, (unsigned long long)o->space_free);
-        else
-            snprintf(why, sizeof(why), "the receiver cannot write to its target directory");
-        set_err_path(&r, out_dir);
-        send_error(&c, XM_REFUSE, e, why, 0);
-        goto out;
-    }
     if (o->confirm && !o->confirm(o->ud, &m)) {
         e = PCP_ERR_REFUSED;
         send_error(&c, XM_REFUSE, e, "the receiver declined", 0);
@@ -1594,11 +1706,15 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
         e = PCP_ERR_NOMEM;
         goto out;
     }
-    if ((e = make_dirs(&r)) != 0) {
+    if (text || o->to_stdout) {
+        uint8_t accept = XM_ACCEPT;
+        e = chan_send(&c, &accept, 1, 0);
+    } else if ((e = make_dirs(&r)) != 0) {
         send_error(&c, XM_REFUSE, e, "the receiver cannot create a directory", 0);
-        goto out;
+    } else {
+        e = offer_resume(&r);
     }
-    if ((e = offer_resume(&r)) != 0)
+    if (e)
         goto out;
     net_set_timeout(fd, o->stall_ms ? o->stall_ms : XFER_STALL_MS);
 
@@ -1609,7 +1725,7 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     for (started = 0; started < nw; started++)
         pthread_create(&workers[started], NULL, inflate_main, &r);
     pthread_create(&writer, NULL, writer_main, &r);
-    watch(o, &r.cnt, m.total_bytes, m.nfiles);
+    watch(o, &r.cnt, offer_total(&m), m.nfiles);
     pthread_join(writer, NULL);
     /* The opener may sit in recv(): the socket's stall timeout or the
      * peer's close ends it; on our own error, shut the socket to end it now. */
@@ -1626,7 +1742,7 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     } else if (e != PCP_ERR_PEER && e != PCP_ERR_CLOSED && e != PCP_ERR_NET) {
         send_error(&c, XM_ERROR, e, pcp_strerror(e), 1);
     }
-    report(o, &r.cnt, m.total_bytes, m.nfiles, 1, result);
+    report(o, &r.cnt, offer_total(&m), m.nfiles, 1, result);
     ring_free(&r.ring);
 out:
     if (r.pfd >= 0 && r.pfd != r.root)

@@ -25,6 +25,7 @@ struct xfer_progress {
     uint64_t files;      /* files completed */
     uint64_t resumed;    /* file bytes that were already there (not in bytes) */
     uint64_t nfiles;
+    int unsized;    /* total is only what came so far (a streamed file) */
     double seconds; /* since data started */
     int done;       /* last call */
 };
@@ -32,6 +33,8 @@ struct xfer_progress {
 struct xfer_opts {
     const char *out_dir; /* receiver: target directory */
     int overwrite;       /* receiver: replace existing files */
+    int to_stdout;       /* receiver: write the offer's one file to standard output */
+    int in_fd;           /* sender: where a streamed file (src NULL) is read */
     int threads;         /* workers for (de)compression; 0 = from the CPU count */
     int compress;        /* sender: -1 adaptive (default), 0 never, 1 always */
     int stall_ms;        /* give up when nothing moves this long; 0 = XFER_STALL_MS */

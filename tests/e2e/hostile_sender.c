@@ -33,6 +33,11 @@
  * batch-order   the same, the second file's record first
  * batch-tail    the same, three bytes left over after the records
  * batch-mid     the first chunk of a 512 KiB file, then a FILES message
+ * stream-ok     a file offered without a size (as `pcp send -` does), sent
+ *               in short chunks of 3 and 7 bytes: "ownedowned"
+ * stream-total  the same, END claiming 11 bytes
+ * stream-empty  the same, a chunk of 0 bytes in between
+ * text-file     a message and a file in one offer
  * absurd        a frame whose length prefix says 4 GiB
  * stall-offer   the handshake, then nothing
  * stall-data    the first chunk of a 512 KiB file, then nothing
@@ -78,7 +83,7 @@ static struct mf_entry *entry(struct manifest *m, uint8_t type, const char *path
     e->size = size;
     if (type == MF_FILE) {
         m->nfiles++;
-        m->total_bytes += size;
+        m->total_bytes += size == MF_SIZE_STREAM ? 0 : size;
     }
     return e;
 }
@@ -145,10 +150,10 @@ static void send_files(size_t end)
     send_msg(msg, end, 0);
 }
 
-static void send_end(const struct manifest *m)
+static void send_end(const struct manifest *m, uint64_t total)
 {
     uint8_t fin[13] = {XM_END};
-    put_be64(fin + 1, m->total_bytes);
+    put_be64(fin + 1, total);
     put_be32(fin + 9, (uint32_t)m->nfiles);
     send_msg(fin, sizeof(fin), 1);
 }
@@ -181,6 +186,14 @@ static void send_data(const char *scen, const struct manifest *m)
     } else if (!strcmp(scen, "batch-mid")) {
         send_chunk(0, 0, STREAM_CHUNK, &hs);
         send_files(batch_rec(XM_FILES_HDR, 1, 5, 5));
+    } else if (!strncmp(scen, "stream-", 7)) {
+        send_chunk(0, 0, 3, &hs);
+        if (!strcmp(scen, "stream-empty"))
+            send_chunk(0, 3, 0, &hs);
+        send_chunk(0, 3, 7, &hs);
+        send_file_end(0, 10, &hs, 1);
+        send_end(m, !strcmp(scen, "stream-total") ? 11 : 10);
+        return;
     } else if (!strcmp(scen, "stall-data")) {
         send_chunk(0, 0, STREAM_CHUNK, &hs);
         sleep(30);
@@ -197,7 +210,7 @@ static void send_data(const char *scen, const struct manifest *m)
             send_file_end((uint32_t)i, m->e[i].size, &hs, good);
         }
     }
-    send_end(m);
+    send_end(m, m->total_bytes);
 }
 
 static int build(const char *scen, const char *arg, struct manifest *m)
@@ -218,7 +231,12 @@ static int build(const char *scen, const char *arg, struct manifest *m)
     else if (!strcmp(scen, "digest-ok") || !strcmp(scen, "digest-bad") ||
              !strcmp(scen, "lie-long") || !strcmp(scen, "stall-offer") || !strcmp(scen, "absurd"))
         entry(m, MF_FILE, "plain.txt", 5);
-    else if (!strcmp(scen, "lie-short"))
+    else if (!strncmp(scen, "stream-", 7))
+        entry(m, MF_FILE, "piped", MF_SIZE_STREAM);
+    else if (!strcmp(scen, "text-file")) {
+        entry(m, MF_TEXT, "", 5)->text = strdup("owned");
+        entry(m, MF_FILE, "plain.txt", 5);
+    } else if (!strcmp(scen, "lie-short"))
         entry(m, MF_FILE, "plain.txt", 10);
     else if (!strcmp(scen, "order-chunk") || !strcmp(scen, "stall-data"))
         entry(m, MF_FILE, "plain.txt", 2 * STREAM_CHUNK);

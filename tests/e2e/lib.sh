@@ -27,9 +27,10 @@ fail() {
 }
 
 # start_sender [send options and paths]: runs `pcp send --json` in the
-# background; sets SENDER_PID and CODE.
+# background, its standard input from $SEND_STDIN (default /dev/null); sets
+# SENDER_PID and CODE.
 start_sender() {
-    "$PCP" send --json "$@" >"$WORK/sender.json" 2>"$WORK/sender.err" &
+    "$PCP" send --json "$@" <"${SEND_STDIN:-/dev/null}" >"$WORK/sender.json" 2>"$WORK/sender.err" &
     SENDER_PID=$!
     CODE=
     for _ in $(seq 1 200); do

@@ -115,6 +115,21 @@ expect case 0
 expect link-loop 0
 [ "$(readlink "$WORK/out/a")$(readlink "$WORK/out/b")" = ba ] || fail "link-loop: links not made"
 
+# A file offered without a size (from a pipe) arrives in chunks of any
+# length; a chunk of nothing, an END that lies, or a message offered with
+# a file are refused.
+expect stream-ok 0
+[ "$(cat "$WORK/out/piped")" = ownedowned ] || fail "stream-ok: not received"
+rm "$WORK/out/piped"
+expect stream-empty 8
+[ -z "$(finals)" ] || fail "stream-empty: promoted $(finals)"
+expect stream-total 8
+grep -q "did not verify" "$WORK/receiver.err" || fail "stream-total: no clear message"
+rm -f "$WORK/out/piped"
+expect text-file 8
+[ -z "$(finals)" ] || fail "text-file: wrote $(finals)"
+grep -q owned "$WORK/receiver.txt" && fail "text-file: the message was shown"
+
 # Data that breaks the offer's rules: stopped, nothing promoted.
 for scen in lie-long lie-short order-chunk order-file absurd \
     batch-size batch-order batch-tail batch-mid; do

@@ -17,6 +17,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (manifest_encode(&m, &w) != 0 || w.len != size || memcmp(w.p, data, size) != 0)
         abort();
     for (size_t i = 0; i < m.n; i++) {
+        if (m.e[i].type == MF_TEXT) {
+            /* A message: alone, no path, its size its length. */
+            char shown[64];
+            if (m.n != 1 || m.e[i].path[0] || strlen(m.e[i].text) != m.e[i].size)
+                abort();
+            manifest_display_text(m.e[i].text, shown, sizeof(shown));
+            continue;
+        }
+        if (mf_streamed(&m.e[i]) && m.n != 1)
+            abort();
         if (manifest_path_check(m.e[i].path, strlen(m.e[i].path)) != 0)
             abort();
         if (m.e[i].type == MF_LINK && manifest_link_check(m.e[i].path, m.e[i].link) != 0)

@@ -143,13 +143,109 @@ static void test_decode_hostile(void **state)
     struct manifest m;
     struct wbuf w;
     manifest_init(&m);
-    add(&m, MF_FILE, "a", UINT64_MAX, NULL);
+    add(&m, MF_FILE, "a", UINT64_MAX - 1, NULL);
     add(&m, MF_FILE, "b", 2, NULL);
     wbuf_init(&w);
     manifest_encode(&m, &w);
     assert_int_equal(manifest_decode(&d, w.p, w.len), PCP_ERR_TOO_BIG);
     manifest_free(&m);
     wbuf_free(&w);
+}
+
+static int decode_bytes(struct wbuf *w)
+{
+    struct manifest d;
+    int r = manifest_decode(&d, w->p, w->len);
+    if (r == 0)
+        manifest_free(&d);
+    wbuf_free(w);
+    return r;
+}
+
+/* A message: alone, with no path, mode or time, no NUL, MF_TEXT_MAX bytes at most. */
+static void test_text(void **state)
+{
+    (void)state;
+    struct manifest m, d;
+    struct wbuf w;
+    manifest_init(&m);
+    assert_int_equal(manifest_add_text(&m, "hello\nworld", 11), 0);
+    assert_int_equal(manifest_add_text(&m, "again", 5), PCP_ERR_INVAL);
+    wbuf_init(&w);
+    assert_int_equal(manifest_encode(&m, &w), 0);
+    assert_int_equal(manifest_decode(&d, w.p, w.len), 0);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.e[0].type, MF_TEXT);
+    assert_string_equal(d.e[0].text, "hello\nworld");
+    assert_int_equal(d.nfiles, 0);
+    assert_int_equal(d.total_bytes, 0);
+    size_t bad;
+    assert_int_equal(manifest_check_tree(&d, &bad), 0);
+    manifest_free(&d);
+    /* Cut anywhere: refused. */
+    for (size_t cut = 0; cut < w.len; cut++) {
+        struct manifest t;
+        assert_int_not_equal(manifest_decode(&t, w.p, cut), 0);
+    }
+    wbuf_free(&w);
+    /* With a path, a mode, a time, or a second entry: refused. */
+    const char *what[] = {"path", "mode", "mtime", "second"};
+    for (size_t k = 0; k < 4; k++) {
+        m.e[0].mode = k == 1 ? 0644 : 0;
+        m.e[0].mtime_ns = k == 2 ? 1 : 0;
+        free(m.e[0].path);
+        m.e[0].path = strdup(k == 0 ? "x" : "");
+        if (k == 3)
+            add(&m, MF_FILE, "f", 1, NULL);
+        wbuf_init(&w);
+        manifest_encode(&m, &w);
+        int r = decode_bytes(&w);
+        if (r != PCP_ERR_PROTO)
+            fail_msg("text with a %s: %d", what[k], r);
+    }
+    manifest_free(&m);
+    char *big = malloc(MF_TEXT_MAX + 1);
+    assert_non_null(big);
+    memset(big, 'a', MF_TEXT_MAX + 1);
+    manifest_init(&m);
+    assert_int_equal(manifest_add_text(&m, big, MF_TEXT_MAX + 1), PCP_ERR_INVAL);
+    assert_int_equal(manifest_add_text(&m, "a\0b", 3), PCP_ERR_INVAL);
+    assert_int_equal(manifest_add_text(&m, big, MF_TEXT_MAX), 0);
+    m.e[0].size = MF_TEXT_MAX + 1; /* claims one byte more than the limit */
+    free(m.e[0].text);
+    m.e[0].text = big;
+    big = NULL;
+    wbuf_init(&w);
+    manifest_encode(&m, &w);
+    assert_int_equal(decode_bytes(&w), PCP_ERR_PROTO);
+    manifest_free(&m);
+}
+
+/* A file of unknown size (from a pipe): alone, named by one safe component. */
+static void test_stream(void **state)
+{
+    (void)state;
+    struct manifest m, d;
+    struct wbuf w;
+    manifest_init(&m);
+    assert_int_equal(manifest_add_stream(&m, "a/b"), PCP_ERR_INVAL);
+    assert_int_equal(manifest_add_stream(&m, ".."), PCP_ERR_INVAL);
+    assert_int_equal(manifest_add_stream(&m, "stdin"), 0);
+    assert_int_equal(manifest_add_stream(&m, "again"), PCP_ERR_INVAL);
+    assert_true(mf_streamed(&m.e[0]));
+    wbuf_init(&w);
+    assert_int_equal(manifest_encode(&m, &w), 0);
+    assert_int_equal(manifest_decode(&d, w.p, w.len), 0);
+    assert_true(mf_streamed(&d.e[0]));
+    assert_int_equal(d.nfiles, 1);
+    assert_int_equal(d.total_bytes, 0);
+    manifest_free(&d);
+    wbuf_free(&w);
+    add(&m, MF_FILE, "other", 1, NULL);
+    wbuf_init(&w);
+    manifest_encode(&m, &w);
+    assert_int_equal(decode_bytes(&w), PCP_ERR_PROTO);
+    manifest_free(&m);
 }
 
 /* check_tree on a manifest of (type, path) pairs, links pointing at "t". */
@@ -236,6 +332,9 @@ static void test_display(void **state)
                      "txt.exe",
                      out, sizeof(out));
     assert_string_equal(out, "rtl?txt.exe");
+    /* A message keeps its lines and tabs, nothing else. */
+    manifest_display_text("a\tb\nc\x1b[2J\r", out, sizeof(out));
+    assert_string_equal(out, "a\tb\nc?[2J?");
     manifest_display("nl\nx", out, sizeof(out));
     assert_string_equal(out, "nl?x");
     char small[4];
@@ -292,7 +391,8 @@ int main(void)
         cmocka_unit_test(test_path_check), cmocka_unit_test(test_link_check),
         cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_decode_hostile),
         cmocka_unit_test(test_check_tree), cmocka_unit_test(test_display),
-        cmocka_unit_test(test_build),
+        cmocka_unit_test(test_build),      cmocka_unit_test(test_text),
+        cmocka_unit_test(test_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
