@@ -103,6 +103,12 @@ int ui_relay_choice(struct relay_choice *rc, const struct relay_flags *f);
  * 0, all), or -1 after printing why. */
 int ui_cipher_env(unsigned *set);
 
+/* Draw text as a QR code with half-block characters, dark on light
+ * whatever the terminal's colours; -1 when this build has no libqrencode
+ * (ui_qr_version() is then NULL) or the text does not fit. */
+int ui_qr(FILE *f, const char *text);
+const char *ui_qr_version(void);
+
 /* MDNS interface from the option or PCP_MDNS_INTERFACE (may be NULL). */
 const char *ui_mdns_ifname(const char *opt);
 

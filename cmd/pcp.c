@@ -42,11 +42,13 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("pcp %s\nport mapping: %s\ncompression: zlib%s\nDHT: %s\n", PCP_VERSION,
+        printf("pcp %s\nport mapping: %s\ncompression: zlib%s\nDHT: %s\nQR codes: %s\n",
+               PCP_VERSION,
                portmap_backends()[0] ? portmap_backends()
                                      : "none (built without miniupnpc and libnatpmp)",
                xfer_have_zstd() ? ", zstd" : " (built without libzstd)",
-               dht_version_text() ? dht_version_text() : "none (built without OpenDHT)");
+               dht_version_text() ? dht_version_text() : "none (built without OpenDHT)",
+               ui_qr_version() ? ui_qr_version() : "none (built without libqrencode)");
         if (dht_version_text())
             printf("This binary includes OpenDHT (GPL-3.0-or-later) and is distributed under "
                    "the GPL-3.0-or-later.\n");

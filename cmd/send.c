@@ -36,6 +36,7 @@ static void help(FILE *f)
         "      --text TEXT         send this message instead of files (at most 1 MiB)\n"
         "      --name NAME         the name the receiver gives standard input's data\n"
         "                          (default 'stdin')\n"
+        "      --qr                also show the receive command as a QR code\n"
         "  -w, --words N           words in the code, 4 to 8 (default 4)\n"
         "      --code CODE         use this code instead of a random one (it will be\n"
         "                          visible in the process list)\n"
@@ -266,21 +267,15 @@ static int offer_text(struct manifest *m, const char *msg)
 
 int cmd_send(int argc, char **argv)
 {
-    static const struct option opts[] = {{"words", required_argument, 0, 'w'},
-                                         {"code", required_argument, 0, 'c'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"mdns-interface", required_argument, 0, 'i'},
-                                         {"port", required_argument, 0, 'p'},
-                                         {"timeout", required_argument, 0, 't'},
-                                         {"no-compress", no_argument, 0, 'n'},
-                                         {"threads", required_argument, 0, 'T'},
-                                         {"compress", no_argument, 0, 'C'},
-                                         {"stall-timeout", required_argument, 0, 'S'},
-                                         {"text", required_argument, 0, 'x'},
-                                         {"name", required_argument, 0, 'm'},
-                                         RELAY_LONG_OPTIONS,
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"words", required_argument, 0, 'w'}, {"code", required_argument, 0, 'c'},
+        {"json", no_argument, 0, 'j'},        {"mdns-interface", required_argument, 0, 'i'},
+        {"port", required_argument, 0, 'p'},  {"timeout", required_argument, 0, 't'},
+        {"no-compress", no_argument, 0, 'n'}, {"threads", required_argument, 0, 'T'},
+        {"compress", no_argument, 0, 'C'},    {"stall-timeout", required_argument, 0, 'S'},
+        {"text", required_argument, 0, 'x'},  {"name", required_argument, 0, 'm'},
+        {"qr", no_argument, 0, 'Q'},          RELAY_LONG_OPTIONS,
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     struct ui u;
     struct pcp_code code;
     struct manifest m;
@@ -294,7 +289,7 @@ int cmd_send(int argc, char **argv)
     struct punch_prep prep = {.lfd = -1};
     unsigned words = 4;
     long port = 0, timeout_s = -1, num;
-    int json = 0, fd = -1, rc, e, o;
+    int json = 0, qr = 0, fd = -1, rc, e, o;
     char text[CODE_TEXT_MAX], err[256], peer_msg[256];
 
     memset(&xo, 0, sizeof(xo));
@@ -315,6 +310,9 @@ int cmd_send(int argc, char **argv)
             break;
         case 'm':
             name = optarg;
+            break;
+        case 'Q':
+            qr = 1;
             break;
         case 'j':
             json = 1;
@@ -455,6 +453,14 @@ int cmd_send(int argc, char **argv)
         punch_prepare(&prep, 1); /* for a direct path once a receiver came */
     }
     print_code(&u, text);
+    if (qr) {
+        char cmdline[CODE_TEXT_MAX + 16];
+        snprintf(cmdline, sizeof(cmdline), "pcp receive %s", text);
+        if (ui_qr(stderr, cmdline) != 0)
+            fprintf(stderr, "pcp: %s\n",
+                    ui_qr_version() ? "cannot draw the QR code"
+                                    : "this pcp was built without libqrencode: no QR code");
+    }
     if (!json)
         fprintf(stderr, "Waiting for the receiver%s%s...\n",
                 !rly.use   ? ""

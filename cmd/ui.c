@@ -13,6 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef PCP_HAVE_QRENCODE
+#include <qrencode.h>
+#endif
+
 #include "dht.h"
 #include "err.h"
 #include "kv.h"
@@ -460,3 +464,47 @@ const char *ui_mdns_ifname(const char *opt)
     const char *e = getenv("PCP_MDNS_INTERFACE");
     return e && *e ? e : NULL;
 }
+
+#ifdef PCP_HAVE_QRENCODE
+const char *ui_qr_version(void)
+{
+    return "libqrencode";
+}
+
+int ui_qr(FILE *f, const char *text)
+{
+    QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    if (!q)
+        return -1;
+    /* Two rows of modules per line, with the 4-module quiet zone the
+     * standard asks for; black on white set explicitly. */
+    const int quiet = 4, w = q->width;
+    for (int y = -quiet; y < w + quiet; y += 2) {
+        fputs("\033[30;107m", f);
+        for (int x = -quiet; x < w + quiet; x++) {
+            int top = x >= 0 && x < w && y >= 0 && y < w && (q->data[y * w + x] & 1);
+            int bot = x >= 0 && x < w && y + 1 >= 0 && y + 1 < w && (q->data[(y + 1) * w + x] & 1);
+            fputs(top && bot ? "\xe2\x96\x88"
+                  : top      ? "\xe2\x96\x80"
+                  : bot      ? "\xe2\x96\x84"
+                             : " ",
+                  f);
+        }
+        fputs("\033[0m\n", f);
+    }
+    QRcode_free(q);
+    return 0;
+}
+#else
+const char *ui_qr_version(void)
+{
+    return NULL;
+}
+
+int ui_qr(FILE *f, const char *text)
+{
+    (void)f;
+    (void)text;
+    return -1;
+}
+#endif

@@ -15,19 +15,22 @@ sudo=
 [ "$(id -u)" -ne 0 ] && sudo=sudo
 
 if [ "$(uname)" = Darwin ]; then
-    brew install cmake pkg-config libsodium libmicrohttpd openssl miniupnpc libnatpmp zstd opendht cmocka
+    brew install cmake pkg-config libsodium libmicrohttpd openssl miniupnpc libnatpmp zstd opendht qrencode cmocka
 else
-    # Build: compiler, cmake, libraries (libzstd, miniupnpc, libnatpmp and
-    # libopendht-c optional; with OpenDHT the binary is under the GPL-3).
+    # Build: compiler, cmake, libraries (libzstd, miniupnpc, libnatpmp,
+    # libqrencode and libopendht-c optional; with OpenDHT the binary is
+    # under the GPL-3).
     # Tests: cmocka, clang (libFuzzer), clang-format and cppcheck (lint
     # tests), iproute2 and iptables (namespaces, NAT lab), miniupnpd-iptables
     # (a router that maps ports in the NAT lab; only the binary, no service),
     # openssl and socat (an https relay), zeroconf (mDNS interop), dhtnode
-    # (a private DHT), node/npm
-    # (SPAKE2 cross-check against @noble/curves).
+    # (a private DHT), zbar-tools (reads --qr back), node/npm (SPAKE2
+    # cross-check against @noble/curves); debhelper, lintian, man-db and
+    # bash-completion (the Debian package, its man page and completions).
     want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libssl-dev
           libminiupnpc-dev libnatpmp-dev libopendht-c-dev libcmocka-dev clang clang-format cppcheck iproute2
-          iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf valgrind dhtnode"
+          iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf valgrind dhtnode
+          libqrencode-dev zbar-tools debhelper dpkg-dev lintian man-db bash-completion zsh fish"
     missing=
     for p in $want; do
         dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
