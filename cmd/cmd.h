@@ -58,12 +58,18 @@ void ui_install_signals(const struct ui *u);
 #define THREADS_MAX 8          /* MAX_WORKERS in core/transfer.c */
 int ui_option_num(const char *opt, const char *s, long min, long max, long *out);
 /* The client's settings file: "key = value" lines, # comments. Keys:
- * relay, relay-token, dht (yes or no), dht-bootstrap. */
+ * relay, relay-token, dht (yes or no), dht-bootstrap; and defaults that
+ * an option overrides: words (4 to 8), qr (yes or no), out (a directory),
+ * mdns-interface. */
 struct client_config {
     char relay[512];
     char relay_token[256];
     char dht[8];             /* "yes" or "no" */
     char dht_bootstrap[300]; /* HOST:PORT */
+    char words[2];
+    char qr[8];
+    char out[1024];
+    char mdns_interface[64];
 };
 /* Parse text over *c; PCP_ERR_INVAL with "line N: what" in err. */
 int ui_config_parse(struct client_config *c, const char *text, size_t len, char *err,
@@ -109,7 +115,8 @@ int ui_cipher_env(unsigned *set);
 int ui_qr(FILE *f, const char *text);
 const char *ui_qr_version(void);
 
-/* MDNS interface from the option or PCP_MDNS_INTERFACE (may be NULL). */
-const char *ui_mdns_ifname(const char *opt);
+/* MDNS interface from the option, PCP_MDNS_INTERFACE or the config
+ * file's mdns-interface (NULL: every interface). */
+const char *ui_mdns_ifname(const char *opt, const struct client_config *cfg);
 
 #endif

@@ -350,6 +350,8 @@ int cmd_receive(int argc, char **argv)
     }
     if (ui_relay_choice(&rly, &rf) != 0 || ui_cipher_env(&xo.ciphers) != 0)
         return EXIT_USAGE;
+    if (!xo.out_dir && !xo.to_stdout && rly.cfg.out[0])
+        xo.out_dir = rly.cfg.out; /* the config file's default */
     if (xo.to_stdout && (json || xo.out_dir)) {
         fprintf(stderr, "pcp: --stdout takes standard output for the data: not with %s\n",
                 json ? "--json" : "--out");
@@ -370,7 +372,7 @@ int cmd_receive(int argc, char **argv)
     if ((e = code_parse(text, &code, err, sizeof(err))) != 0)
         return ui_fail(&u, PCP_ERR_INVAL, "%s", err);
 
-    const char *ifname = ui_mdns_ifname(ifopt);
+    const char *ifname = ui_mdns_ifname(ifopt, &rly.cfg);
     if (!json)
         fprintf(stderr, "Looking for the sender%s%s%s%s...\n",
                 rly.only ? "" : " on the local network", rly.dht ? ", in the DHT" : "",

@@ -289,7 +289,7 @@ int cmd_send(int argc, char **argv)
     struct punch_prep prep = {.lfd = -1};
     unsigned words = 4;
     long port = 0, timeout_s = -1, num;
-    int json = 0, qr = 0, fd = -1, rc, e, o;
+    int json = 0, qr = 0, words_set = 0, fd = -1, rc, e, o;
     char text[CODE_TEXT_MAX], err[256], peer_msg[256];
 
     memset(&xo, 0, sizeof(xo));
@@ -301,6 +301,7 @@ int cmd_send(int argc, char **argv)
             if (ui_option_num("--words", optarg, CODE_MIN_WORDS, CODE_MAX_WORDS, &num) != 0)
                 return EXIT_USAGE;
             words = (unsigned)num;
+            words_set = 1;
             break;
         case 'c':
             given_code = optarg;
@@ -371,6 +372,10 @@ int cmd_send(int argc, char **argv)
     }
     if (ui_relay_choice(&rly, &rf) != 0 || ui_cipher_env(&xo.ciphers) != 0)
         return EXIT_USAGE;
+    /* The config file's defaults, where no option said otherwise. */
+    if (!words_set && rly.cfg.words[0])
+        words = (unsigned)(rly.cfg.words[0] - '0');
+    qr |= !strcmp(rly.cfg.qr, "yes");
     ui_init(&u, json, "Sending");
     ui_install_signals(&u);
 
@@ -427,7 +432,7 @@ int cmd_send(int argc, char **argv)
             rc = ui_fail(&u, e, "cannot listen on TCP port %ld: is it in use?", port);
             goto out;
         }
-        const char *ifname = ui_mdns_ifname(ifopt);
+        const char *ifname = ui_mdns_ifname(ifopt, &rly.cfg);
         if ((e = mdns_responder_start(&resp, ifname, mt.channel, lport, "v=1")) != 0) {
             rc = ui_fail(&u, e, "cannot announce on the local network%s%s: %s",
                          ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));

@@ -17,6 +17,7 @@
 #include <qrencode.h>
 #endif
 
+#include "code.h"
 #include "dht.h"
 #include "err.h"
 #include "kv.h"
@@ -283,26 +284,38 @@ int ui_option_num(const char *opt, const char *s, long min, long max, long *out)
 static int client_set(void *ud, const char *key, const char *val, char *err, size_t errlen)
 {
     struct client_config *c = ud;
-    char *dst = !strcmp(key, "relay")           ? c->relay
-                : !strcmp(key, "relay-token")   ? c->relay_token
-                : !strcmp(key, "dht")           ? c->dht
-                : !strcmp(key, "dht-bootstrap") ? c->dht_bootstrap
-                                                : NULL;
-    size_t cap = dst == c->relay           ? sizeof(c->relay)
-                 : dst == c->dht           ? sizeof(c->dht)
-                 : dst == c->dht_bootstrap ? sizeof(c->dht_bootstrap)
-                                           : sizeof(c->relay_token);
-    if (!dst) {
-        snprintf(err, errlen, "unknown setting '%.64s'", key);
-        return PCP_ERR_INVAL;
+    /* kind: 0 any word, 1 yes or no, 2 a number of code words, 3 a path */
+    const struct {
+        const char *key;
+        char *dst;
+        size_t cap;
+        int kind;
+    } keys[] = {
+        {"relay", c->relay, sizeof(c->relay), 0},
+        {"relay-token", c->relay_token, sizeof(c->relay_token), 0},
+        {"dht", c->dht, sizeof(c->dht), 1},
+        {"dht-bootstrap", c->dht_bootstrap, sizeof(c->dht_bootstrap), 0},
+        {"words", c->words, sizeof(c->words), 2},
+        {"qr", c->qr, sizeof(c->qr), 1},
+        {"out", c->out, sizeof(c->out), 3},
+        {"mdns-interface", c->mdns_interface, sizeof(c->mdns_interface), 0},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].key) != 0)
+            continue;
+        int k = keys[i].kind;
+        if (strlen(val) >= keys[i].cap || !*val || (k != 3 && strpbrk(val, " \t")) ||
+            (k == 1 && strcmp(val, "yes") && strcmp(val, "no")) ||
+            (k == 2 &&
+             (strlen(val) != 1 || *val < '0' + CODE_MIN_WORDS || *val > '0' + CODE_MAX_WORDS))) {
+            snprintf(err, errlen, "bad value for %s", key);
+            return PCP_ERR_INVAL;
+        }
+        snprintf(keys[i].dst, keys[i].cap, "%s", val);
+        return 0;
     }
-    if (strlen(val) >= cap || strpbrk(val, " \t") ||
-        (dst == c->dht && strcmp(val, "yes") && strcmp(val, "no"))) {
-        snprintf(err, errlen, "bad value for %s", key);
-        return PCP_ERR_INVAL;
-    }
-    snprintf(dst, cap, "%s", val);
-    return 0;
+    snprintf(err, errlen, "unknown setting '%.64s'", key);
+    return PCP_ERR_INVAL;
 }
 
 int ui_config_parse(struct client_config *c, const char *text, size_t len, char *err, size_t errlen)
@@ -457,12 +470,14 @@ int ui_cipher_env(unsigned *set)
     return 0;
 }
 
-const char *ui_mdns_ifname(const char *opt)
+const char *ui_mdns_ifname(const char *opt, const struct client_config *cfg)
 {
     if (opt && *opt)
         return opt;
     const char *e = getenv("PCP_MDNS_INTERFACE");
-    return e && *e ? e : NULL;
+    if (e && *e)
+        return e;
+    return cfg && cfg->mdns_interface[0] ? cfg->mdns_interface : NULL;
 }
 
 #ifdef PCP_HAVE_QRENCODE

@@ -112,12 +112,26 @@ static void test_config(void **state)
     assert_int_equal(ui_config_parse(&c, ok, strlen(ok), err, sizeof(err)), 0);
     assert_string_equal(c.relay, "http://relay.example:9474");
     assert_string_equal(c.relay_token, "abc");
+    static const char defaults[] =
+        "words = 6\nqr = yes\nout = /srv/My Files\nmdns-interface = br0\n"
+        "dht = no\n";
+    assert_int_equal(ui_config_parse(&c, defaults, strlen(defaults), err, sizeof(err)), 0);
+    assert_string_equal(c.words, "6");
+    assert_string_equal(c.qr, "yes");
+    assert_string_equal(c.out, "/srv/My Files");
+    assert_string_equal(c.mdns_interface, "br0");
+    assert_string_equal(c.dht, "no");
     static const struct {
         const char *text, *err;
     } bad[] = {
         {"relay\n", "line 1: expected 'key = value'"},
         {"\nrelais = x\n", "line 2: unknown setting 'relais'"},
         {"relay-token = a b\n", "line 1: bad value for relay-token"},
+        {"words = 9\n", "line 1: bad value for words"},
+        {"words = 12\n", "line 1: bad value for words"},
+        {"qr = maybe\n", "line 1: bad value for qr"},
+        {"dht = on\n", "line 1: bad value for dht"},
+        {"out =\n", "line 1: bad value for out"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&c, 0, sizeof(c));
@@ -131,11 +145,14 @@ static void test_mdns_ifname(void **state)
 {
     (void)state;
     unsetenv("PCP_MDNS_INTERFACE");
-    assert_null(ui_mdns_ifname(NULL));
-    assert_null(ui_mdns_ifname(""));
+    struct client_config cfg = {0};
+    assert_null(ui_mdns_ifname(NULL, NULL));
+    assert_null(ui_mdns_ifname("", &cfg));
+    snprintf(cfg.mdns_interface, sizeof(cfg.mdns_interface), "br0");
+    assert_string_equal(ui_mdns_ifname(NULL, &cfg), "br0"); /* the config file's */
     setenv("PCP_MDNS_INTERFACE", "lo", 1);
-    assert_string_equal(ui_mdns_ifname(NULL), "lo");
-    assert_string_equal(ui_mdns_ifname("eth1"), "eth1"); /* the option wins */
+    assert_string_equal(ui_mdns_ifname(NULL, &cfg), "lo");     /* the environment beats it */
+    assert_string_equal(ui_mdns_ifname("eth1", &cfg), "eth1"); /* the option wins */
     unsetenv("PCP_MDNS_INTERFACE");
 }
 
