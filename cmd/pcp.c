@@ -5,8 +5,10 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmd.h"
+#include "code.h"
 #include "dht.h"
 #include "portmap.h"
 #include "transfer.h"
@@ -29,6 +31,27 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
         fprintf(f, "  %-9s %s\n", subcommands[i].name, subcommands[i].what);
     fprintf(f, "\nRun 'pcp <command> --help' for a command's options.\n");
+}
+
+/* `pcp complete-code PARTIAL`, for the shell completions: every code
+ * that PARTIAL's last word can become, one per line ("bubble-ene" ->
+ * "bubble-enemy"); nothing once the code has its most words. */
+static int complete_code(const char *partial)
+{
+    const char *last = strrchr(partial, '-');
+    size_t keep = last ? (size_t)(last - partial) + 1 : 0, words = 1;
+    for (const char *p = partial; *p; p++)
+        words += *p == '-';
+    if (words > CODE_MAX_WORDS)
+        return EXIT_OK;
+    const char *stem = partial + keep;
+    size_t sl = strlen(stem);
+    for (unsigned i = 0; i < CODE_WORDS; i++) {
+        const char *w = code_word(i);
+        if (!strncasecmp(w, stem, sl))
+            printf("%.*s%s\n", (int)keep, partial, w);
+    }
+    return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -54,6 +77,8 @@ int main(int argc, char **argv)
                    "the GPL-3.0-or-later.\n");
         return EXIT_OK;
     }
+    if (!strcmp(argv[1], "complete-code"))
+        return complete_code(argc > 2 ? argv[2] : "");
     if (sodium_init() < 0) {
         fprintf(stderr, "pcp: libsodium failed to initialise\n");
         return EXIT_ERROR;

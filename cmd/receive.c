@@ -55,7 +55,10 @@ static void help(FILE *f)
         "                          (env PCP_RELAY, or 'relay = URL' in the config file)\n"
         "      --relay-token T     the relay's token (env PCP_RELAY_TOKEN)\n"
         "      --no-relay          never use a relay, even a configured one\n"
-        "      --force-relay       only the relay: no LAN lookup (for testing)\n"
+        "      --force-relay       only the relay: no LAN lookup or DHT (for testing)\n"
+        "      --dht-bootstrap H:P the DHT node to join (env PCP_DHT_BOOTSTRAP;\n"
+        "                          default bootstrap.jami.net:4222)\n"
+        "      --no-dht            do not look in the public DHT\n"
         "  -h, --help              this text\n");
 }
 

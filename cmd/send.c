@@ -48,12 +48,16 @@ static void help(FILE *f)
         "      --stall-timeout S   give up when the transfer makes no progress for S\n"
         "                          seconds (default 30); a later send resumes it\n"
         "      --no-compress       never compress (default: adapt to the link)\n"
+        "      --compress          always try to compress\n"
         "      --threads N         compression threads (default: CPU count, at most 4)\n"
         "      --relay URL         also wait at this relay, for receivers on other networks\n"
         "                          (env PCP_RELAY, or 'relay = URL' in the config file)\n"
         "      --relay-token T     the relay's token (env PCP_RELAY_TOKEN)\n"
         "      --no-relay          never use a relay, even a configured one\n"
-        "      --force-relay       only the relay: no LAN announcement (for testing)\n"
+        "      --force-relay       only the relay: no LAN announcement or DHT (for testing)\n"
+        "      --dht-bootstrap H:P the DHT node to join (env PCP_DHT_BOOTSTRAP;\n"
+        "                          default bootstrap.jami.net:4222)\n"
+        "      --no-dht            do not publish in the public DHT\n"
         "  -h, --help              this text\n");
 }
 

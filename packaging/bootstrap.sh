@@ -26,11 +26,12 @@ else
     # openssl and socat (an https relay), zeroconf (mDNS interop), dhtnode
     # (a private DHT), zbar-tools (reads --qr back), node/npm (SPAKE2
     # cross-check against @noble/curves); debhelper, lintian, man-db and
-    # bash-completion (the Debian package, its man page and completions).
+    # bash-completion, zsh and fish (the Debian package, its man page and
+    # completions), ruby (checks the Homebrew formula's syntax).
     want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libssl-dev
           libminiupnpc-dev libnatpmp-dev libopendht-c-dev libcmocka-dev clang clang-format cppcheck iproute2
           iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf valgrind dhtnode
-          libqrencode-dev zbar-tools debhelper dpkg-dev lintian man-db bash-completion zsh fish"
+          libqrencode-dev zbar-tools debhelper dpkg-dev lintian man-db bash-completion zsh fish ruby"
     missing=
     for p in $want; do
         dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
