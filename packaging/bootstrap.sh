@@ -25,7 +25,7 @@ else
     # (a router that maps ports in the NAT lab; only the binary, no service),
     # openssl and socat (an https relay), zeroconf (mDNS interop), dhtnode
     # (a private DHT), zbar-tools (reads --qr back), node/npm (SPAKE2
-    # cross-check against @noble/curves); debhelper, lintian, man-db and
+    # cross-check against @noble/curves); debhelper, lintian, man-db,
     # bash-completion, zsh and fish (the Debian package, its man page and
     # completions), ruby (checks the Homebrew formula's syntax).
     want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libssl-dev
