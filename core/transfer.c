@@ -388,19 +388,19 @@ static int batch_add(struct sender *s, struct slot *sl, size_t i)
 }
 
 /* Up to cap bytes of a pipe: what comes before it has been quiet for
- * 50 ms (so that a slow writer's data still moves), or until its end. */
+ * 50 ms (so that a slow writer's data still moves), or until its end;
+ * nothing at all after 10 s of silence (the caller sends an empty chunk,
+ * so that the receiver's stall limit counts only a dead sender). */
 static int read_pipe(int fd, uint8_t *p, size_t cap, size_t *got, int *eof)
 {
     size_t n = 0;
     while (n < cap) {
-        if (n > 0) {
-            struct pollfd pf = {.fd = fd, .events = POLLIN};
-            int k = poll(&pf, 1, 50);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k == 0)
-                break;
-        }
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        int k = poll(&pf, 1, n > 0 ? 50 : 10000);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k == 0)
+            break;
         ssize_t r = read(fd, p + n, cap - n);
         if (r < 0 && errno == EINTR)
             continue;
@@ -430,7 +430,7 @@ static int send_stream(struct sender *s, size_t i, uint64_t *nchunks)
         if (e)
             return e;
         sl->file = (uint32_t)i;
-        if (n == 0) {
+        if (n == 0 && eof) {
             sl->kind = XM_FILE_END;
             ring_produced_done(&s->ring, sl);
             return 0;
@@ -438,6 +438,12 @@ static int send_stream(struct sender *s, size_t i, uint64_t *nchunks)
         sl->kind = XM_DATA;
         sl->offset = off;
         sl->raw_len = (uint32_t)n;
+        if (n == 0) { /* the pipe is quiet: a sign of life */
+            sl->flags = 0;
+            data_header(sl, 0);
+            ring_produced_done(&s->ring, sl);
+            continue;
+        }
         reader_hand_off(s, sl, nchunks);
         off += n;
     }
@@ -709,7 +715,8 @@ static void *sealer_main(void *arg)
                 else
                     atomic_fetch_add(&s->ad.skip_streak, 1);
             }
-            adapt_sample(s, sl);
+            if (sl->raw_len)
+                adapt_sample(s, sl);
             uint8_t mac[MACBYTES];
             e = seal_into(s, sl->msg, sl->msg_len, 0, &pending, mac);
             if (sl->kind == XM_FILES) {
@@ -1370,11 +1377,11 @@ static void *writer_main(void *arg)
                 e = end_file(r, &w, sl->msg + 5);
                 break;
             }
-            /* A streamed file's chunks may be short: the sender sends
-             * what a slow pipe gave it. */
-            if (sl->offset != w.got || sl->raw_len == 0 ||
+            /* A streamed file's chunks may be short (what a slow pipe
+             * gave the sender) or empty (a sign of life while it is quiet). */
+            if (sl->offset != w.got ||
                 (!mf_streamed(&m->e[w.next]) &&
-                 (sl->raw_len > m->e[w.next].size - w.got ||
+                 (sl->raw_len == 0 || sl->raw_len > m->e[w.next].size - w.got ||
                   (sl->raw_len != STREAM_CHUNK && w.got + sl->raw_len != m->e[w.next].size)))) {
                 e = PCP_ERR_PROTO;
                 break;

@@ -36,7 +36,8 @@
  * stream-ok     a file offered without a size (as `pcp send -` does), sent
  *               in short chunks of 3 and 7 bytes: "ownedowned"
  * stream-total  the same, END claiming 11 bytes
- * stream-empty  the same, a chunk of 0 bytes in between
+ * stream-empty  the same, a chunk of 0 bytes in between (a sign of life)
+ * stream-gap    the same, the second chunk at offset 4 (a byte missing)
  * text-file     a message and a file in one offer
  * absurd        a frame whose length prefix says 4 GiB
  * stall-offer   the handshake, then nothing
@@ -190,7 +191,7 @@ static void send_data(const char *scen, const struct manifest *m)
         send_chunk(0, 0, 3, &hs);
         if (!strcmp(scen, "stream-empty"))
             send_chunk(0, 3, 0, &hs);
-        send_chunk(0, 3, 7, &hs);
+        send_chunk(0, !strcmp(scen, "stream-gap") ? 4 : 3, 7, &hs);
         send_file_end(0, 10, &hs, 1);
         send_end(m, !strcmp(scen, "stream-total") ? 11 : 10);
         return;

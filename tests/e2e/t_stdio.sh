@@ -82,6 +82,13 @@ both_ok "slow stdin"
 [ "$(cat "$WORK/slow/stdin")" = abc ] || fail "slow stdin gave '$(cat "$WORK/slow/stdin")'"
 [ ! -e "$WORK/slow/stdin.pcp-part" ] || fail "slow stdin: .pcp-part left"
 
+# A writer quiet for longer than the receiver's stall limit: the sender's
+# signs of life (an empty chunk after 10 s of silence) keep it going.
+SEND_STDIN=<(printf 'x'; sleep 12; printf 'y') start_sender -
+receive --yes --stall-timeout 11 --out "$WORK/quiet" "$CODE"
+both_ok "quiet stdin"
+[ "$(cat "$WORK/quiet/stdin")" = xy ] || fail "quiet stdin gave '$(cat "$WORK/quiet/stdin")'"
+
 # Nothing on standard input: an empty file.
 start_sender -
 receive --yes --out "$WORK/empty" "$CODE"
