@@ -438,7 +438,10 @@ static int send_stream(struct sender *s, size_t i, uint64_t *nchunks)
         sl->kind = XM_DATA;
         sl->offset = off;
         sl->raw_len = (uint32_t)n;
-        if (n == 0) { /* the pipe is quiet: a sign of life */
+        if (n == 0) {
+            /* The pipe is quiet: a sign of life, for no worker; the slot's
+             * try_deflate from its last use must not count as a skip. */
+            sl->try_deflate = 0;
             sl->flags = 0;
             data_header(sl, 0);
             ring_produced_done(&s->ring, sl);
