@@ -573,9 +573,11 @@ int cmd_receive(int argc, char **argv)
         rc = EXIT_OK;
         if (json)
             printf("{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
-                   "\"rate\":%.0f,\"path\":\"%s\",\"cipher\":\"%s\",\"compression\":\"%s\"}\n",
+                   "\"rate\":%.0f,\"wire\":%llu,\"path\":\"%s\",\"cipher\":\"%s\","
+                   "\"compression\":\"%s\"}\n",
                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
-                   res.seconds > 0 ? (double)res.bytes / res.seconds : 0, u.path,
+                   res.seconds > 0 ? (double)res.bytes / res.seconds : 0,
+                   (unsigned long long)res.wire_bytes, u.path,
                    stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
         else if (!rc_ctx.text)
             fprintf(stderr, "Received %llu file(s), %llu bytes in %.2f s into %s\n",
