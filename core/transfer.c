@@ -42,7 +42,13 @@
 #define OUT_FLUSH (256u * 1024u)
 #define OUT_CAP (OUT_FLUSH + FRAME_PREFIX + FRAME_MAX)
 #define MAX_WORKERS 8
-#define ADAPT_WINDOW 32 /* chunks per throughput sample */
+/* A throughput sample spans at least 32 chunks (twice a socket buffer, on
+ * a slow link) and 100 ms (on a fast one the disk's rate swings over a few
+ * MiB); a costlier mode must beat a cheaper one by an eighth to be kept,
+ * so that noise does not buy compression that only takes CPU. */
+#define ADAPT_WINDOW 32
+#define ADAPT_MIN_NS 100000000LL
+#define ADAPT_MARGIN 1.125
 #define ADAPT_REPROBE_NS 8000000000LL
 #define ADAPT_MODES 3 /* raw, zlib level 1, zlib level 6 */
 #define PART_SUFFIX ".pcp-part"
@@ -644,7 +650,7 @@ static void adapt_sample(struct sender *s, const struct slot *sl)
         if (k != m && a->stamp[k] && a->rate[k] > best)
             best = a->rate[k];
     int losing = a->count >= 3 && secs > 0 && (double)a->bytes / secs < best / 2;
-    if (++a->count < ADAPT_WINDOW && !losing)
+    if (!losing && (++a->count < ADAPT_WINDOW || now - a->start < ADAPT_MIN_NS))
         return;
     a->rate[m] = secs > 0 ? (double)a->bytes / secs : 1e18;
     a->stamp[m] = now;
@@ -656,7 +662,7 @@ static void adapt_sample(struct sender *s, const struct slot *sl)
     if (next < 0) {
         next = 0;
         for (int k = 1; k < ADAPT_MODES; k++)
-            if (a->rate[k] > a->rate[next])
+            if (a->rate[k] > a->rate[next] * ADAPT_MARGIN)
                 next = k;
     }
     atomic_store(&a->mode, next);

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Adaptive compression on a slow link: two hosts joined by a veth pair shaped
+# to 100 Mbit/s with tbf on both ends. Text sent with the default settings
+# must cross mostly compressed (the sender found that compression moves more
+# file bytes per second there); with --no-compress it must not be. What is
+# checked is the bytes on the wire (the done event's "wire" on both sides),
+# never a time. The namespaces are made here and removed on exit.
+set -euo pipefail
+PCP=${PCP:?}
+[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
+tag=pcp$$
+A=$tag-a B=$tag-b
+WORK=$(mktemp -d /tmp/pcp-slow.XXXXXX)
+cleanup() {
+    jobs -p | xargs -r kill 2>/dev/null || true
+    ip netns del "$A" 2>/dev/null || true
+    ip netns del "$B" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; tail -20 "$WORK"/*.err >&2 || true; exit 1; }
+
+ip netns add "$A"
+ip netns add "$B"
+ip link add eth0 netns "$A" type veth peer name eth0 netns "$B"
+n=1
+for h in "$A" "$B"; do
+    ip -n "$h" link set lo up
+    ip -n "$h" addr add "10.98.0.$n/24" dev eth0
+    ip -n "$h" link set eth0 up
+    ip netns exec "$h" tc qdisc add dev eth0 root tbf rate 100mbit burst 64kb latency 50ms
+    n=$((n + 1))
+done
+for _ in $(seq 1 50); do
+    ip -n "$A" -6 addr show dev eth0 | grep -q tentative || break
+    sleep 0.1
+done
+ip netns exec "$A" ping -c1 -W2 10.98.0.2 >/dev/null || fail "no link between the hosts"
+
+# NAME MiB: words drawn from the code word list, about 3.5x with zstd.
+make_text() {
+    : >"$1"
+    while [ "$(stat -c %s "$1")" -lt $(($2 << 20)) ]; do
+        shuf -r -n 200000 "$(dirname "$0")/../../wordlist/english.txt" | paste -sd ' ' >>"$1"
+    done
+}
+
+# transfer FILE [SENDER OPTIONS...]: one transfer from A to B; sets WS and
+# WR, the wire bytes each side counted.
+transfer() {
+    local f=$1
+    shift
+    rm -rf "$WORK/out"
+    ip netns exec "$A" "$PCP" send --json --no-dht --no-relay "$@" "$f" \
+        >"$WORK/sender.json" 2>"$WORK/sender.err" &
+    local spid=$! code= rrc src
+    for _ in $(seq 1 100); do
+        code=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
+        [ -n "$code" ] && break
+        sleep 0.05
+    done
+    [ -n "$code" ] || fail "no code"
+    set +e
+    PCP_CODE=$code ip netns exec "$B" "$PCP" receive --json --yes --no-dht --no-relay \
+        --out "$WORK/out" >"$WORK/receiver.json" 2>"$WORK/receiver.err"
+    rrc=$?
+    [ $rrc -eq 0 ] || kill "$spid" 2>/dev/null
+    wait "$spid"
+    src=$?
+    set -e
+    [ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "$(basename "$f") $*: exit $rrc/$src"
+    cmp "$f" "$WORK/out/$(basename "$f")" || fail "content differs"
+    WS=$(sed -n 's/.*"event":"done".*"wire":\([0-9]*\).*/\1/p' "$WORK/sender.json")
+    WR=$(sed -n 's/.*"event":"done".*"wire":\([0-9]*\).*/\1/p' "$WORK/receiver.json")
+    [ -n "$WS" ] && [ "$WS" = "$WR" ] || fail "wire bytes: sender '$WS', receiver '$WR'"
+    echo "  $(basename "$f") $*: $(stat -c %s "$f") bytes, $WS on the wire;" \
+        "$(sed -n 's/.*"event":"done".*"seconds":\([0-9.]*\).*/\1/p' "$WORK/receiver.json") s"
+}
+
+make_text "$WORK/text.txt" 40
+size=$(stat -c %s "$WORK/text.txt")
+transfer "$WORK/text.txt"
+[ "$WS" -lt $((size * 6 / 10)) ] || fail "adaptive: $WS wire bytes for $size of text on a slow link"
+
+head -c $((8 << 20)) "$WORK/text.txt" >"$WORK/part.txt"
+transfer "$WORK/part.txt" --no-compress
+[ "$WS" -gt $((8 << 20)) ] || fail "--no-compress: only $WS wire bytes for 8 MiB"
+echo PASS
