@@ -19,6 +19,15 @@
 #            wormhole-william has no such option: its relayed runs are
 #            forced by a firewall in the receiver's namespace that refuses
 #            every new TCP connection but to the mailbox and transit relay.
+# pcp-stdout (random and text only): pcp again, the receiver with --stdout
+# into /dev/null: the same transfer with the receiver's storage out of the
+# picture (checked by pcp's own digests, not by cmp).
+# Memory: this machine is a VM that hands memory freed in it back to its
+# host within seconds (free page reporting), and a file written into such
+# memory costs up to 5 times more. Before each run (every tool alike) a
+# scratch file of the case's size is written and removed, so that every
+# receiver starts in the same state; PEERS_SETTLE=0 leaves that out. The
+# limits below give the storage's rate both ways.
 # The path column is checked, not assumed: pcp's own `path` event, and for
 # the wormholes the bytes their transit relay logged during the run.
 # Time: from the sender's start to the receiver's exit; a run counts only
@@ -33,7 +42,7 @@
 # PEERS_DIR (where the data and the work files go: /dev/shm, so that the
 # figures are the tools' and not the disk's), PEERS_TOOLS and PEERS_CASES
 # (subsets of "pcp magic-wormhole wormhole-william" and "random text
-# files"), PEERS_TIMEOUT (seconds a side may take, 3600), PCP (default:
+# files"), PEERS_SETTLE (1), PEERS_TIMEOUT (seconds a side may take, 3600), PCP (default:
 # build/cmd/pcp of this tree).
 #
 # Not one packet may leave the machine: every process that opens a socket
@@ -67,7 +76,8 @@ case $link in
 20mbit-loss1) mb=${PEERS_MB:-32} nfiles=${PEERS_FILES:-1000} ;;
 esac
 runs=${PEERS_RUNS:-1}
-tools=${PEERS_TOOLS:-pcp magic-wormhole wormhole-william}
+tools=${PEERS_TOOLS:-pcp pcp-stdout magic-wormhole wormhole-william}
+settle=${PEERS_SETTLE:-1}
 cases=${PEERS_CASES:-random text files}
 [ "$(id -u)" -eq 0 ] || { echo "peers.sh: needs root (network namespaces)" >&2; exit 77; }
 [ -x "$PCP" ] || { echo "peers.sh: no pcp at $PCP; build it first" >&2; exit 1; }
@@ -245,8 +255,23 @@ ss_rate=$(awk '$1 == "secretstream_MBps" { print $2 }' "$work/cipher.out")
 sb_rate=$(awk '$1 == "secretbox_MBps" { print $2 }' "$work/cipher.out")
 gcm_rate=$(openssl speed -seconds 2 -bytes 262144 -evp aes-256-gcm 2>/dev/null |
     awk '$1 == "AES-256-GCM" { sub("k", "", $2); printf "%.0f", $2 / 1000 }')
-# The work directory's storage: write + fsync, then read bypassing the
-# page cache where the file system allows it.
+# settle_mem: write and remove a scratch file of the case's size, so that
+# the next writer finds memory its host has not taken back (see the top).
+settle_mem() {
+    dd if=/dev/zero of="$work/settle.tmp" bs=1M count="$mb" status=none
+    rm -f "$work/settle.tmp"
+}
+# The work directory's storage: a new file written (+ fsync) into memory
+# the host took back (5 s after a free), then right after a settle_mem;
+# then read bypassing the page cache where the file system allows it.
+settle_mem
+sleep 5
+t0=$EPOCHREALTIME
+dd if=/dev/zero of="$work/disk.tmp" bs=1M count="$mb" conv=fsync status=none
+t1=$EPOCHREALTIME
+rm -f "$work/disk.tmp"
+disk_cold=$(awk -v a="$t0" -v b="$t1" -v m="$mb" 'BEGIN { printf "%.0f", m * 1048576 / 1e6 / (b - a) }')
+settle_mem
 t0=$EPOCHREALTIME
 dd if=/dev/zero of="$work/disk.tmp" bs=1M count="$mb" conv=fsync status=none
 t1=$EPOCHREALTIME
@@ -292,9 +317,10 @@ one() {
     : >"$work/s.log"
     : >"$work/r.log"
     case $tool in
-    pcp)
+    pcp | pcp-stdout)
         sns=$PCP_SND rns=$PCP_RCV rpid=$relay_pid
         scmd=("$PCP" send --json) rcmd=("$PCP" receive --json --yes --timeout 60 --out "$out")
+        [ "$tool" = pcp-stdout ] && rcmd=("$PCP" receive --yes --timeout 60 --stdout)
         if [ "$how" = relayed ]; then
             scmd+=(--relay "$RELAY" --force-relay)
             rcmd+=(--relay "$RELAY" --force-relay)
@@ -322,6 +348,7 @@ one() {
         if [ "$how" = relayed ]; then fw on "$rns"; fi
         ;;
     esac
+    if [ "$settle" = 1 ]; then settle_mem; fi
     rb0=$(relay_bytes)
     rcpu0=$(cpu_of "$rpid")
     t0=$EPOCHREALTIME
@@ -332,7 +359,7 @@ one() {
     spid=$!
     # The receiver starts once the sender has its code, as a person would.
     for _ in $(seq 1 1500); do
-        if [ "$tool" = pcp ]; then
+        if [ "$tool" != magic-wormhole ] && [ "$tool" != wormhole-william ]; then
             code=$(sed -n 's/.*"event":"code","code":"\([a-z-]*\)".*/\1/p' "$work/s.log")
             [ -n "$code" ] && break
         else
@@ -341,9 +368,12 @@ one() {
         kill -0 "$spid" 2>/dev/null || break
         sleep 0.02
     done
-    [ "$tool" = pcp ] && rcmd+=("$code")
+    case $tool in pcp*) rcmd+=("$code") ;; esac
+    # pcp-stdout: the data into /dev/null, the messages into the log.
+    local rout=$work/r.log
+    [ "$tool" = pcp-stdout ] && rout=/dev/null
     (cd "$out" && printf 'y\n' | nsrun "$rns" /usr/bin/time -f '%e %U %S %M' -o "$work/r.time" \
-        timeout -k 5 "$limit" "${rcmd[@]}") >"$work/r.log" 2>&1 || rc=$?
+        timeout -k 5 "$limit" "${rcmd[@]}") >"$rout" 2>>"$work/r.log" || rc=$?
     t1=$EPOCHREALTIME
     # The sender should be done (or about to be); give it a minute.
     for _ in $(seq 1 600); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
@@ -354,6 +384,8 @@ one() {
     rb1=$(relay_bytes)
     if [ "$tool" = pcp ]; then
         path=$(sed -n 's/.*"event":"path","path":"\([a-z]*\)".*/\1/p' "$work/r.log" | head -1)
+    elif [ "$tool" = pcp-stdout ]; then
+        path=$(sed -n 's/.*"event":"connected".*"path":"\([a-z]*\)".*/\1/p' "$work/s.log" | head -1)
     else
         # Through the relay if it carried at least a quarter of the data
         # (a zip of random files is about the files' size).
@@ -362,14 +394,16 @@ one() {
         path=direct
         [ $(((rb1 - rb0) * 4)) -gt "$size" ] && path=relayed
     fi
-    if [ -d "$data/$name" ]; then
+    if [ "$tool" = pcp-stdout ]; then
+        : # pcp's digests: its exit status says
+    elif [ -d "$data/$name" ]; then
         diff -rq "$data/$name" "$out/$name" >/dev/null 2>&1 || ok=0
     else
         cmp -s "$data/$name" "$out/$name" || ok=0
     fi
     if [ $rc -ne 0 ] || [ $src -ne 0 ] || [ $ok -eq 0 ]; then
         say "$tool $how $name FAILED: receiver exit $rc, sender exit $src, verified $ok"
-        if [ "$tool" = pcp ]; then pcp_failed=1; fi
+        case $tool in pcp*) pcp_failed=1 ;; esac
         tail -5 "$work/s.log" | sed 's/^/  sender: /' >&2
         tail -5 "$work/r.log" | sed 's/^/  receiver: /' >&2
         return 0
@@ -401,6 +435,7 @@ for c in $cases; do
     for how in direct relayed; do
         for _ in $(seq 1 "$runs"); do
             for t in $tools; do
+                [ "$c" = files ] && [ "$t" = pcp-stdout ] && continue
                 one "$t" "$how" "$name" "$units" "$work/res/$c-$how-$t"
             done
         done
@@ -431,6 +466,7 @@ for c in $cases; do
     for how in direct relayed; do
         pcp_line=$(median "$work/res/$c-$how-pcp" || true)
         for t in $tools; do
+            [ "$c" = files ] && [ "$t" = pcp-stdout ] && continue
             line=$(median "$work/res/$c-$how-$t" || true)
             if [ -z "$line" ]; then
                 echo "| $(cat_label "$c"), $how | $t | | FAILED | | | | | | |"
@@ -438,8 +474,9 @@ for c in $cases; do
             fi
             echo "$line" | awk -v c="$(cat_label "$c"), $how" -v t="$t" -v u="$unit" -v p="$pcp_line" '{
                 ratio = "—"
-                if (t != "pcp" && p != "") { split(p, P, " "); ratio = sprintf("%.2fx", P[1] / $1) }
-                if (t != "pcp" && p == "") ratio = "n/a"
+                peer = t !~ /^pcp/
+                if (peer && p != "") { split(p, P, " "); ratio = sprintf("%.2fx", P[1] / $1) }
+                if (peer && p == "") ratio = "n/a"
                 printf "| %s | %s | %s | " ($1 < 100 ? "%.1f" : "%.0f") " %s | %.2f | %.2f | %.1f | %.1f | %s | %s |\n",
                        c, t, $8, $1, u, $3, $4, $5, $6, ($8 == "relayed" ? $7 : "—"), ratio }'
         done
@@ -449,6 +486,9 @@ echo
 echo "pcp ratio: pcp's rate over the tool's (above 1: pcp is faster). Relay CPU: the pcp relay's or"
 echo "the transit relay's CPU seconds during the run (a third process on the same CPUs)."
 echo "wormhole-william relayed: forced by a firewall (no option for it); magic-wormhole: --no-listen."
+echo "pcp-stdout: the receiver writes into /dev/null (--stdout): the transfer without the storage."
+[ "$settle" = 1 ] && echo "Each run starts right after a scratch file of the case's size was written and removed" \
+    "(every tool alike): see the storage limit below."
 echo
 echo "Limits of this machine, in the same run:"
 if [ -z "$link" ]; then
@@ -456,9 +496,21 @@ if [ -z "$link" ]; then
 else
     echo "- the link, one TCP connection, no crypto, $mb MiB: $tcp_rate MB/s"
 fi
-echo "- cipher on one core, 256 KiB messages: secretstream XChaCha20-Poly1305 (pcp) $ss_rate MB/s," \
-    "secretbox XSalsa20-Poly1305 (the wormholes' transit) $sb_rate MB/s, AES-256-GCM (openssl) $gcm_rate MB/s"
-echo "- storage of the work directory ($(stat -f -c %T "$work")), $mb MiB: write+fsync $disk_w MB/s," \
+echo "- cipher on one core, 256 KiB messages: secretstream XChaCha20-Poly1305 (pcp's baseline) $ss_rate MB/s," \
+    "secretbox XSalsa20-Poly1305 (the wormholes' transit) $sb_rate MB/s, AES-256-GCM (openssl; pcp's" \
+    "choice where both ends have AES-NI) $gcm_rate MB/s"
+echo "- storage of the work directory ($(stat -f -c %T "$work")), a new $mb MiB file, write+fsync:" \
+    "$disk_w MB/s right after memory was freed, $disk_cold MB/s into memory the host took back;" \
     "read ($how_read) $disk_r MB/s"
+# pcp's direct random run against the limits.
+for t in pcp pcp-stdout; do
+    line=$(median "$work/res/random-direct-$t" 2>/dev/null || true)
+    [ -n "$line" ] || continue
+    echo "$line" | awk -v t="$t" -v ss="$ss_rate" -v gcm="$gcm_rate" -v tcp="$tcp_rate" -v dw="$disk_w" '{
+        printf "- %s, random, direct: %.0f %% of the secretstream cipher, %.0f %% of AES-256-GCM, %.0f %% of TCP", t,
+               100 * $1 / ss, 100 * $1 / gcm, 100 * $1 / tcp
+        if (t == "pcp") printf ", %.0f %% of the storage write", 100 * $1 / dw
+        printf "\n" }'
+done
 # A peer's failure is in the table; pcp's is also the exit status.
 exit "$pcp_failed"
