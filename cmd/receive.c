@@ -577,8 +577,8 @@ int cmd_receive(int argc, char **argv)
                    "\"compression\":\"%s\"}\n",
                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
                    res.seconds > 0 ? (double)res.bytes / res.seconds : 0,
-                   (unsigned long long)res.wire_bytes, u.path,
-                   stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
+                   (unsigned long long)res.wire_bytes, u.path, stream_cipher_name(xo.cipher),
+                   xo.zstd ? "zstd" : "zlib");
         else if (!rc_ctx.text)
             fprintf(stderr, "Received %llu file(s), %llu bytes in %.2f s into %s\n",
                     (unsigned long long)res.files, (unsigned long long)res.bytes, res.seconds,

@@ -611,7 +611,8 @@ int cmd_send(int argc, char **argv)
                    "\"rate\":%.0f,\"wire\":%llu,\"path\":\"%s\",\"cipher\":\"%s\","
                    "\"compression\":\"%s\"}\n",
                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
-                   mbs * 1e6, (unsigned long long)res.wire_bytes, u.path, stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
+                   mbs * 1e6, (unsigned long long)res.wire_bytes, u.path,
+                   stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
         else if (msg)
             fprintf(stderr, "Sent the message; the receiver has it.\n");
         else

@@ -558,22 +558,22 @@ static void *reader_main(void *arg)
 static void *deflate_main(void *arg)
 {
     struct sender *s = arg;
-    z_stream zs[2]; /* levels 1 and 6 */
+    z_stream zs[2]; /* levels 1 and 6; deflateEnd is safe on a zeroed one */
     memset(zs, 0, sizeof(zs));
-    if (deflateInit2(&zs[0], 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        ring_fail(&s->ring, PCP_ERR_NOMEM);
-        return NULL;
-    }
-    if (deflateInit2(&zs[1], 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        deflateEnd(&zs[0]);
-        ring_fail(&s->ring, PCP_ERR_NOMEM);
-        return NULL;
-    }
+    int ok = 1;
 #ifdef PCP_HAVE_ZSTD
     /* zstd instead of zlib when both ends have it: as small or smaller, and
      * several times faster both ways. */
     ZSTD_CCtx *zc = s->o->zstd ? ZSTD_createCCtx() : NULL;
+    if (!zc)
 #endif
+        ok = deflateInit2(&zs[0], 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK &&
+             deflateInit2(&zs[1], 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    if (!ok) {
+        deflateEnd(&zs[0]);
+        ring_fail(&s->ring, PCP_ERR_NOMEM);
+        return NULL;
+    }
     struct slot *sl;
     while ((sl = ring_work(&s->ring)) != NULL) {
         if (sl->kind == XM_DATA || sl->kind == XM_FILES) {

@@ -416,7 +416,9 @@ one() {
         'BEGIN { split(s, S, " "); split(r, R, " "); w = t1 - t0
                  printf "%.6f %.3f %.2f %.2f %.1f %.1f %s %s\n", u / w, w, S[2] + S[3], R[2] + R[3],
                         S[4] / 1024, R[4] / 1024, rc, p }' >>"$res"
-    say "$tool $how $name: $(tail -1 "$res" | awk '{ printf "%.2f s, %s", $2, $8 }')"
+    local inside=
+    case $tool in pcp*) inside=", pcp's own clock $(sed -n 's/.*"event":"done".*"seconds":\([0-9.]*\).*/\1/p' "$work/s.log") s" ;; esac
+    say "$tool $how $name: $(tail -1 "$res" | awk '{ printf "%.2f s, %s", $2, $8 }')$inside"
 }
 
 # --- The runs -------------------------------------------------------------
