@@ -366,7 +366,7 @@ one() {
             grep -q 'Wormhole code is' "$work/s.log" && break
         fi
         kill -0 "$spid" 2>/dev/null || break
-        sleep 0.02
+        sleep 0.005
     done
     case $tool in pcp*) rcmd+=("$code") ;; esac
     # pcp-stdout: the data into /dev/null, the messages into the log.
