@@ -42,6 +42,7 @@ struct ring {
     uint64_t head, work, tail;
     int closed;
     int err;
+    int producer_waits; /* the producer found the ring full */
 };
 
 int ring_init(struct ring *r, size_t n, size_t bufsize);
