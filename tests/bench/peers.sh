@@ -504,8 +504,10 @@ echo "- cipher on one core, 256 KiB messages: secretstream XChaCha20-Poly1305 (p
 echo "- storage of the work directory ($(stat -f -c %T "$work")), a new $mb MiB file, write+fsync:" \
     "$disk_w MB/s right after memory was freed, $disk_cold MB/s into memory the host took back;" \
     "read ($how_read) $disk_r MB/s"
-# pcp's direct random run against the limits.
+# pcp's direct random run against the limits (on a shaped link, the link
+# is the only one that matters).
 for t in pcp pcp-stdout; do
+    [ -z "$link" ] || break
     line=$(median "$work/res/random-direct-$t" 2>/dev/null || true)
     [ -n "$line" ] || continue
     echo "$line" | awk -v t="$t" -v ss="$ss_rate" -v gcm="$gcm_rate" -v tcp="$tcp_rate" -v dw="$disk_w" '{
