@@ -32,6 +32,7 @@ fail() {
     done
     exit 1
 }
+. "$(dirname "$0")/lib.bash"
 
 # A 203.0.113.2 --- 203.0.113.1 R 198.51.100.1 --- 198.51.100.2 B
 ip netns add "$R"
@@ -96,27 +97,13 @@ echo "expired: $(tail -1 "$WORK/look42.out")"
 
 # A whole transfer found through the DHT alone: no relay, no LAN in common.
 head -c 3000000 /dev/urandom >"$WORK/file.bin"
-ip netns exec "$A" "$PCP" send --json --no-relay --dht-bootstrap "$BOOT_A" "$WORK/file.bin" \
-    >"$WORK/sender.json" 2>"$WORK/sender.err" &
-SPID=$!
-CODE=
-for _ in $(seq 1 100); do
-    CODE=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
-    [ -n "$CODE" ] && break
-    sleep 0.05
-done
-[ -n "$CODE" ] || fail "no code"
+ns_send "$A" "$WORK/sender.json" "$WORK/sender.err" --no-relay --dht-bootstrap "$BOOT_A" \
+    "$WORK/file.bin"
 for _ in $(seq 1 100); do grep -q '"event":"dht","put"' "$WORK/sender.json" && break; sleep 0.1; done
 grep -q '"event":"dht","put":2' "$WORK/sender.json" || fail "the sender did not put its two public addresses"
-set +e
-PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --no-relay --timeout 30 \
-    --dht-bootstrap "$BOOT_B" --out "$WORK/out" >"$WORK/receiver.json" 2>"$WORK/receiver.err"
-rrc=$?
-[ $rrc -eq 0 ] || kill "$SPID" 2>/dev/null
-wait "$SPID"
-src=$?
-set -e
-[ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "transfer exit $rrc/$src"
+ns_receive "$B" "$WORK/receiver.json" "$WORK/receiver.err" --no-relay --timeout 30 \
+    --dht-bootstrap "$BOOT_B" --out "$WORK/out"
+[ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "transfer exit $RRC/$SRC"
 cmp "$WORK/file.bin" "$WORK/out/file.bin" || fail "content differs"
 grep -q '"path":"direct","peer":"203.0.113.2.*"found_by":"dht"' "$WORK/receiver.json" ||
     fail "not found through the DHT"
@@ -128,27 +115,12 @@ echo "transfer: $(grep '"event":"dht"' "$WORK/receiver.json")"
 # only the sender's global IPv6 address (in its record beside the IPv4 one)
 # can be dialled, and it reaches the DHT over IPv6 too.
 ip -n "$B" route del default via 198.51.100.1
-ip netns exec "$A" "$PCP" send --json --no-relay --dht-bootstrap "$BOOT_A" "$WORK/file.bin" \
-    >"$WORK/sender6.json" 2>"$WORK/sender6.err" &
-SPID=$!
-CODE=
-for _ in $(seq 1 100); do
-    CODE=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender6.json")
-    [ -n "$CODE" ] && break
-    sleep 0.05
-done
-[ -n "$CODE" ] || fail "no code (IPv6)"
-set +e
-PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --no-relay --timeout 30 \
-    --dht-bootstrap "[2001:db8:b::1]:4223" --out "$WORK/out6" >"$WORK/receiver6.json" \
-    2>"$WORK/receiver6.err"
-rrc=$?
-[ $rrc -eq 0 ] || kill "$SPID" 2>/dev/null
-wait "$SPID"
-src=$?
-set -e
+ns_send "$A" "$WORK/sender6.json" "$WORK/sender6.err" --no-relay --dht-bootstrap "$BOOT_A" \
+    "$WORK/file.bin"
+ns_receive "$B" "$WORK/receiver6.json" "$WORK/receiver6.err" --no-relay --timeout 30 \
+    --dht-bootstrap "[2001:db8:b::1]:4223" --out "$WORK/out6"
 ip -n "$B" route add default via 198.51.100.1
-[ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "IPv6 transfer exit $rrc/$src"
+[ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "IPv6 transfer exit $RRC/$SRC"
 cmp "$WORK/file.bin" "$WORK/out6/file.bin" || fail "content differs (IPv6)"
 grep -q '"path":"direct","peer":"2001:db8:a::2".*"found_by":"dht"' "$WORK/receiver6.json" ||
     fail "not direct over IPv6 through the DHT"
@@ -171,26 +143,11 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 [ -n "$RPORT" ] || fail "the relay did not start"
-ip netns exec "$A" "$PCP" send --json --relay "203.0.113.1:$RPORT" --dht-bootstrap 203.0.113.1:9 \
-    "$WORK/file.bin" >"$WORK/sender2.json" 2>"$WORK/sender2.err" &
-SPID=$!
-CODE=
-for _ in $(seq 1 100); do
-    CODE=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender2.json")
-    [ -n "$CODE" ] && break
-    sleep 0.05
-done
-[ -n "$CODE" ] || fail "no code (relay)"
-set +e
-PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --relay "203.0.113.1:$RPORT" \
-    --dht-bootstrap 198.51.100.1:9 --timeout 30 --out "$WORK/out3" \
-    >"$WORK/receiver3.json" 2>"$WORK/receiver3.err"
-rrc=$?
-[ $rrc -eq 0 ] || kill "$SPID" 2>/dev/null
-wait "$SPID"
-src=$?
-set -e
-[ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "relay transfer exit $rrc/$src"
+ns_send "$A" "$WORK/sender2.json" "$WORK/sender2.err" --relay "203.0.113.1:$RPORT" \
+    --dht-bootstrap 203.0.113.1:9 "$WORK/file.bin"
+ns_receive "$B" "$WORK/receiver3.json" "$WORK/receiver3.err" --relay "203.0.113.1:$RPORT" \
+    --dht-bootstrap 198.51.100.1:9 --timeout 30 --out "$WORK/out3"
+[ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "relay transfer exit $RRC/$SRC"
 cmp "$WORK/file.bin" "$WORK/out3/file.bin" || fail "content differs (relay)"
 grep -q '"found_by":"relay"' "$WORK/receiver3.json" || fail "not found through the relay"
 echo PASS

@@ -18,6 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; tail -20 "$WORK"/*.err >&2 || true; exit 1; }
+. "$(dirname "$0")/lib.bash"
 
 ip netns add "$BR"
 ip netns add "$A"
@@ -42,25 +43,9 @@ done
 ip netns exec "$A" ping -c1 -W2 10.99.0.2 >/dev/null || fail "no LAN between the hosts"
 
 head -c 5000000 /dev/urandom >"$WORK/lan.bin"
-ip netns exec "$A" "$PCP" send --json "$WORK/lan.bin" >"$WORK/sender.json" 2>"$WORK/sender.err" &
-SPID=$!
-CODE=
-for _ in $(seq 1 100); do
-    CODE=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
-    [ -n "$CODE" ] && break
-    sleep 0.05
-done
-[ -n "$CODE" ] || fail "no code"
-set +e
-PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --out "$WORK/out" \
-    >"$WORK/receiver.json" 2>"$WORK/receiver.err"
-rrc=$?
-# A receiver that failed leaves the sender waiting for another: end it.
-[ $rrc -eq 0 ] || kill "$SPID" 2>/dev/null
-wait "$SPID"
-src=$?
-set -e
-[ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "exit $rrc/$src"
+ns_send "$A" "$WORK/sender.json" "$WORK/sender.err" "$WORK/lan.bin"
+ns_receive "$B" "$WORK/receiver.json" "$WORK/receiver.err" --out "$WORK/out"
+[ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "exit $RRC/$SRC"
 cmp "$WORK/lan.bin" "$WORK/out/lan.bin" || fail "content differs"
 grep -q '"peer":"10.99.0.1"\|"peer":"fe80' "$WORK/receiver.json" || fail "not connected over the LAN"
 echo PASS

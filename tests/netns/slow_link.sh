@@ -19,6 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; tail -20 "$WORK"/*.err >&2 || true; exit 1; }
+. "$(dirname "$0")/lib.bash"
 
 ip netns add "$A"
 ip netns add "$B"
@@ -51,24 +52,9 @@ transfer() {
     local f=$1
     shift
     rm -rf "$WORK/out"
-    ip netns exec "$A" "$PCP" send --json --no-dht --no-relay "$@" "$f" \
-        >"$WORK/sender.json" 2>"$WORK/sender.err" &
-    local spid=$! code= rrc src
-    for _ in $(seq 1 100); do
-        code=$(sed -n 's/.*"code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
-        [ -n "$code" ] && break
-        sleep 0.05
-    done
-    [ -n "$code" ] || fail "no code"
-    set +e
-    PCP_CODE=$code ip netns exec "$B" "$PCP" receive --json --yes --no-dht --no-relay \
-        --out "$WORK/out" >"$WORK/receiver.json" 2>"$WORK/receiver.err"
-    rrc=$?
-    [ $rrc -eq 0 ] || kill "$spid" 2>/dev/null
-    wait "$spid"
-    src=$?
-    set -e
-    [ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "$(basename "$f") $*: exit $rrc/$src"
+    ns_send "$A" "$WORK/sender.json" "$WORK/sender.err" --no-dht --no-relay "$@" "$f"
+    ns_receive "$B" "$WORK/receiver.json" "$WORK/receiver.err" --no-dht --no-relay --out "$WORK/out"
+    [ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "$(basename "$f") $*: exit $RRC/$SRC"
     cmp "$f" "$WORK/out/$(basename "$f")" || fail "content differs"
     WS=$(sed -n 's/.*"event":"done".*"wire":\([0-9]*\).*/\1/p' "$WORK/sender.json")
     WR=$(sed -n 's/.*"event":"done".*"wire":\([0-9]*\).*/\1/p' "$WORK/receiver.json")
