@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,9 +274,87 @@ struct pcp_dht {
     pthread_cond_t cv;
     struct queued q[QUEUE_MAX];
     size_t nq;
+    /* The bootstrap name, resolved by a thread of its own: a name server
+     * that does not answer must not hold up the LAN or the relay. A put
+     * made before it is known waits for it. The handle is freed by the
+     * last of dht_close and that thread. rmu, never taken in OpenDHT's
+     * callbacks, guards what follows and the calls into the runner made
+     * under it. */
+    pthread_mutex_t rmu;
+    pthread_cond_t rcv; /* resolving went to 0 */
+    char host[DHT_HOST_MAX], port[6];
+    int refs, closed, resolving;
+    dht_infohash put_key;
+    dht_value *put_val; /* the put waiting for the bootstrap */
 };
 
 static char version[48];
+
+static void put_done(bool ok, void *ud);
+
+static void ping_done(bool ok, void *ud)
+{
+    (void)ok;
+    (void)ud;
+}
+
+static void dht_unref(struct pcp_dht *d)
+{
+    pthread_mutex_lock(&d->rmu);
+    int last = --d->refs == 0;
+    pthread_mutex_unlock(&d->rmu);
+    if (!last)
+        return;
+    if (d->put_val)
+        dht_value_unref(d->put_val);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    pthread_mutex_destroy(&d->rmu);
+    pthread_cond_destroy(&d->rcv);
+    free(d);
+}
+
+static int bootstrap_lookup(const struct pcp_dht *d, int flags, struct addrinfo **res)
+{
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_NUMERICSERV | flags;
+    *res = NULL;
+    return getaddrinfo(d->host, d->port, &hints, res);
+}
+
+/* Under rmu: ping the bootstrap's addresses, then make the put that
+ * waited for them. */
+static void bootstrap_resolved(struct pcp_dht *d, const struct addrinfo *res)
+{
+    for (const struct addrinfo *ai = res; ai && !d->closed; ai = ai->ai_next)
+        if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+            dht_runner_ping(d->runner, ai->ai_addr, ai->ai_addrlen, ping_done, NULL);
+    if (d->put_val && !d->closed)
+        dht_runner_put(d->runner, &d->put_key, d->put_val, put_done, d, false);
+    if (d->put_val)
+        dht_value_unref(d->put_val);
+    d->put_val = NULL;
+    d->resolving = 0;
+    pthread_cond_broadcast(&d->rcv);
+}
+
+static void *resolve_main(void *arg)
+{
+    struct pcp_dht *d = arg;
+    struct addrinfo *res;
+    if (bootstrap_lookup(d, 0, &res) != 0)
+        res = NULL;
+    pthread_mutex_lock(&d->rmu);
+    bootstrap_resolved(d, res);
+    pthread_mutex_unlock(&d->rmu);
+    if (res)
+        freeaddrinfo(res);
+    dht_unref(d);
+    return NULL;
+}
 
 const char *dht_version_text(void)
 {
@@ -294,6 +373,9 @@ int dht_open(struct pcp_dht **out, const char *bootstrap)
         return PCP_ERR_NOMEM;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
+    pthread_mutex_init(&d->rmu, NULL);
+    pthread_cond_init(&d->rcv, NULL);
+    d->refs = 1;
     atomic_init(&d->put_state, -1);
     atomic_init(&d->get_state, -1);
     if (!(d->runner = dht_runner_new())) {
@@ -308,7 +390,32 @@ int dht_open(struct pcp_dht **out, const char *bootstrap)
         dht_close(d);
         return PCP_ERR_NET;
     }
-    dht_runner_bootstrap(d->runner, host, port);
+    memcpy(d->host, host, sizeof(d->host));
+    memcpy(d->port, port, sizeof(d->port));
+    /* An address needs no name server: joined at once. */
+    struct addrinfo *res;
+    if (bootstrap_lookup(d, AI_NUMERICHOST, &res) == 0) {
+        pthread_mutex_lock(&d->rmu);
+        bootstrap_resolved(d, res);
+        pthread_mutex_unlock(&d->rmu);
+        freeaddrinfo(res);
+        *out = d;
+        return 0;
+    }
+    d->resolving = 1;
+    d->refs = 2; /* the resolver's */
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    int started = pthread_create(&t, &at, resolve_main, d) == 0;
+    pthread_attr_destroy(&at);
+    if (!started) {
+        d->refs = 1;
+        d->resolving = 0;
+        dht_close(d);
+        return PCP_ERR_NOMEM;
+    }
     *out = d;
     return 0;
 }
@@ -334,8 +441,17 @@ int dht_put_record(struct pcp_dht *d, uint64_t bucket, unsigned channel, const c
         return PCP_ERR_NOMEM;
     /* Not "permanent": the node would keep it alive past our end. The
      * caller puts a fresh one (a new t=) before the last runs out. */
-    dht_runner_put(d->runner, &h, v, put_done, d, false);
-    dht_value_unref(v);
+    pthread_mutex_lock(&d->rmu);
+    if (d->resolving) {
+        if (d->put_val)
+            dht_value_unref(d->put_val);
+        d->put_key = h;
+        d->put_val = v;
+    } else {
+        dht_runner_put(d->runner, &h, v, put_done, d, false);
+        dht_value_unref(v);
+    }
+    pthread_mutex_unlock(&d->rmu);
     return 0;
 }
 
@@ -404,6 +520,19 @@ int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volati
     int64_t start = net_now_ms(), deadline = start + timeout_ms;
     int e = PCP_ERR_NOT_FOUND, found = 0;
     memset(ls, 0, sizeof(ls));
+    /* Listens started before the bootstrap is known would ask no node. */
+    pthread_mutex_lock(&d->rmu);
+    while (d->resolving && !(cancel && *cancel) && net_now_ms() < deadline) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&d->rcv, &d->rmu, &ts);
+    }
+    pthread_mutex_unlock(&d->rmu);
     uint64_t b = discovery_bucket(discovery_now_ns());
     listen_start(d, &ls[0], b - DISCOVERY_BUCKET_NS, channel);
     listen_start(d, &ls[1], b, channel);
@@ -468,11 +597,14 @@ void dht_close(struct pcp_dht *d)
 {
     if (!d)
         return;
+    /* The resolver calls nothing in the runner once closed is set. */
+    pthread_mutex_lock(&d->rmu);
+    d->closed = 1;
+    pthread_mutex_unlock(&d->rmu);
     if (d->runner)
         dht_runner_delete(d->runner); /* joins its threads: no callback after this */
-    pthread_mutex_destroy(&d->mu);
-    pthread_cond_destroy(&d->cv);
-    free(d);
+    d->runner = NULL;
+    dht_unref(d);
 }
 
 #endif /* PCP_HAVE_OPENDHT */

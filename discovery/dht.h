@@ -67,7 +67,9 @@ struct pcp_dht;
 /* Start a node on a random UDP port and join the network through
  * `bootstrap` ("HOST:PORT", "[V6]:PORT"). PCP_ERR_INVAL for a malformed
  * bootstrap, PCP_ERR_UNSUPPORTED without OpenDHT, PCP_ERR_NET when the
- * node cannot run. Joining happens in the background. */
+ * node cannot run. Joining happens in the background, the bootstrap name
+ * resolved by a thread of its own: a name server that does not answer
+ * holds up nothing else. */
 int dht_open(struct pcp_dht **out, const char *bootstrap);
 
 /* Sender: put `rec` under the key of (bucket, channel). OpenDHT has no

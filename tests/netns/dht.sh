@@ -22,7 +22,7 @@ cleanup() {
     jobs -p | xargs -r kill 2>/dev/null || true
     wait 2>/dev/null || true
     for n in "$A" "$B" "$R"; do ip netns del "$n" 2>/dev/null || true; done
-    rm -rf "$WORK"
+    rm -rf "$WORK" "/etc/netns/$A" "/etc/netns/$B"
 }
 trap cleanup EXIT
 fail() {
@@ -96,13 +96,19 @@ grep -q 'expired [1-9]' "$WORK/look42.out" || fail "the expired record was not s
 echo "expired: $(tail -1 "$WORK/look42.out")"
 
 # A whole transfer found through the DHT alone: no relay, no LAN in common.
+# The bootstrap nodes by name (each host's /etc/hosts), as a user gives
+# them: resolved in the background, the sender's put waiting for it.
+for h in "$A:${BOOT_A%:*} dht-a.lab" "$B:${BOOT_B%:*} dht-b.lab"; do
+    mkdir -p "/etc/netns/${h%%:*}"
+    printf '127.0.0.1 localhost\n%s\n' "${h#*:}" >"/etc/netns/${h%%:*}/hosts"
+done
 head -c 3000000 /dev/urandom >"$WORK/file.bin"
-ns_send "$A" "$WORK/sender.json" "$WORK/sender.err" --no-relay --dht-bootstrap "$BOOT_A" \
+ns_send "$A" "$WORK/sender.json" "$WORK/sender.err" --no-relay --dht-bootstrap dht-a.lab:4222 \
     "$WORK/file.bin"
 for _ in $(seq 1 100); do grep -q '"event":"dht","put"' "$WORK/sender.json" && break; sleep 0.1; done
 grep -q '"event":"dht","put":2' "$WORK/sender.json" || fail "the sender did not put its two public addresses"
 ns_receive "$B" "$WORK/receiver.json" "$WORK/receiver.err" --no-relay --timeout 30 \
-    --dht-bootstrap "$BOOT_B" --out "$WORK/out"
+    --dht-bootstrap dht-b.lab:4223 --out "$WORK/out"
 [ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "transfer exit $RRC/$SRC"
 cmp "$WORK/file.bin" "$WORK/out/file.bin" || fail "content differs"
 grep -q '"path":"direct","peer":"203.0.113.2.*"found_by":"dht"' "$WORK/receiver.json" ||

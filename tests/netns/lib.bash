@@ -1,5 +1,6 @@
 # lib.bash - sourced by the netns tests (not a test itself: CMake runs
 # only *.sh). Each test defines fail() and sets PCP before sourcing it.
+# With NS_TIMEOUT set, each pcp is killed after that many seconds.
 
 # ns_send NS JSON ERR ARGS...: `pcp send --json ARGS` in namespace NS in
 # the background, its events into JSON and its messages into ERR; sets
@@ -7,7 +8,8 @@
 ns_send() {
     local ns=$1 json=$2 err=$3
     shift 3
-    ip netns exec "$ns" "$PCP" send --json "$@" >"$json" 2>"$err" &
+    ip netns exec "$ns" ${NS_TIMEOUT:+timeout "$NS_TIMEOUT"} "$PCP" send --json "$@" \
+        >"$json" 2>"$err" &
     SPID=$!
     CODE=
     for _ in $(seq 1 100); do
@@ -26,7 +28,8 @@ ns_receive() {
     local ns=$1 json=$2 err=$3
     shift 3
     set +e
-    PCP_CODE=$CODE ip netns exec "$ns" "$PCP" receive --json --yes "$@" >"$json" 2>"$err"
+    PCP_CODE=$CODE ip netns exec "$ns" ${NS_TIMEOUT:+timeout "$NS_TIMEOUT"} "$PCP" receive \
+        --json --yes "$@" >"$json" 2>"$err"
     RRC=$?
     [ $RRC -eq 0 ] || kill "$SPID" 2>/dev/null
     wait "$SPID"
