@@ -314,6 +314,19 @@ static void dht_unref(struct pcp_dht *d)
     free(d);
 }
 
+/* Waits on cv for at most 20 ms. */
+static void wait_20ms(pthread_cond_t *cv, pthread_mutex_t *mu)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 20 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
 static int bootstrap_lookup(const struct pcp_dht *d, int flags, struct addrinfo **res)
 {
     struct addrinfo hints;
@@ -523,14 +536,7 @@ int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volati
     /* Listens started before the bootstrap is known would ask no node. */
     pthread_mutex_lock(&d->rmu);
     while (d->resolving && !(cancel && *cancel) && net_now_ms() < deadline) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&d->rcv, &d->rmu, &ts);
+        wait_20ms(&d->rcv, &d->rmu);
     }
     pthread_mutex_unlock(&d->rmu);
     uint64_t b = discovery_bucket(discovery_now_ns());
@@ -574,14 +580,7 @@ int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volati
             pthread_mutex_lock(&d->mu);
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+        wait_20ms(&d->cv, &d->mu);
     }
     pthread_mutex_unlock(&d->mu);
     for (int i = 0; i < LISTENS; i++)
