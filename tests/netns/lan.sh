@@ -38,12 +38,7 @@ for h in "$A" "$B"; do
     ip -n "$h" link set eth0 up
     n=$((n + 1))
 done
-# Wait for IPv6 link-local addresses to leave the tentative state.
-for _ in $(seq 1 50); do
-    ip -n "$A" -6 addr show dev eth0 | grep -q tentative || break
-    sleep 0.1
-done
-ip netns exec "$A" ping -c1 -W2 10.99.0.2 >/dev/null || fail "no LAN between the hosts"
+ns_link_ready "$A" 10.99.0.2
 
 head -c 5000000 /dev/urandom >"$WORK/lan.bin"
 ns_send "$A" "$WORK/sender.json" "$WORK/sender.err" "$WORK/lan.bin"

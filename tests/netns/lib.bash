@@ -36,3 +36,13 @@ ns_receive() {
     SRC=$?
     set -e
 }
+
+# ns_link_ready NS IP: waits for NS's eth0 IPv6 link-local address to leave
+# the tentative state, then checks that IP answers a ping from NS.
+ns_link_ready() {
+    for _ in $(seq 1 50); do
+        ip -n "$1" -6 addr show dev eth0 | grep -q tentative || break
+        sleep 0.1
+    done
+    ip netns exec "$1" ping -c1 -W2 "$2" >/dev/null || fail "$2 does not answer from $1"
+}

@@ -32,11 +32,7 @@ for h in "$A" "$B"; do
     ip netns exec "$h" tc qdisc add dev eth0 root tbf rate 100mbit burst 64kb latency 50ms
     n=$((n + 1))
 done
-for _ in $(seq 1 50); do
-    ip -n "$A" -6 addr show dev eth0 | grep -q tentative || break
-    sleep 0.1
-done
-ip netns exec "$A" ping -c1 -W2 10.98.0.2 >/dev/null || fail "no link between the hosts"
+ns_link_ready "$A" 10.98.0.2
 
 # NAME MiB: words drawn from the code word list, about 3.5x with zstd.
 make_text() {
