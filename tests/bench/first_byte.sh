@@ -35,6 +35,7 @@ for mode in lan --force-relay ""; do
             send_opts=(--relay "$relay" --force-relay)
             recv_opts=(--relay "$relay" $mode)
         fi
+        : >"$work/s.json" # read below before the job's own redirect may have made it
         "$PCP" send --json "${send_opts[@]}" "$work/f" >"$work/s.json" 2>/dev/null &
         sp=$!
         for _ in $(seq 1 100); do grep -q '"code"' "$work/s.json" && break; sleep 0.02; done

@@ -30,6 +30,9 @@ fail() {
 # background, its standard input from $SEND_STDIN (default /dev/null); sets
 # SENDER_PID and CODE.
 start_sender() {
+    # The file exists before the loop below reads it (the redirect of a
+    # job in the background may come later).
+    : >"$WORK/sender.json"
     "$PCP" send --json "$@" <"${SEND_STDIN:-/dev/null}" >"$WORK/sender.json" 2>"$WORK/sender.err" &
     SENDER_PID=$!
     CODE=

@@ -8,6 +8,7 @@
 ns_send() {
     local ns=$1 json=$2 err=$3
     shift 3
+    : >"$json" # read below before the job's own redirect may have made it
     ip netns exec "$ns" ${NS_TIMEOUT:+timeout "$NS_TIMEOUT"} "$PCP" send --json "$@" \
         >"$json" 2>"$err" &
     SPID=$!

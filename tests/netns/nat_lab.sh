@@ -161,6 +161,7 @@ case_() {
     lab "$k1" "$k2" "$extra"
     # Over the lossy link a small file: it may well go through the relay.
     cp "$WORK/$([ "$extra" = lossy ] && echo small || echo big)" "$WORK/f"
+    : >"$WORK/sender.json" # read below before the job's own redirect may have made it
     nsx "$H1" "$PCP" send --json --relay "$RELAY" "$WORK/f" >"$WORK/sender.json" \
         2>"$WORK/sender.err" &
     spid=$!

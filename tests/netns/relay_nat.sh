@@ -152,6 +152,7 @@ echo "blocking ok: no connection into either LAN; both hosts reach $PUBIP:9474"
 # start_sender NAME FILE: pcp send in h1 (LAN announcement and relay, no
 # --force-relay), output in $WORK/NAME.json and .err; sets SPID and CODE.
 start_sender() {
+    : >"$WORK/$1.json" # read below before the job's own redirect may have made it
     nsx "$H1" "$PCP" send --json --relay "$RELAY" "$2" >"$WORK/$1.json" 2>"$WORK/$1.err" &
     SPID=$!
     CODE=
