@@ -17,6 +17,7 @@ fi
 PCP=$build/cmd/pcp
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+: >"$work/relay.err" # read below before the job's own redirect may have made it
 "$PCP" relay --listen 127.0.0.1:0 2>"$work/relay.err" &
 for _ in $(seq 1 100); do
     port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/relay.err")

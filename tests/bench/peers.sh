@@ -205,6 +205,7 @@ wait_port() {
     say "nothing listens on $2:$3 in $1"
     exit 1
 }
+: >"$work/relay.err" # read below before the job's own redirect may have made it
 (nsrun "$RELAY_NS" "$PCP" relay --listen "$SVC_IP:0") 2>"$work/relay.err" &
 relay_pid=$!
 RELAY=

@@ -86,6 +86,7 @@ digest() { sha256sum "$1" | cut -d' ' -f1; }
 # start_relay [relay options]: runs `pcp relay` on a free loopback port in
 # the background; sets RELAY_PID and RELAY (127.0.0.1:PORT).
 start_relay() {
+    : >"$WORK/relay.err" # read below before the job's own redirect may have made it
     "$PCP" relay --listen 127.0.0.1:0 "$@" 2>"$WORK/relay.err" &
     RELAY_PID=$!
     RELAY=

@@ -142,6 +142,7 @@ set -e
 grep -q "the DHT: no node answered" "$WORK/nodht.err" || fail "no clear message: $(cat "$WORK/nodht.err")"
 
 # ... and the relay still carries the transfer.
+: >"$WORK/relay.err" # read below before the job's own redirect may have made it
 ip netns exec "$R" "$PCP" relay --listen 203.0.113.1:0 2>"$WORK/relay.err" &
 for _ in $(seq 1 100); do
     RPORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$WORK/relay.err")
