@@ -50,12 +50,9 @@ struct slot *ring_produce(struct ring *r)
     pthread_mutex_lock(&r->mu);
     /* A full ring: wait until half of it is free, then fill it in a row,
      * rather than wake for every slot the consumer frees. */
-    if (r->s[r->head % r->n].state != SLOT_FREE) {
-        r->producer_waits = 1;
+    if (r->s[r->head % r->n].state != SLOT_FREE)
         while (!r->err && r->head - r->tail > r->n / 2)
             pthread_cond_wait(&r->cv_free, &r->mu);
-        r->producer_waits = 0;
-    }
     if (!r->err)
         s = &r->s[r->head % r->n];
     pthread_mutex_unlock(&r->mu);
@@ -159,7 +156,7 @@ void ring_consumed(struct ring *r, struct slot *s)
      * it must not be mistaken for work once it is reused. */
     if (r->work < r->tail)
         r->work = r->tail;
-    if (r->producer_waits && r->head - r->tail <= r->n / 2)
+    if (r->head - r->tail <= r->n / 2) /* no syscall when nobody waits */
         pthread_cond_signal(&r->cv_free);
     pthread_mutex_unlock(&r->mu);
 }

@@ -42,7 +42,6 @@ struct ring {
     uint64_t head, work, tail;
     int closed;
     int err;
-    int producer_waits; /* the producer found the ring full */
 };
 
 int ring_init(struct ring *r, size_t n, size_t bufsize);

@@ -50,7 +50,7 @@
 #define ADAPT_MIN_NS 100000000LL
 #define ADAPT_MARGIN 1.125
 #define ADAPT_REPROBE_NS 8000000000LL
-#define ADAPT_MODES 3 /* raw, zlib level 1, zlib level 6 */
+#define ADAPT_MODES 3 /* raw, fast (level 1), strong (level 6) */
 #define PART_SUFFIX ".pcp-part"
 
 static int64_t mono_ns(void)

@@ -345,11 +345,12 @@ static void bootstrap_resolved(struct pcp_dht *d, const struct addrinfo *res)
     for (const struct addrinfo *ai = res; ai && !d->closed; ai = ai->ai_next)
         if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
             dht_runner_ping(d->runner, ai->ai_addr, ai->ai_addrlen, ping_done, NULL);
-    if (d->put_val && !d->closed)
-        dht_runner_put(d->runner, &d->put_key, d->put_val, put_done, d, false);
-    if (d->put_val)
+    if (d->put_val) {
+        if (!d->closed)
+            dht_runner_put(d->runner, &d->put_key, d->put_val, put_done, d, false);
         dht_value_unref(d->put_val);
-    d->put_val = NULL;
+        d->put_val = NULL;
+    }
     d->resolving = 0;
     pthread_cond_broadcast(&d->rcv);
 }
@@ -535,9 +536,8 @@ int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volati
     memset(ls, 0, sizeof(ls));
     /* Listens started before the bootstrap is known would ask no node. */
     pthread_mutex_lock(&d->rmu);
-    while (d->resolving && !(cancel && *cancel) && net_now_ms() < deadline) {
+    while (d->resolving && !(cancel && *cancel) && net_now_ms() < deadline)
         wait_20ms(&d->rcv, &d->rmu);
-    }
     pthread_mutex_unlock(&d->rmu);
     uint64_t b = discovery_bucket(discovery_now_ns());
     listen_start(d, &ls[0], b - DISCOVERY_BUCKET_NS, channel);

@@ -265,16 +265,19 @@ settle_mem() {
 # The work directory's storage: a new file written (+ fsync) into memory
 # the host took back (5 s after a free), then right after a settle_mem;
 # then read bypassing the page cache where the file system allows it.
+# mb_per_s T0 T1: the rate of $mb MiB moved between the two times.
+mb_per_s() { awk -v a="$1" -v b="$2" -v m="$mb" 'BEGIN { printf "%.0f", m * 1048576 / 1e6 / (b - a) }'; }
+disk_write() {
+    local t0=$EPOCHREALTIME
+    dd if=/dev/zero of="$work/disk.tmp" bs=1M count="$mb" conv=fsync status=none
+    mb_per_s "$t0" "$EPOCHREALTIME"
+}
 settle_mem
 sleep 5
-t0=$EPOCHREALTIME
-dd if=/dev/zero of="$work/disk.tmp" bs=1M count="$mb" conv=fsync status=none
-t1=$EPOCHREALTIME
+disk_cold=$(disk_write)
 rm -f "$work/disk.tmp"
-disk_cold=$(awk -v a="$t0" -v b="$t1" -v m="$mb" 'BEGIN { printf "%.0f", m * 1048576 / 1e6 / (b - a) }')
 settle_mem
-t0=$EPOCHREALTIME
-dd if=/dev/zero of="$work/disk.tmp" bs=1M count="$mb" conv=fsync status=none
+disk_w=$(disk_write)
 t1=$EPOCHREALTIME
 how_read=O_DIRECT
 if ! dd if="$work/disk.tmp" of=/dev/null bs=1M iflag=direct status=none 2>/dev/null; then
@@ -284,8 +287,7 @@ if ! dd if="$work/disk.tmp" of=/dev/null bs=1M iflag=direct status=none 2>/dev/n
 fi
 t2=$EPOCHREALTIME
 rm -f "$work/disk.tmp"
-disk_w=$(awk -v a="$t0" -v b="$t1" -v m="$mb" 'BEGIN { printf "%.0f", m * 1048576 / 1e6 / (b - a) }')
-disk_r=$(awk -v a="$t1" -v b="$t2" -v m="$mb" 'BEGIN { printf "%.0f", m * 1048576 / 1e6 / (b - a) }')
+disk_r=$(mb_per_s "$t1" "$t2")
 
 # --- One transfer ---------------------------------------------------------
 # cpu_of PID: user+sys seconds so far of a running process.

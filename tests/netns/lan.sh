@@ -68,4 +68,3 @@ ns_receive "$B" "$WORK/receiver.json" "$WORK/receiver.err" --out "$WORK/out"
 [ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "with a silent name server: exit $RRC/$SRC (124: killed)"
 cmp "$WORK/lan.bin" "$WORK/out/lan.bin" || fail "content differs (silent name server)"
 echo PASS
-
