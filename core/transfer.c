@@ -285,6 +285,7 @@ struct adapt {
     int cur_mode;
     int count;
     int64_t start;
+    int64_t waited, waited0; /* the sealer's time waiting for chunks: in all, at start */
     uint64_t bytes;
     double rate[ADAPT_MODES];
     int64_t stamp[ADAPT_MODES];
@@ -639,6 +640,7 @@ static void adapt_sample(struct sender *s, const struct slot *sl)
         a->count = 0;
         a->bytes = 0;
         a->start = now;
+        a->waited0 = a->waited;
     }
     a->bytes += sl->raw_len;
     int m = a->cur_mode;
@@ -650,7 +652,13 @@ static void adapt_sample(struct sender *s, const struct slot *sl)
         if (k != m && a->stamp[k] && a->rate[k] > best)
             best = a->rate[k];
     int losing = a->count >= 3 && secs > 0 && (double)a->bytes / secs < best / 2;
-    if (!losing && (++a->count < ADAPT_WINDOW || now - a->start < ADAPT_MIN_NS))
+    /* Compressing while the sealer waits for the compressors more than
+     * half the time, before raw was measured: the CPU, not the link, is
+     * the limit, so the raw sample comes now (on a fast link the first
+     * window of compression would cost as much as all the rest). */
+    int starved = m != 0 && a->stamp[0] == 0 && a->count >= ADAPT_WINDOW / 4 &&
+                  (a->waited - a->waited0) * 2 > now - a->start;
+    if (!losing && !starved && (++a->count < ADAPT_WINDOW || now - a->start < ADAPT_MIN_NS))
         return;
     a->rate[m] = secs > 0 ? (double)a->bytes / secs : 1e18;
     a->stamp[m] = now;
@@ -706,7 +714,9 @@ static void *sealer_main(void *arg)
         if (!sl) {
             if ((e = flush_out(s, &pending)) != 0)
                 break;
+            int64_t t = mono_ns();
             sl = ring_consume(&s->ring, 1);
+            s->ad.waited += mono_ns() - t;
         }
         if (!sl)
             break;
