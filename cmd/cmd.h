@@ -31,7 +31,7 @@ int cmd_receive(int argc, char **argv);
 int cmd_relay(int argc, char **argv);
 
 struct ui {
-    int json;
+    FILE *json;       /* where JSON events go (--json, --json-fd), or NULL */
     int tty;          /* stderr is a terminal: draw a bar */
     const char *path; /* "lan", "direct", "punched", "relayed" */
     const char *verb; /* "Sending" / "Receiving" */
@@ -39,7 +39,10 @@ struct ui {
     int last_pct;
 };
 
-void ui_init(struct ui *u, int json, const char *verb);
+void ui_init(struct ui *u, FILE *json, const char *verb);
+/* --json-fd S: *out becomes a line-buffered stream on descriptor S, which
+ * must be open for writing; else print why and return -1. */
+int ui_json_fd(const char *s, FILE **out);
 void ui_progress(void *ud, const struct xfer_progress *p);
 /* What an interrupted transfer left that need not travel again (`here`:
  * the receiver's words, else the sender's). */

@@ -45,6 +45,7 @@ static void help(FILE *f)
         "  -y, --yes               accept the offer without asking\n"
         "      --overwrite         replace existing files (default: refuse)\n"
         "      --json              one JSON event per line on stdout\n"
+        "      --json-fd N         the same on file descriptor N (e.g. 3 with 3>FILE)\n"
         "      --mdns-interface IF look only on this interface\n"
         "                          (default: every multicast interface; env PCP_MDNS_INTERFACE)\n"
         "      --timeout SECONDS   how long to look for the sender (default 30)\n"
@@ -110,9 +111,10 @@ static int show_text(struct rctx *r, const struct mf_entry *en)
 {
     r->text = 1;
     if (r->u->json) {
-        printf("{\"event\":\"text\",\"text\":");
-        ui_json_str(stdout, en->text);
-        printf(",\"bytes\":%llu,\"peer\":\"%s\"}\n", (unsigned long long)en->size, r->peer);
+        fprintf(r->u->json, "{\"event\":\"text\",\"text\":");
+        ui_json_str(r->u->json, en->text);
+        fprintf(r->u->json, ",\"bytes\":%llu,\"peer\":\"%s\"}\n", (unsigned long long)en->size,
+                r->peer);
     } else if (isatty(1)) {
         size_t n = (size_t)en->size;
         char *shown = malloc(n + 1);
@@ -143,16 +145,16 @@ static int confirm(void *ud, const struct manifest *m)
         ui_human_size(m->total_bytes, size, sizeof(size));
     offer_names(m, what, sizeof(what), &top);
     if (r->u->json) {
-        printf("{\"event\":\"offer\",\"names\":");
-        ui_json_str(stdout, what);
-        printf(",\"top\":%zu,\"entries\":%zu,\"files\":%llu,", top, m->n,
-               (unsigned long long)m->nfiles);
+        fprintf(r->u->json, "{\"event\":\"offer\",\"names\":");
+        ui_json_str(r->u->json, what);
+        fprintf(r->u->json, ",\"top\":%zu,\"entries\":%zu,\"files\":%llu,", top, m->n,
+                (unsigned long long)m->nfiles);
         if (unsized)
-            printf("\"bytes\":null");
+            fprintf(r->u->json, "\"bytes\":null");
         else
-            printf("\"bytes\":%llu", (unsigned long long)m->total_bytes);
-        printf(",\"peer\":\"%s\"}\n", r->peer);
-        fflush(stdout);
+            fprintf(r->u->json, "\"bytes\":%llu", (unsigned long long)m->total_bytes);
+        fprintf(r->u->json, ",\"peer\":\"%s\"}\n", r->peer);
+        fflush(r->u->json);
     }
     char q[1100];
     snprintf(q, sizeof(q), "Receive %s (%llu file%s, %s) from %s%s? [y/N] ", what,
@@ -283,6 +285,7 @@ int cmd_receive(int argc, char **argv)
                                          {"stdout", no_argument, 0, 's'},
                                          {"overwrite", no_argument, 0, 'O'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"json-fd", required_argument, 0, 'J'},
                                          {"mdns-interface", required_argument, 0, 'i'},
                                          {"timeout", required_argument, 0, 't'},
                                          {"threads", required_argument, 0, 'T'},
@@ -302,7 +305,8 @@ int cmd_receive(int argc, char **argv)
     struct relay_flags rf = {0};
     struct relay_choice rly;
     long timeout_s = 30, num;
-    int json = 0, fd = -1, rc, e, o;
+    FILE *json = NULL;
+    int fd = -1, rc, e, o;
     char line[256], err[256], errpath[512], peer_msg[256];
 
     memset(&xo, 0, sizeof(xo));
@@ -322,7 +326,12 @@ int cmd_receive(int argc, char **argv)
             xo.overwrite = 1;
             break;
         case 'j':
-            json = 1;
+            json = stdout;
+            setvbuf(stdout, NULL, _IOLBF, 0);
+            break;
+        case 'J':
+            if (ui_json_fd(optarg, &json) != 0)
+                return EXIT_USAGE;
             break;
         case 'i':
             ifopt = optarg;
@@ -355,9 +364,9 @@ int cmd_receive(int argc, char **argv)
         return EXIT_USAGE;
     if (!xo.out_dir && !xo.to_stdout && rly.cfg.out[0])
         xo.out_dir = rly.cfg.out; /* the config file's default */
-    if (xo.to_stdout && (json || xo.out_dir)) {
+    if (xo.to_stdout && (json == stdout || xo.out_dir)) {
         fprintf(stderr, "pcp: --stdout takes standard output for the data: not with %s\n",
-                json ? "--json" : "--out");
+                json == stdout ? "--json (--json-fd 3 puts the events on descriptor 3)" : "--out");
         return EXIT_USAGE;
     }
     ui_init(&u, json, "Receiving");
@@ -428,10 +437,11 @@ int cmd_receive(int argc, char **argv)
     if (finding)
         pthread_join(find_thread, NULL);
     if (json && dht_finding)
-        printf("{\"event\":\"dht\",\"found\":%s,\"records\":%u,\"expired\":%u,"
-               "\"invalid\":%u,\"lookup_ms\":%d}\n",
-               dfind.found ? "true" : "false", dfind.st.seen, dfind.st.expired, dfind.st.invalid,
-               dfind.st.ms);
+        fprintf(json,
+                "{\"event\":\"dht\",\"found\":%s,\"records\":%u,\"expired\":%u,"
+                "\"invalid\":%u,\"lookup_ms\":%d}\n",
+                dfind.found ? "true" : "false", dfind.st.seen, dfind.st.expired, dfind.st.invalid,
+                dfind.st.ms);
     if (e != 0 && e != PCP_ERR_NOT_FOUND && e != PCP_ERR_CANCELLED) {
         rc = ui_fail(&u, e, "cannot look on the local network%s%s: %s",
                      ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
@@ -545,9 +555,10 @@ int cmd_receive(int argc, char **argv)
         u.path = pr.path;
     }
     if (json)
-        printf("{\"event\":\"path\",\"path\":\"%s\",\"peer\":\"%s\",\"attempts\":%u,"
-               "\"punch_ms\":%d,\"portmap\":\"%s\",\"found_by\":\"%s\"}\n",
-               u.path, who, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none", found_by);
+        fprintf(json,
+                "{\"event\":\"path\",\"path\":\"%s\",\"peer\":\"%s\",\"attempts\":%u,"
+                "\"punch_ms\":%d,\"portmap\":\"%s\",\"found_by\":\"%s\"}\n",
+                u.path, who, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none", found_by);
     fflush(stdout);
 
     rc_ctx.u = &u;
@@ -572,13 +583,14 @@ int cmd_receive(int argc, char **argv)
     case 0:
         rc = EXIT_OK;
         if (json)
-            printf("{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
-                   "\"rate\":%.0f,\"wire\":%llu,\"path\":\"%s\",\"cipher\":\"%s\","
-                   "\"compression\":\"%s\"}\n",
-                   (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
-                   res.seconds > 0 ? (double)res.bytes / res.seconds : 0,
-                   (unsigned long long)res.wire_bytes, u.path, stream_cipher_name(xo.cipher),
-                   xo.zstd ? "zstd" : "zlib");
+            fprintf(json,
+                    "{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
+                    "\"rate\":%.0f,\"wire\":%llu,\"path\":\"%s\",\"cipher\":\"%s\","
+                    "\"compression\":\"%s\"}\n",
+                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
+                    res.seconds > 0 ? (double)res.bytes / res.seconds : 0,
+                    (unsigned long long)res.wire_bytes, u.path, stream_cipher_name(xo.cipher),
+                    xo.zstd ? "zstd" : "zlib");
         else if (!rc_ctx.text)
             fprintf(stderr, "Received %llu file(s), %llu bytes in %.2f s into %s\n",
                     (unsigned long long)res.files, (unsigned long long)res.bytes, res.seconds,

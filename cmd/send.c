@@ -41,6 +41,7 @@ static void help(FILE *f)
         "      --code CODE         use this code instead of a random one (it will be\n"
         "                          visible in the process list)\n"
         "      --json              one JSON event per line on stdout\n"
+        "      --json-fd N         the same on file descriptor N (e.g. 3 with 3>FILE)\n"
         "      --mdns-interface IF announce only on this interface\n"
         "                          (default: every multicast interface; env PCP_MDNS_INTERFACE)\n"
         "      --port N            listen on this TCP port (default: any free one)\n"
@@ -78,7 +79,8 @@ struct meet {
     uint16_t lport;
     uint64_t dht_bucket;
     int64_t dht_put_ms;
-    int dht_mapped, dht_warned, json;
+    int dht_mapped, dht_warned;
+    FILE *json; /* JSON events, or NULL */
 };
 
 #define RECORD_RENEW_MS 120000
@@ -138,9 +140,9 @@ static void meet_dht(struct meet *mt)
         dht_put_record(mt->dht, b, mt->channel, rec))
         return;
     if (mt->json) {
-        printf("{\"event\":\"dht\",\"put\":%zu,\"mapped\":%s}\n", n,
-               mt->dht_mapped ? "true" : "false");
-        fflush(stdout);
+        fprintf(mt->json, "{\"event\":\"dht\",\"put\":%zu,\"mapped\":%s}\n", n,
+                mt->dht_mapped ? "true" : "false");
+        fflush(mt->json);
     }
 }
 
@@ -239,8 +241,8 @@ static void send_resuming(void *ud, uint64_t files, uint64_t bytes)
 static void print_code(const struct ui *u, const char *code)
 {
     if (u->json) {
-        printf("{\"event\":\"code\",\"code\":\"%s\"}\n", code);
-        fflush(stdout);
+        fprintf(u->json, "{\"event\":\"code\",\"code\":\"%s\"}\n", code);
+        fflush(u->json);
         return;
     }
     printf("Code: %s\nOn the other computer run:  pcp receive %s\n", code, code);
@@ -271,15 +273,23 @@ static int offer_text(struct manifest *m, const char *msg)
 
 int cmd_send(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"words", required_argument, 0, 'w'}, {"code", required_argument, 0, 'c'},
-        {"json", no_argument, 0, 'j'},        {"mdns-interface", required_argument, 0, 'i'},
-        {"port", required_argument, 0, 'p'},  {"timeout", required_argument, 0, 't'},
-        {"no-compress", no_argument, 0, 'n'}, {"threads", required_argument, 0, 'T'},
-        {"compress", no_argument, 0, 'C'},    {"stall-timeout", required_argument, 0, 'S'},
-        {"text", required_argument, 0, 'x'},  {"name", required_argument, 0, 'm'},
-        {"qr", no_argument, 0, 'Q'},          RELAY_LONG_OPTIONS,
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"words", required_argument, 0, 'w'},
+                                         {"code", required_argument, 0, 'c'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"json-fd", required_argument, 0, 'J'},
+                                         {"mdns-interface", required_argument, 0, 'i'},
+                                         {"port", required_argument, 0, 'p'},
+                                         {"timeout", required_argument, 0, 't'},
+                                         {"no-compress", no_argument, 0, 'n'},
+                                         {"threads", required_argument, 0, 'T'},
+                                         {"compress", no_argument, 0, 'C'},
+                                         {"stall-timeout", required_argument, 0, 'S'},
+                                         {"text", required_argument, 0, 'x'},
+                                         {"name", required_argument, 0, 'm'},
+                                         {"qr", no_argument, 0, 'Q'},
+                                         RELAY_LONG_OPTIONS,
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     struct ui u;
     struct pcp_code code;
     struct manifest m;
@@ -293,7 +303,8 @@ int cmd_send(int argc, char **argv)
     struct punch_prep prep = {.lfd = -1};
     unsigned words = 4;
     long port = 0, timeout_s = -1, num;
-    int json = 0, qr = 0, words_set = 0, fd = -1, rc, e, o;
+    FILE *json = NULL;
+    int qr = 0, words_set = 0, fd = -1, rc, e, o;
     char text[CODE_TEXT_MAX], err[256], peer_msg[256];
 
     memset(&xo, 0, sizeof(xo));
@@ -320,7 +331,12 @@ int cmd_send(int argc, char **argv)
             qr = 1;
             break;
         case 'j':
-            json = 1;
+            json = stdout;
+            setvbuf(stdout, NULL, _IOLBF, 0);
+            break;
+        case 'J':
+            if (ui_json_fd(optarg, &json) != 0)
+                return EXIT_USAGE;
             break;
         case 'i':
             ifopt = optarg;
@@ -522,8 +538,8 @@ int cmd_send(int argc, char **argv)
             goto out;
         }
         if (json)
-            printf("{\"event\":\"wrong_code\",\"attempt\":%d,\"max\":%d,\"peer\":\"%s\"}\n",
-                   attempts, MAX_ATTEMPTS, who);
+            fprintf(json, "{\"event\":\"wrong_code\",\"attempt\":%d,\"max\":%d,\"peer\":\"%s\"}\n",
+                    attempts, MAX_ATTEMPTS, who);
         fflush(stdout);
         fprintf(stderr,
                 "pcp: a receiver at %s used a wrong code (attempt %d of %d); still waiting\n", who,
@@ -566,9 +582,10 @@ int cmd_send(int argc, char **argv)
             u.path = "direct";
     }
     if (json)
-        printf("{\"event\":\"connected\",\"peer\":\"%s\",\"path\":\"%s\",\"attempts\":%u,"
-               "\"punch_ms\":%d,\"portmap\":\"%s\"}\n",
-               who, u.path, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none");
+        fprintf(json,
+                "{\"event\":\"connected\",\"peer\":\"%s\",\"path\":\"%s\",\"attempts\":%u,"
+                "\"punch_ms\":%d,\"portmap\":\"%s\"}\n",
+                who, u.path, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none");
     else
         fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", who);
     fflush(stdout);
@@ -607,12 +624,13 @@ int cmd_send(int argc, char **argv)
         rc = EXIT_OK;
         double mbs = res.seconds > 0 ? (double)res.bytes / res.seconds / 1e6 : 0;
         if (json)
-            printf("{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
-                   "\"rate\":%.0f,\"wire\":%llu,\"path\":\"%s\",\"cipher\":\"%s\","
-                   "\"compression\":\"%s\"}\n",
-                   (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
-                   mbs * 1e6, (unsigned long long)res.wire_bytes, u.path,
-                   stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
+            fprintf(json,
+                    "{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
+                    "\"rate\":%.0f,\"wire\":%llu,\"path\":\"%s\",\"cipher\":\"%s\","
+                    "\"compression\":\"%s\"}\n",
+                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
+                    mbs * 1e6, (unsigned long long)res.wire_bytes, u.path,
+                    stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
         else if (msg)
             fprintf(stderr, "Sent the message; the receiver has it.\n");
         else

@@ -7,6 +7,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,9 +25,9 @@
 #include "kv.h"
 #include "stream.h"
 
-static int g_json;
+static int g_json_fd = -1;
 
-void ui_init(struct ui *u, int json, const char *verb)
+void ui_init(struct ui *u, FILE *json, const char *verb)
 {
     memset(u, 0, sizeof(*u));
     u->json = json;
@@ -33,6 +35,24 @@ void ui_init(struct ui *u, int json, const char *verb)
     u->verb = verb;
     u->path = "lan";
     u->last_pct = -1;
+}
+
+int ui_json_fd(const char *s, FILE **out)
+{
+    long fd;
+    if (ui_option_num("--json-fd", s, 0, INT_MAX, &fd) != 0)
+        return -1;
+    int fl = fcntl((int)fd, F_GETFL);
+    FILE *f = fl < 0 || (fl & O_ACCMODE) == O_RDONLY ? NULL
+              : fd == 1                              ? stdout
+                                                     : fdopen((int)fd, "w");
+    if (!f) {
+        fprintf(stderr, "pcp: --json-fd %ld: not a descriptor open for writing\n", fd);
+        return -1;
+    }
+    setvbuf(f, NULL, _IOLBF, 0); /* each event whole as it happens */
+    *out = f;
+    return 0;
 }
 
 void ui_json_str(FILE *f, const char *s)
@@ -81,9 +101,9 @@ void ui_resuming(struct ui *u, int here, uint64_t files, uint64_t bytes)
     char size[32];
     ui_human_size(bytes, size, sizeof(size));
     if (u->json) {
-        printf("{\"event\":\"resume\",\"files\":%llu,\"bytes\":%llu}\n", (unsigned long long)files,
-               (unsigned long long)bytes);
-        fflush(stdout);
+        fprintf(u->json, "{\"event\":\"resume\",\"files\":%llu,\"bytes\":%llu}\n",
+                (unsigned long long)files, (unsigned long long)bytes);
+        fflush(u->json);
         return;
     }
     fprintf(stderr, "Resuming: %s of %llu file(s) %s\n", size, (unsigned long long)files,
@@ -99,15 +119,17 @@ void ui_progress(void *ud, const struct xfer_progress *p)
         if (!p->done && p->seconds - u->last < 0.5)
             return;
         u->last = p->seconds;
-        printf("{\"event\":\"progress\",\"bytes\":%llu,\"total\":", (unsigned long long)p->bytes);
+        fprintf(u->json,
+                "{\"event\":\"progress\",\"bytes\":%llu,\"total\":", (unsigned long long)p->bytes);
         if (p->unsized)
-            printf("null");
+            fprintf(u->json, "null");
         else
-            printf("%llu", (unsigned long long)p->total);
-        printf(",\"files\":%llu,\"nfiles\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"path\":\"%s\"}\n",
-               (unsigned long long)p->files, (unsigned long long)p->nfiles, p->seconds, rate,
-               u->path);
-        fflush(stdout);
+            fprintf(u->json, "%llu", (unsigned long long)p->total);
+        fprintf(u->json,
+                ",\"files\":%llu,\"nfiles\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"path\":\"%s\"}\n",
+                (unsigned long long)p->files, (unsigned long long)p->nfiles, p->seconds, rate,
+                u->path);
+        fflush(u->json);
         return;
     }
     if (p->unsized) {
@@ -231,11 +253,12 @@ int ui_fail(struct ui *u, int err, const char *fmt, ...)
     if (u->tty)
         fputc('\n', stderr);
     if (u->json) {
-        printf("{\"event\":\"error\",\"code\":\"%s\",\"exit\":%d,\"message\":", ui_err_name(err),
-               code);
-        ui_json_str(stdout, msg);
-        printf("}\n");
-        fflush(stdout);
+        fprintf(u->json,
+                "{\"event\":\"error\",\"code\":\"%s\",\"exit\":%d,\"message\":", ui_err_name(err),
+                code);
+        ui_json_str(u->json, msg);
+        fprintf(u->json, "}\n");
+        fflush(u->json);
     }
     fprintf(stderr, "pcp: %s\n", msg);
     return code;
@@ -248,7 +271,7 @@ static void on_signal(int sig)
         "{\"event\":\"error\",\"code\":\"cancelled\",\"exit\":5,\"message\":\"cancelled\"}\n";
     (void)sig;
     /* Partial files keep their .pcp-part name: nothing to tidy up. */
-    if (g_json && write(1, json, sizeof(json) - 1) < 0)
+    if (g_json_fd >= 0 && write(g_json_fd, json, sizeof(json) - 1) < 0)
         _exit(EXIT_CANCELLED);
     if (write(2, text, sizeof(text) - 1) < 0)
         _exit(EXIT_CANCELLED);
@@ -259,7 +282,7 @@ void ui_install_signals(const struct ui *u)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
-    g_json = u->json;
+    g_json_fd = u->json ? fileno(u->json) : -1;
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);

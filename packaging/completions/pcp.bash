@@ -40,12 +40,12 @@ _pcp() {
     local opts
     case $cmd in
     send)
-        opts="--words --code --json --mdns-interface --port --timeout --stall-timeout
+        opts="--words --code --json --json-fd --mdns-interface --port --timeout --stall-timeout
               --no-compress --compress --threads --text --name --qr --relay --relay-token
               --no-relay --force-relay --dht-bootstrap --no-dht --help"
         ;;
     receive)
-        opts="--out --yes --stdout --overwrite --json --mdns-interface --timeout
+        opts="--out --yes --stdout --overwrite --json --json-fd --mdns-interface --timeout
               --stall-timeout --threads --relay --relay-token --no-relay --force-relay
               --dht-bootstrap --no-dht --help"
         ;;

@@ -17,6 +17,7 @@ complete -c $pcp -n __fish_use_subcommand -s h -l help -d 'Help'
 for c in send receive
     set -l on "__fish_seen_subcommand_from $c"
     complete -c $pcp -n $on -l json -d 'One JSON event per line'
+    complete -c $pcp -n $on -l json-fd -x -d 'JSON events on this file descriptor'
     complete -c $pcp -n $on -l mdns-interface -x -a '(path basename /sys/class/net/*)' -d 'mDNS on this interface only'
     complete -c $pcp -n $on -l timeout -x -d 'Seconds to wait'
     complete -c $pcp -n $on -l stall-timeout -x -d 'Give up when nothing moves this long'

@@ -105,6 +105,31 @@ receive_raw --yes --stdout "$CODE"
 both_ok "--stdout small"
 cmp "$WORK/msg" "$WORK/receiver.out" || fail "--stdout small file differs"
 
+# --stdout with the JSON events on descriptor 3: the data stays clean.
+start_sender "$WORK/data"
+receive_raw --yes --stdout --json-fd 3 "$CODE" 3>"$WORK/events.json"
+both_ok "--stdout --json-fd 3"
+cmp "$WORK/data" "$WORK/receiver.out" || fail "--stdout --json-fd 3: data differs"
+grep -q '"event":"offer"' "$WORK/events.json" &&
+    grep -q "\"event\":\"done\",\"bytes\":$(stat -c %s "$WORK/data")," "$WORK/events.json" ||
+    fail "--json-fd 3: events were $(cat "$WORK/events.json")"
+# The sender's too: the code and the error on 3, nothing on stdout.
+set +e
+"$PCP" send --json-fd 3 --timeout 1 "$WORK/msg" 3>"$WORK/s3.json" >"$WORK/s3.out" 2>/dev/null
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && grep -q '"event":"code"' "$WORK/s3.json" && grep -q '"event":"error"' "$WORK/s3.json" &&
+    [ ! -s "$WORK/s3.out" ] || fail "send --json-fd 3: exit $rc, events $(cat "$WORK/s3.json")"
+# A descriptor that is not open, or not for writing: refused at once.
+for bad in 9 0; do
+    set +e
+    "$PCP" receive --json-fd $bad some-code </dev/null >/dev/null 2>"$WORK/fd.err" 9>&-
+    rc=$?
+    set -e
+    [ "$rc" -eq 2 ] && grep -q 'not a descriptor open for writing' "$WORK/fd.err" ||
+        fail "--json-fd $bad: exit $rc: $(cat "$WORK/fd.err")"
+done
+
 # Pipe to pipe.
 SEND_STDIN=<(cat "$WORK/data") start_sender -
 set +e
