@@ -323,7 +323,7 @@ one() {
     pcp | pcp-stdout)
         sns=$PCP_SND rns=$PCP_RCV rpid=$relay_pid
         scmd=("$PCP" send --json) rcmd=("$PCP" receive --json --yes --timeout 60 --out "$out")
-        [ "$tool" = pcp-stdout ] && rcmd=("$PCP" receive --yes --timeout 60 --stdout)
+        [ "$tool" = pcp-stdout ] && rcmd=("$PCP" receive --yes --timeout 60 --stdout --json-fd 3)
         if [ "$how" = relayed ]; then
             scmd+=(--relay "$RELAY" --force-relay)
             rcmd+=(--relay "$RELAY" --force-relay)
@@ -372,11 +372,11 @@ one() {
         sleep 0.005
     done
     case $tool in pcp*) rcmd+=("$code") ;; esac
-    # pcp-stdout: the data into /dev/null, the messages into the log.
+    # pcp-stdout: the data into /dev/null, the messages and events into the log.
     local rout=$work/r.log
     [ "$tool" = pcp-stdout ] && rout=/dev/null
     (cd "$out" && printf 'y\n' | nsrun "$rns" /usr/bin/time -f '%e %U %S %M' -o "$work/r.time" \
-        timeout -k 5 "$limit" "${rcmd[@]}") >"$rout" 2>>"$work/r.log" || rc=$?
+        timeout -k 5 "$limit" "${rcmd[@]}") >"$rout" 2>>"$work/r.log" 3>>"$work/r.log" || rc=$?
     t1=$EPOCHREALTIME
     # The sender should be done (or about to be); give it a minute.
     for _ in $(seq 1 600); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
@@ -385,10 +385,8 @@ one() {
     if [ "$tool" = wormhole-william ] && [ "$how" = relayed ]; then fw off "$rns"; fi
     sleep 0.3 # the transit relay logs a pair when both ends have closed
     rb1=$(relay_bytes)
-    if [ "$tool" = pcp ]; then
+    if [ "$tool" = pcp ] || [ "$tool" = pcp-stdout ]; then
         path=$(sed -n 's/.*"event":"path","path":"\([a-z]*\)".*/\1/p' "$work/r.log" | head -1)
-    elif [ "$tool" = pcp-stdout ]; then
-        path=$(sed -n 's/.*"event":"connected".*"path":"\([a-z]*\)".*/\1/p' "$work/s.log" | head -1)
     else
         # Through the relay if it carried at least a quarter of the data
         # (a zip of random files is about the files' size).
