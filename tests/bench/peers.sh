@@ -449,6 +449,11 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- The table ------------------------------------------------------------
 # median FILE: the line of the run with the median time.
 median() { [ -s "$1" ] && sort -k2,2g "$1" | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
+# spread FILE: the lowest and highest rate of the runs ("—" for one run).
+spread() {
+    awk '{ if (NR == 1 || $1 < lo) lo = $1; if ($1 > hi) hi = $1 }
+         END { if (NR < 2) print "—"; else printf (lo < 100 ? "%.1f-%.1f\n" : "%.0f-%.0f\n"), lo, hi }' "$1"
+}
 pcpv=$(ip netns exec "$PCP_SND" "$PCP" --version 2>/dev/null | head -1)
 echo
 echo "## pcp and its peers: $([ -z "$link" ] && echo loopback || echo "link $link (tbf on a veth pair; sender and receiver in two namespaces)")"
@@ -458,11 +463,11 @@ echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r); $pcpv
     "mailbox $(ver python3-magic-wormhole-mailbox-server), transit relay $(ver magic-wormhole-transit-relay)."
 echo "Data in $(stat -f -c %T "$work"); text: Zipf English words, ${ratio}x with zlib -6;" \
     "$nfiles files: $((files_bytes / 1000)) kB. MB = 10^6 bytes. $runs run(s) per cell$(
-        [ "$runs" -gt 1 ] && echo ", the median shown")." \
+        [ "$runs" -gt 1 ] && echo ", the run with the median time shown, and the lowest and highest rate")." \
     "Load average before/after: $load0 / $load1 (other work on this machine makes the figures noisy)."
 echo
-echo "| case | tool | path | MB/s or files/s | sender CPU s | receiver CPU s | sender RSS MiB | receiver RSS MiB | relay CPU s | pcp ratio |"
-echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| case | tool | path | MB/s or files/s | lowest-highest | sender CPU s | receiver CPU s | sender RSS MiB | receiver RSS MiB | relay CPU s | pcp ratio |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in $cases; do
     unit="MB/s"
     [ "$c" = files ] && unit="files/s"
@@ -472,16 +477,17 @@ for c in $cases; do
             [ "$c" = files ] && [ "$t" = pcp-stdout ] && continue
             line=$(median "$work/res/$c-$how-$t" || true)
             if [ -z "$line" ]; then
-                echo "| $(cat_label "$c"), $how | $t | | FAILED | | | | | | |"
+                echo "| $(cat_label "$c"), $how | $t | | FAILED | | | | | | | |"
                 continue
             fi
-            echo "$line" | awk -v c="$(cat_label "$c"), $how" -v t="$t" -v u="$unit" -v p="$pcp_line" '{
+            echo "$line" | awk -v c="$(cat_label "$c"), $how" -v t="$t" -v u="$unit" -v p="$pcp_line" \
+                -v sp="$(spread "$work/res/$c-$how-$t")" '{
                 ratio = "—"
                 peer = t !~ /^pcp/
                 if (peer && p != "") { split(p, P, " "); ratio = sprintf("%.2fx", P[1] / $1) }
                 if (peer && p == "") ratio = "n/a"
-                printf "| %s | %s | %s | " ($1 < 100 ? "%.1f" : "%.0f") " %s | %.2f | %.2f | %.1f | %.1f | %s | %s |\n",
-                       c, t, $8, $1, u, $3, $4, $5, $6, ($8 == "relayed" ? $7 : "—"), ratio }'
+                printf "| %s | %s | %s | " ($1 < 100 ? "%.1f" : "%.0f") " %s | %s | %.2f | %.2f | %.1f | %.1f | %s | %s |\n",
+                       c, t, $8, $1, u, sp, $3, $4, $5, $6, ($8 == "relayed" ? $7 : "—"), ratio }'
         done
     done
 done
