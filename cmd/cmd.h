@@ -40,8 +40,9 @@ struct ui {
 };
 
 void ui_init(struct ui *u, FILE *json, const char *verb);
-/* --json-fd S: *out becomes a line-buffered stream on descriptor S, which
- * must be open for writing; else print why and return -1. */
+/* --json-fd S: *out becomes a stream on descriptor S, which must be open
+ * for writing; else print why and return -1. ui_init makes it (or stdout,
+ * for --json) line-buffered. */
 int ui_json_fd(const char *s, FILE **out);
 void ui_progress(void *ud, const struct xfer_progress *p);
 /* What an interrupted transfer left that need not travel again (`here`:

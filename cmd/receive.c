@@ -327,7 +327,6 @@ int cmd_receive(int argc, char **argv)
             break;
         case 'j':
             json = stdout;
-            setvbuf(stdout, NULL, _IOLBF, 0);
             break;
         case 'J':
             if (ui_json_fd(optarg, &json) != 0)

@@ -332,7 +332,6 @@ int cmd_send(int argc, char **argv)
             break;
         case 'j':
             json = stdout;
-            setvbuf(stdout, NULL, _IOLBF, 0);
             break;
         case 'J':
             if (ui_json_fd(optarg, &json) != 0)

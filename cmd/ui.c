@@ -31,6 +31,8 @@ void ui_init(struct ui *u, FILE *json, const char *verb)
 {
     memset(u, 0, sizeof(*u));
     u->json = json;
+    if (json)
+        setvbuf(json, NULL, _IOLBF, 0); /* each event whole as it happens */
     u->tty = !json && isatty(2);
     u->verb = verb;
     u->path = "lan";
@@ -50,7 +52,6 @@ int ui_json_fd(const char *s, FILE **out)
         fprintf(stderr, "pcp: --json-fd %ld: not a descriptor open for writing\n", fd);
         return -1;
     }
-    setvbuf(f, NULL, _IOLBF, 0); /* each event whole as it happens */
     *out = f;
     return 0;
 }
