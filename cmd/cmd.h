@@ -119,8 +119,84 @@ int ui_cipher_env(unsigned *set);
 int ui_qr(FILE *f, const char *text);
 const char *ui_qr_version(void);
 
+/*
+ * accept.c: where `pcp send` waits and who it lets in. accept_open listens
+ * and announces the code (mDNS, relay record, DHT); accept_wait runs
+ * handshakes with whoever comes, several at once, until one knows the code.
+ * ACCEPT_MAX_WRONG wrong guesses spend a code: with a 4-word code (33 bits
+ * of password) a guesser's chance is at most 20 / 2^33, about 2.3e-9.
+ * Each returns an exit code, having printed why when not EXIT_OK.
+ */
+#define ACCEPT_MAX_WRONG 20
+struct pcp_code;
+struct accept_cfg {
+    struct ui *u;
+    const struct relay_choice *rly;
+    const char *ifname; /* mDNS interface, or NULL for every one */
+    long port;          /* TCP port, 0: any */
+    int timeout_ms;     /* give up when no receiver came; -1: wait */
+    FILE *json;
+    int ask;        /* may ask on the terminal for a new code when one is spent */
+    int fixed_code; /* --code: never make another */
+    unsigned words; /* of a new code */
+    void (*show)(void *ud, const char *code); /* print a new code */
+    void *ud;
+};
+struct accepted {
+    int fd;
+    struct frame_reader fr;
+    uint8_t tx[32], rx[32];
+    struct sockaddr_storage peer; /* unset when relayed */
+    int relayed;
+};
+struct acceptor;
+int accept_open(struct acceptor **out, const struct accept_cfg *c, const struct pcp_code *code);
+int accept_wait(struct acceptor *a, struct accepted *out);
+/* Stop listening, leave the room, withdraw the records. NULL is fine. */
+void accept_close(struct acceptor *a);
+
 /* MDNS interface from the option, PCP_MDNS_INTERFACE or the config
  * file's mdns-interface (NULL: every interface). */
 const char *ui_mdns_ifname(const char *opt, const struct client_config *cfg);
+
+/* find.c: the receiver's way to its sender. mDNS, the DHT and the relay
+ * are asked at once (as rly says); what they find are candidates, tried
+ * one after the other in order of preference (the LAN, the DHT's records,
+ * the relay's rooms), each with its connection and handshake, until one
+ * handshake succeeds. Anyone can answer mDNS or put a DHT record, so a
+ * candidate that fails is a reason to try the next, not to give up. */
+#define FIND_MAX_TRIES 6
+struct find_try {
+    const char *via; /* "mdns", "dht", "relay" */
+    char peer[96];   /* the address dialled (or the first one), or the room */
+    int connected;   /* 1: err is the handshake's, 0: the connection's */
+    int err;
+};
+struct find {
+    /* in */
+    const struct relay_choice *rly;
+    const char *ifname; /* mDNS interface, NULL for all */
+    unsigned channel;
+    long timeout_s;
+    int handshake_ms; /* the handshake's read timeout (0: 10 s) */
+    const uint8_t *pw;
+    size_t pwlen;
+    const char *aad;
+    /* out, after success */
+    int fd;
+    const char *path;     /* "lan", "direct", "relayed" */
+    const char *found_by; /* "mdns", "dht", "relay" */
+    char who[320];
+    /* what failed on the way */
+    struct find_try tried[FIND_MAX_TRIES];
+    size_t ntried;
+};
+/* 0 (EXIT_OK) with f->fd connected to the sender, fr reading it and tx/rx
+ * its traffic keys; else the failure is reported through u (the message
+ * and the JSON error event say what was tried) and its exit code returned. */
+int find_sender(struct find *f, struct ui *u, struct frame_reader *fr, uint8_t tx[32],
+                uint8_t rx[32]);
+/* The JSON array of f's failed tries: [{"via":..,"peer":..,..}, ...]. */
+void find_tried_json(FILE *out, const struct find *f);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -28,7 +29,10 @@ struct rctx {
     const char *peer;
     const char *out_dir;
     int to_stdout;
-    int text; /* the offer was a message, already shown */
+    int text;          /* the offer was a message, already shown */
+    int merge;         /* --merge: --yes also adds to existing directories, hidden names */
+    int refused_merge; /* --yes without --merge met such an offer */
+    int dfd;           /* the target directory, to see what is already there; or -1 */
 };
 
 static void help(FILE *f)
@@ -44,6 +48,10 @@ static void help(FILE *f)
         "                          (a directory or several files are refused)\n"
         "  -y, --yes               accept the offer without asking\n"
         "      --overwrite         replace existing files (default: refuse)\n"
+        "      --merge             with --yes, also accept an offer that adds to a\n"
+        "                          directory already here or has a top-level name\n"
+        "                          starting with '.' (without it such an offer is\n"
+        "                          refused under --yes, and asked about with 'yes')\n"
         "      --json              one JSON event per line on stdout\n"
         "      --json-fd N         the same on file descriptor N (e.g. 3 with 3>FILE)\n"
         "      --mdns-interface IF look only on this interface\n"
@@ -82,7 +90,8 @@ static int ask(const char *prompt, char *buf, size_t len)
     return 0;
 }
 
-/* The top-level names of the offer, at most three, then "and N more". */
+/* The top-level names of the offer, at most three, then "and N more":
+ * the JSON offer event's short form. */
 static void offer_names(const struct manifest *m, char *out, size_t outlen, size_t *top)
 {
     char shown[256];
@@ -103,6 +112,58 @@ static void offer_names(const struct manifest *m, char *out, size_t outlen, size
     }
     if (*top > 3)
         snprintf(out + o, outlen - o, " and %zu more", *top - 3);
+}
+
+/* What a top-level entry does to the target directory. A directory that
+ * is already there is merged into (the sender's files land among the
+ * receiver's own: '.ssh' gains an authorized_keys); a name that starts
+ * with '.' is hidden from a plain ls. Both need more than a plain yes. */
+enum { TOP_HIDDEN = 1, TOP_MERGE = 2, TOP_REPLACE = 4 };
+
+static int top_flags(const struct rctx *r, const struct mf_entry *en)
+{
+    struct stat st;
+    int f = en->path[0] == '.' ? TOP_HIDDEN : 0;
+    if (r->to_stdout || r->dfd < 0 || fstatat(r->dfd, en->path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return f;
+    if (en->type == MF_DIR && S_ISDIR(st.st_mode))
+        f |= TOP_MERGE;
+    else if (en->type != MF_DIR && !S_ISDIR(st.st_mode))
+        f |= TOP_REPLACE; /* only with --overwrite: else the offer was refused before */
+    return f;
+}
+
+#define PROMPT_NAMES 20 /* a screenful; then a count */
+
+/* Every top-level name (a screenful, then how many more) to out, each
+ * marked with what it does here; returns the flags of all of them
+ * together, and the first merged directory's name in merged. */
+static int list_top(const struct rctx *r, const struct manifest *m, FILE *out, char *merged,
+                    size_t merged_len)
+{
+    char shown[1024];
+    size_t top = 0;
+    int all = 0;
+    merged[0] = '\0';
+    for (size_t i = 0; i < m->n; i++) {
+        const struct mf_entry *en = &m->e[i];
+        if (strchr(en->path, '/'))
+            continue;
+        int f = top_flags(r, en);
+        all |= f;
+        manifest_display(en->path, shown, sizeof(shown));
+        if ((f & TOP_MERGE) && !merged[0])
+            snprintf(merged, merged_len, "%s", shown);
+        if (++top > PROMPT_NAMES || !out)
+            continue;
+        fprintf(out, "  '%s%s'%s%s%s\n", shown, en->type == MF_DIR ? "/" : "",
+                f & TOP_HIDDEN ? "  (hidden name)" : "",
+                f & TOP_MERGE ? "  into the existing directory of that name" : "",
+                f & TOP_REPLACE ? "  replaces the existing file (--overwrite)" : "");
+    }
+    if (out && top > PROMPT_NAMES)
+        fprintf(out, "  ... and %zu more\n", top - PROMPT_NAMES);
+    return all;
 }
 
 /* A message is shown at once, nothing to accept: to a terminal with
@@ -131,10 +192,20 @@ static int show_text(struct rctx *r, const struct mf_entry *en)
     return 1;
 }
 
+/* Read one line of the answer from the terminal. */
+static void read_answer(FILE *t, char *ans, size_t len)
+{
+    size_t n = 0;
+    int c;
+    while (n + 1 < len && (c = fgetc(t)) != EOF && c != '\n')
+        ans[n++] = (char)c;
+    ans[n] = '\0';
+}
+
 static int confirm(void *ud, const struct manifest *m)
 {
     struct rctx *r = ud;
-    char size[32], what[900];
+    char size[32], what[900], merged[1024];
     size_t top;
     if (m->n == 1 && m->e[0].type == MF_TEXT)
         return show_text(r, &m->e[0]);
@@ -144,6 +215,7 @@ static int confirm(void *ud, const struct manifest *m)
     else
         ui_human_size(m->total_bytes, size, sizeof(size));
     offer_names(m, what, sizeof(what), &top);
+    int flags = list_top(r, m, NULL, merged, sizeof(merged));
     if (r->u->json) {
         fprintf(r->u->json, "{\"event\":\"offer\",\"names\":");
         ui_json_str(r->u->json, what);
@@ -153,117 +225,63 @@ static int confirm(void *ud, const struct manifest *m)
             fprintf(r->u->json, "\"bytes\":null");
         else
             fprintf(r->u->json, "\"bytes\":%llu", (unsigned long long)m->total_bytes);
+        fprintf(r->u->json, ",\"hidden\":%s,\"merge\":", flags & TOP_HIDDEN ? "true" : "false");
+        if (merged[0])
+            ui_json_str(r->u->json, merged);
+        else
+            fprintf(r->u->json, "null");
         fprintf(r->u->json, ",\"peer\":\"%s\"}\n", r->peer);
         fflush(r->u->json);
     }
-    char q[1100];
-    snprintf(q, sizeof(q), "Receive %s (%llu file%s, %s) from %s%s? [y/N] ", what,
-             (unsigned long long)m->nfiles, m->nfiles == 1 ? "" : "s", size, r->peer,
-             r->to_stdout ? " to standard output" : "");
+    /* Adding to a directory that is already here, or a hidden name at the
+     * top, is what a hostile sender would hide among ordinary names: it
+     * takes a typed "yes", and under --yes a flag of its own. */
+    int risky = (flags & (TOP_HIDDEN | TOP_MERGE)) != 0;
+    const char *dest = r->to_stdout ? ", to standard output" : "";
     if (r->yes) {
+        if (!r->u->json) {
+            fprintf(stderr, "Offer from %s: %llu file%s, %s%s:\n", r->peer,
+                    (unsigned long long)m->nfiles, m->nfiles == 1 ? "" : "s", size, dest);
+            list_top(r, m, stderr, merged, sizeof(merged));
+        }
+        if (risky && !r->merge) {
+            r->refused_merge = 1;
+            return 0;
+        }
         if (!r->u->json)
-            fprintf(stderr, "%syes (--yes)\n", q);
+            fprintf(stderr, "yes (--yes%s)\n", risky ? " --merge" : "");
         return 1;
     }
-    char ans[16];
-    if (ask(q, ans, sizeof(ans)) != 0) {
-        fprintf(stderr, "%s\npcp: no terminal to ask on; use --yes to accept without asking\n", q);
+    int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    FILE *t = tty >= 0 ? fdopen(tty, "r+") : NULL;
+    if (!t) {
+        if (tty >= 0)
+            close(tty);
+        fprintf(stderr,
+                "pcp: %s offers %s (%llu file%s, %s); no terminal to ask on: use --yes to "
+                "accept without asking\n",
+                r->peer, what, (unsigned long long)m->nfiles, m->nfiles == 1 ? "" : "s", size);
         return 0;
     }
+    fprintf(t, "Offer from %s: %llu file%s, %s%s:\n", r->peer, (unsigned long long)m->nfiles,
+            m->nfiles == 1 ? "" : "s", size, dest);
+    list_top(r, m, t, merged, sizeof(merged));
+    if (flags & TOP_MERGE)
+        fprintf(t, "This adds files into the existing directory '%s'%s. Type 'yes' to accept: ",
+                merged, flags & TOP_HIDDEN ? " and writes hidden names" : "");
+    else if (flags & TOP_HIDDEN)
+        fprintf(t, "This writes hidden names (starting with '.') into %s. Type 'yes' to accept: ",
+                r->out_dir);
+    else
+        fprintf(t, "Receive %s%s%s? [y/N] ", top == 1 ? "it" : "them", r->to_stdout ? "" : " into ",
+                r->to_stdout ? "" : r->out_dir);
+    fflush(t);
+    char ans[16];
+    read_answer(t, ans, sizeof(ans));
+    fclose(t);
+    if (risky)
+        return !strcmp(ans, "yes") || !strcmp(ans, "YES");
     return ans[0] == 'y' || ans[0] == 'Y';
-}
-
-/* The sender's record at the relay, looked for beside mDNS: the current
- * and the previous bucket, then long-polls on the current one. Once
- * found, and once the LAN has had its head start, mDNS is told to stop. */
-struct rv_find {
-    struct rv_client client;
-    unsigned channel;
-    uint64_t deadline_ms, head_start_ms;
-    volatile int cancel, done, found;
-    volatile int *mdns_cancel;
-    int err;
-    char room[RV_ROOM_HEX + 1];
-};
-
-#define DIRECT_HEAD_START_MS 2000
-
-static int rv_try(struct rv_find *f, uint64_t bucket, int wait_s)
-{
-    char key[RV_KEY_HEX + 1];
-    uint8_t rec[RV_RECORD_MAX];
-    size_t len;
-    rv_key(key, bucket, f->channel);
-    int e = rv_get(&f->client, key, wait_s, rec, sizeof(rec), &len, NULL);
-    if (e == 0 && rv_record_parse(rec, len, f->room) == 0)
-        f->found = 1;
-    return e;
-}
-
-static void *rv_find_main(void *arg)
-{
-    struct rv_find *f = arg;
-    f->err = PCP_ERR_NOT_FOUND;
-    while (!f->cancel && !f->found && (uint64_t)net_now_ms() < f->deadline_ms) {
-        uint64_t b = discovery_bucket(discovery_now_ns());
-        int e = rv_try(f, b - DISCOVERY_BUCKET_NS, 0);
-        if (!f->found && (e == 0 || e == PCP_ERR_NOT_FOUND)) {
-            uint64_t left = (f->deadline_ms - (uint64_t)net_now_ms()) / 1000;
-            e = rv_try(f, b, left < 10 ? (int)left : 10);
-        }
-        if (e == PCP_ERR_RELAY_AUTH || e == PCP_ERR_CANCELLED) {
-            f->err = e;
-            break;
-        }
-        if (e && e != PCP_ERR_NOT_FOUND) {
-            f->err = e; /* the relay is unreachable: try again in a second */
-            struct timespec ts = {1, 0};
-            nanosleep(&ts, NULL);
-        }
-    }
-    while (f->found && !f->cancel && (uint64_t)net_now_ms() < f->head_start_ms) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    if (f->found)
-        *f->mdns_cancel = 1;
-    f->done = 1;
-    return NULL;
-}
-
-/* The sender's record in the DHT, looked for beside mDNS and the relay,
- * with the same head start for the LAN. */
-struct dht_find {
-    const char *bootstrap;
-    unsigned channel;
-    int timeout_ms;
-    int64_t head_start_ms;
-    volatile int cancel, done, found;
-    volatile int *mdns_cancel;
-    int err;
-    struct dht_record rec;
-    struct dht_stats st;
-};
-
-static void *dht_find_main(void *arg)
-{
-    struct dht_find *f = arg;
-    struct pcp_dht *d;
-    if ((f->err = dht_open(&d, f->bootstrap)) != 0) {
-        f->done = 1;
-        return NULL;
-    }
-    f->err = dht_lookup(d, f->channel, f->timeout_ms, &f->cancel, &f->rec, &f->st);
-    f->found = f->err == 0;
-    dht_close(d);
-    while (f->found && !f->cancel && net_now_ms() < f->head_start_ms) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    if (f->found)
-        *f->mdns_cancel = 1;
-    f->done = 1;
-    return NULL;
 }
 
 static void progress(void *ud, const struct xfer_progress *p)
@@ -284,6 +302,7 @@ int cmd_receive(int argc, char **argv)
                                          {"yes", no_argument, 0, 'y'},
                                          {"stdout", no_argument, 0, 's'},
                                          {"overwrite", no_argument, 0, 'O'},
+                                         {"merge", no_argument, 0, 'M'},
                                          {"json", no_argument, 0, 'j'},
                                          {"json-fd", required_argument, 0, 'J'},
                                          {"mdns-interface", required_argument, 0, 'i'},
@@ -294,12 +313,11 @@ int cmd_receive(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct ui u;
-    struct rctx rc_ctx = {0};
+    struct rctx rc_ctx = {.dfd = -1};
     struct punch_prep prep = {.lfd = -1};
     struct xfer_opts xo;
     struct xfer_progress res;
     struct pcp_code code;
-    struct mdns_record rec;
     struct frame_reader fr = {0};
     const char *ifopt = NULL, *text = NULL;
     struct relay_flags rf = {0};
@@ -324,6 +342,9 @@ int cmd_receive(int argc, char **argv)
             break;
         case 'O':
             xo.overwrite = 1;
+            break;
+        case 'M':
+            rc_ctx.merge = 1;
             break;
         case 'j':
             json = stdout;
@@ -388,149 +409,28 @@ int cmd_receive(int argc, char **argv)
         fprintf(stderr, "Looking for the sender%s%s%s%s...\n",
                 rly.only ? "" : " on the local network", rly.dht ? ", in the DHT" : "",
                 rly.use ? (rly.only ? " at " : " and at ") : "", rly.use ? rly.shown : "");
-    /* Both at once: mDNS here, the record at the relay in a thread. */
-    volatile int mdns_cancel = 0;
-    struct rv_find find = {0};
-    pthread_t find_thread;
-    int finding = 0;
+    /* mDNS, the DHT and the relay at once; what they find is tried in
+     * turn until a handshake succeeds (find.c). */
     if (rly.use && !rly.only)
         punch_prepare(&prep, 1); /* a direct path may be tried later */
-    if (rly.use) {
-        find.client = rly.client;
-        find.client.cancel = &find.cancel;
-        find.channel = code_channel(&code);
-        find.deadline_ms = (uint64_t)net_now_ms() + (uint64_t)timeout_s * 1000u;
-        find.head_start_ms = rly.only ? 0 : (uint64_t)net_now_ms() + DIRECT_HEAD_START_MS;
-        find.mdns_cancel = &mdns_cancel;
-        finding = pthread_create(&find_thread, NULL, rv_find_main, &find) == 0;
-        if (!finding) {
-            rc = ui_fail(&u, PCP_ERR_NOMEM, "cannot start looking at the relay");
-            goto out;
-        }
-    }
-    struct dht_find dfind = {.bootstrap = rly.dht_bootstrap,
-                             .channel = code_channel(&code),
-                             .timeout_ms = (int)(timeout_s * 1000),
-                             .head_start_ms = net_now_ms() + DIRECT_HEAD_START_MS,
-                             .mdns_cancel = &mdns_cancel,
-                             .err = PCP_ERR_NOT_FOUND};
-    pthread_t dht_thread;
-    int dht_finding = rly.dht && pthread_create(&dht_thread, NULL, dht_find_main, &dfind) == 0;
-    e = PCP_ERR_NOT_FOUND;
-    if (!rly.only)
-        e = mdns_lookup(ifname, code_channel(&code), (int)(timeout_s * 1000), &mdns_cancel, &rec);
-    if (e == 0)
-        find.cancel = 1;
-    /* mDNS is over: it found the sender, or the relay's or the DHT's
-     * finding stopped it, or its time ran out (or it did not run). Wait for
-     * the first of the others to find the sender or for both to give up;
-     * mDNS beats the DHT's direct path, which beats the relay. */
-    while (e != 0 && ((finding && !find.done) || (dht_finding && !dfind.done)) &&
-           !(find.done && find.found) && !(dfind.done && dfind.found)) {
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    find.cancel = dfind.cancel = 1;
-    if (dht_finding)
-        pthread_join(dht_thread, NULL);
-    if (finding)
-        pthread_join(find_thread, NULL);
-    if (json && dht_finding)
-        fprintf(json,
-                "{\"event\":\"dht\",\"found\":%s,\"records\":%u,\"expired\":%u,"
-                "\"invalid\":%u,\"lookup_ms\":%d}\n",
-                dfind.found ? "true" : "false", dfind.st.seen, dfind.st.expired, dfind.st.invalid,
-                dfind.st.ms);
-    if (e != 0 && e != PCP_ERR_NOT_FOUND && e != PCP_ERR_CANCELLED) {
-        rc = ui_fail(&u, e, "cannot look on the local network%s%s: %s",
-                     ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
-        goto out;
-    }
-    if (e != 0 && !find.found && find.err == PCP_ERR_RELAY_AUTH) {
-        rc = ui_fail(&u, find.err, "the relay %s refused: %s", rly.shown, pcp_strerror(find.err));
-        goto out;
-    }
-    char dht_note[400] = "";
-    if (dht_finding && !dfind.found && dfind.err != PCP_ERR_NOT_FOUND &&
-        dfind.err != PCP_ERR_CANCELLED)
-        snprintf(dht_note, sizeof(dht_note), "; the DHT: %s", pcp_strerror(dfind.err));
-    else if (dht_finding && !dfind.found)
-        snprintf(dht_note, sizeof(dht_note), "; the DHT: %s%s%s",
-                 dfind.st.reachable != 1 ? "no node answered (can this host reach "
-                 : dfind.st.expired      ? "only an expired record"
-                                         : "no record",
-                 dfind.st.reachable != 1 ? rly.dht_bootstrap : "",
-                 dfind.st.reachable != 1 ? "? --dht-bootstrap picks another node)" : "");
-    if (e != 0 && !find.found && !dfind.found) {
-        rc = ui_fail(&u, PCP_ERR_NOT_FOUND,
-                     "no sender found for this code within %ld s. Check that 'pcp send' is "
-                     "running %s and that the first word is right%s%s%s%s.",
-                     timeout_s, rly.use ? "with the same relay" : "on the same network",
-                     ifname || rly.only ? "" : " (--mdns-interface picks the interface)",
-                     rly.use && find.err != PCP_ERR_NOT_FOUND ? "; the relay: " : "",
-                     rly.use && find.err != PCP_ERR_NOT_FOUND ? pcp_strerror(find.err) : "",
-                     dht_note);
-        goto out;
-    }
-
-    char who[320];
-    const char *found_by = "mdns";
-    struct sockaddr_storage peer;
-    if (e != 0 && dfind.found) {
-        /* The sender's public addresses, from its DHT record. */
-        e = net_connect_race(dfind.rec.addr, dfind.rec.naddr, 0, 250, 10000, NULL, &fd, &peer);
-        if (e == 0) {
-            net_addr_str(&peer, 0, who, sizeof(who));
-            u.path = "direct";
-            found_by = "dht";
-        } else if (!find.found) {
-            rc = ui_fail(&u, e,
-                         "found the sender in the DHT but cannot connect to its public "
-                         "address(es): %s (a firewall? a relay would carry it)",
-                         pcp_strerror(e));
-            goto out;
-        } else {
-            e = PCP_ERR_NOT_FOUND; /* the relay, then */
-        }
-    } else if (e == 0) {
-        if ((e = net_connect_race(rec.addr, rec.naddr, 0, 250, 10000, NULL, &fd, &peer)) != 0) {
-            rc = ui_fail(&u, e, "found the sender but cannot connect to it: %s", pcp_strerror(e));
-            goto out;
-        }
-        net_addr_str(&peer, 0, who, sizeof(who));
-    }
-    if (e != 0) {
-        if ((e = rv_pipe(&rly.client, find.room, 10000, &fd)) != 0) {
-            rc = ui_fail(&u, e, "found the sender at the relay %s but cannot join it: %s",
-                         rly.shown, pcp_strerror(e));
-            goto out;
-        }
-        u.path = "relayed";
-        found_by = "relay";
-        snprintf(who, sizeof(who), "relay %s", rly.shown);
-    }
-    net_set_timeout(fd, xo.stall_ms ? xo.stall_ms : 10000);
-    if ((e = frame_reader_init(&fr, fd)) != 0) {
-        rc = ui_fail(&u, e, "out of memory");
-        goto out;
-    }
     uint8_t pw[2 * CODE_MAX_WORDS], tx[32], rx[32];
-    size_t pwlen = code_password(&code, pw);
-    char aad[32];
+    char aad[32], who[320];
     snprintf(aad, sizeof(aad), "pcp/1/%u", code_channel(&code));
-    e = handshake_receiver(fd, &fr, pw, pwlen, aad, tx, rx);
+    struct find finder = {.rly = &rly,
+                          .ifname = ifname,
+                          .channel = code_channel(&code),
+                          .timeout_s = timeout_s,
+                          .handshake_ms = xo.stall_ms,
+                          .pw = pw,
+                          .pwlen = code_password(&code, pw),
+                          .aad = aad};
+    rc = find_sender(&finder, &u, &fr, tx, rx);
     sodium_memzero(pw, sizeof(pw));
-    if (e == PCP_ERR_BAD_CODE) {
-        rc = ui_fail(&u, e,
-                     "wrong code: the sender at %s did not accept it. Check the words "
-                     "with the sender and try again.",
-                     who);
+    if (rc != EXIT_OK)
         goto out;
-    }
-    if (e) {
-        rc = ui_fail(&u, e, "handshake with %s failed: %s", who, pcp_strerror(e));
-        goto out;
-    }
+    fd = finder.fd;
+    u.path = finder.path;
+    snprintf(who, sizeof(who), "%s", finder.who);
     struct punch_result pr = {.attempts = 0};
     if (!strcmp(u.path, "relayed")) {
         /* Through the relay: try for a direct connection, unless told
@@ -553,16 +453,20 @@ int cmd_receive(int argc, char **argv)
         }
         u.path = pr.path;
     }
-    if (json)
+    if (json) {
         fprintf(json,
                 "{\"event\":\"path\",\"path\":\"%s\",\"peer\":\"%s\",\"attempts\":%u,"
-                "\"punch_ms\":%d,\"portmap\":\"%s\",\"found_by\":\"%s\"}\n",
-                u.path, who, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none", found_by);
+                "\"punch_ms\":%d,\"portmap\":\"%s\",\"found_by\":\"%s\",\"tried\":",
+                u.path, who, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none", finder.found_by);
+        find_tried_json(json, &finder); /* what failed before this one */
+        fprintf(json, "}\n");
+    }
     fflush(stdout);
 
     rc_ctx.u = &u;
     rc_ctx.peer = who;
     rc_ctx.out_dir = xo.to_stdout ? "standard output" : xo.out_dir ? xo.out_dir : ".";
+    rc_ctx.dfd = xo.to_stdout ? -1 : open(rc_ctx.out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     xo.confirm = confirm;
     xo.progress = progress;
     xo.resuming = resuming;
@@ -596,7 +500,14 @@ int cmd_receive(int argc, char **argv)
                     rc_ctx.out_dir);
         break;
     case PCP_ERR_REFUSED:
-        rc = ui_fail(&u, e, "declined; nothing was written");
+        if (rc_ctx.refused_merge)
+            rc = ui_fail(&u, e,
+                         "declined: the offer adds to a directory already in %s or has a "
+                         "hidden top-level name, and --yes alone does not accept that; "
+                         "nothing was written. Add --merge to accept it.",
+                         rc_ctx.out_dir);
+        else
+            rc = ui_fail(&u, e, "declined; nothing was written");
         break;
     case PCP_ERR_INVAL: /* only --stdout refuses an offer with it */
         rc = ui_fail(&u, e,
@@ -648,6 +559,15 @@ int cmd_receive(int argc, char **argv)
     case PCP_ERR_CRYPTO:
     case PCP_ERR_PROTO:
     case PCP_ERR_TOO_BIG:
+        if (e == PCP_ERR_TOO_BIG && xo.offer_refused) {
+            rc = ui_fail(&u, e,
+                         "the offer from %s is too large to consider before asking: more "
+                         "than 64 MiB of entries and names (about a million files with short "
+                         "paths). Refused; nothing was written. Ask the sender to send it in "
+                         "parts or as an archive.",
+                         who);
+            break;
+        }
         rc = ui_fail(&u, e,
                      "the data from %s did not verify (%s); the transfer was stopped and "
                      "no unverified file was given its final name.",
@@ -673,6 +593,8 @@ out:
     frame_reader_free(&fr);
     if (fd >= 0)
         close(fd);
+    if (rc_ctx.dfd >= 0)
+        close(rc_ctx.dfd);
     fflush(stdout);
     return rc;
 }

@@ -22,7 +22,7 @@
 static const char *const keys[] = {
     "listen",          "token",        "drain",        "max-rooms",       "max-records",
     "max-conns",       "per-ip-conns", "per-ip-rooms", "arrival-timeout", "idle-timeout",
-    "request-timeout", "room-bytes",   "room-rate",    "conn-memory",
+    "request-timeout", "room-bytes",   "room-rate",    "conn-memory",     "ipv6-prefix",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -65,6 +65,8 @@ static void help(FILE *f)
                "      --max-conns N          connections at once (8192)\n"
                "      --per-ip-conns N       connections from one address (64)\n"
                "      --per-ip-rooms N       rooms and records of one address (32)\n"
+               "      --ipv6-prefix N        per-ip-rooms counts an IPv6 /N as one address,\n"
+               "                             N 32..128 (64)\n"
                "      --arrival-timeout S    a lone peer waits this long for the other (600)\n"
                "      --idle-timeout S       a pipe silent this long is closed (120)\n"
                "      --request-timeout S    an HTTP request idle this long is dropped (15)\n"

@@ -1,7 +1,6 @@
 /*
  * send.c - `pcp send PATH...`: offer files under a fresh code, wait for the
- * receiver that knows it, stream the files. A wrong code costs its sender
- * one of a few tries; the real receiver is still served.
+ * receiver that knows it (accept.c), stream the files.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,8 +20,6 @@
 #include "portmap.h"
 #include "punch.h"
 
-#define MAX_ATTEMPTS 3
-
 static void help(FILE *f)
 {
     fprintf(
@@ -32,6 +29,9 @@ static void help(FILE *f)
         "       pcp send [options] --text TEXT  (a message; '--text -' reads it from stdin)\n\n"
         "Offer files and directories to one receiver. Prints a code; the other side runs\n"
         "'pcp receive CODE'. Waits until the receiver has everything.\n\n"
+        "A receiver with a wrong code is one guess: its address waits 2, 4, 8 ... 60 s\n"
+        "before its next try, and 20 guesses spend the code (with 4 words a guesser's\n"
+        "chance is 20 in 2^33, about 2.3e-9); on a terminal pcp then offers a new one.\n\n"
         "Options:\n"
         "      --text TEXT         send this message instead of files (at most 1 MiB)\n"
         "      --name NAME         the name the receiver gives standard input's data\n"
@@ -62,191 +62,47 @@ static void help(FILE *f)
         "  -h, --help              this text\n");
 }
 
-/* Where the sender waits: its listening socket on the LAN and, with a
- * relay, a connection parked in its relay room (entered again whenever it
- * ends) plus the rendezvous record that names the room, renewed when the
- * five-minute bucket rolls over and before it expires. */
-struct meet {
-    const struct relay_choice *rly;
-    unsigned channel;
-    int lfd, rfd, published, warned;
-    char room[RV_ROOM_HEX + 1], owner[RV_OWNER_HEX + 1], key[RV_KEY_HEX + 1];
-    uint64_t bucket, put_ms, retry_ms;
-    /* The DHT record: this host's public addresses with lport, and the
-     * router's mapping of lport once there is one. */
-    struct pcp_dht *dht;
-    struct portmap *dht_pm;
-    uint16_t lport;
-    uint64_t dht_bucket;
-    int64_t dht_put_ms;
-    int dht_mapped, dht_warned;
-    FILE *json; /* JSON events, or NULL */
-};
-
-#define RECORD_RENEW_MS 120000
-
-static int meet_publish(struct meet *mt, int now)
-{
-    uint64_t b = discovery_bucket(discovery_now_ns());
-    if (!now && b == mt->bucket && (uint64_t)net_now_ms() - mt->put_ms < RECORD_RENEW_MS)
-        return 0;
-    char rec[128], key[RV_KEY_HEX + 1];
-    rv_record_make(rec, sizeof(rec), mt->room);
-    rv_key(key, b, mt->channel);
-    int e = rv_put(&mt->rly->client, key, mt->owner, rec, strlen(rec), 5000, NULL);
-    if (e == 0) {
-        memcpy(mt->key, key, sizeof(key));
-        mt->bucket = b;
-        mt->put_ms = (uint64_t)net_now_ms();
-        mt->published = 1;
-    } else {
-        mt->put_ms = (uint64_t)net_now_ms() - RECORD_RENEW_MS + 5000; /* try again in 5 s */
-    }
-    return e;
-}
-
-/* Put the DHT record when there is none yet, when the bucket rolled, when
- * half its life is gone, and once more when the router's mapping came. */
-static void meet_dht(struct meet *mt)
-{
-    if (!mt->dht)
-        return;
-    if (!mt->dht_warned && dht_put_state(mt->dht) == 0) {
-        mt->dht_warned = 1;
-        fprintf(stderr,
-                "pcp: the DHT: no node took the record (is %s reachable?); receivers on other "
-                "networks need a relay\n",
-                mt->rly->dht_bootstrap);
-    }
-    uint64_t b = discovery_bucket(discovery_now_ns());
-    int64_t now = net_now_ms();
-    struct sockaddr_storage a[DHT_MAX_ADDRS];
-    const char *how;
-    int map_new = !mt->dht_mapped && mt->dht_pm && portmap_get(mt->dht_pm, 0, &a[0], &how) == 0;
-    if (b == mt->dht_bucket && now - mt->dht_put_ms < DHT_TTL_S * 1000 / 2 && !map_new)
-        return;
-    size_t n = map_new || mt->dht_mapped ? 1 : 0;
-    if (n && !map_new && portmap_get(mt->dht_pm, 0, &a[0], &how) != 0)
-        n = 0;
-    n += dht_local_addrs(mt->lport, a + n, DHT_MAX_ADDRS - n);
-    mt->dht_mapped |= map_new;
-    mt->dht_put_ms = now;
-    mt->dht_bucket = b;
-    char rec[DHT_RECORD_MAX + 1];
-    /* Without a public address (behind a NAT that maps nothing) there is
-     * nothing a receiver elsewhere could dial: no record. */
-    if (n == 0 ||
-        dht_record_make(rec, sizeof(rec), discovery_now_ns() / 1000000000u + DHT_TTL_S, a, n) ||
-        dht_put_record(mt->dht, b, mt->channel, rec))
-        return;
-    if (mt->json) {
-        fprintf(mt->json, "{\"event\":\"dht\",\"put\":%zu,\"mapped\":%s}\n", n,
-                mt->dht_mapped ? "true" : "false");
-        fflush(mt->json);
-    }
-}
-
-static void meet_warn(struct meet *mt, int e)
-{
-    if (mt->warned++ == 0)
-        fprintf(stderr, "pcp: the relay %s: %s; still trying\n", mt->rly->shown, pcp_strerror(e));
-}
-
-/* The next connection that may be a receiver: from the LAN (*relayed 0,
- * *peer set) or through the relay (*relayed 1). */
-static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_storage *peer,
-                     int *relayed)
-{
-    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : (uint64_t)net_now_ms() + (uint64_t)timeout_ms;
-    for (;;) {
-        meet_dht(mt);
-        if (mt->rly->use) {
-            int e = meet_publish(mt, 0);
-            if (e == PCP_ERR_RELAY_AUTH)
-                return e;
-            if (e)
-                meet_warn(mt, e);
-            if (mt->rfd < 0 && (uint64_t)net_now_ms() >= mt->retry_ms) {
-                e = rv_pipe(&mt->rly->client, mt->room, 5000, &mt->rfd);
-                if (e == PCP_ERR_RELAY_AUTH)
-                    return e;
-                if (e) {
-                    mt->rfd = -1;
-                    mt->retry_ms = (uint64_t)net_now_ms() + 2000;
-                    meet_warn(mt, e);
-                }
-            }
-        }
-        struct pollfd p[2];
-        nfds_t n = 0;
-        if (mt->lfd >= 0)
-            p[n++] = (struct pollfd){.fd = mt->lfd, .events = POLLIN};
-        if (mt->rfd >= 0)
-            p[n++] = (struct pollfd){.fd = mt->rfd, .events = POLLIN};
-        if (poll(p, n, 500) < 0 && errno != EINTR)
-            return PCP_ERR_NET;
-        for (nfds_t i = 0; i < n; i++) {
-            if (!p[i].revents)
-                continue;
-            if (p[i].fd == mt->lfd) {
-                if (net_accept(mt->lfd, 100, NULL, fd, peer) != 0)
-                    continue;
-                *relayed = 0;
-                return 0;
-            }
-            /* The relay room: the receiver's first bytes, or its end. */
-            char c;
-            if (recv(mt->rfd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
-                *fd = mt->rfd;
-                mt->rfd = -1;
-                memset(peer, 0, sizeof(*peer));
-                *relayed = 1;
-                return 0;
-            }
-            /* Ended with nothing said: the arrival deadline, or the relay
-             * restarted and forgot the record too. Enter again, publish
-             * again. */
-            close(mt->rfd);
-            mt->rfd = -1;
-            mt->retry_ms = (uint64_t)net_now_ms() + 500;
-            mt->put_ms = 0;
-        }
-        if ((uint64_t)net_now_ms() >= deadline)
-            return PCP_ERR_TIMEOUT;
-    }
-}
-
-/* Stop listening, leave the room, withdraw the record. Idempotent. */
-static void meet_end(struct meet *mt)
-{
-    if (mt->lfd >= 0)
-        close(mt->lfd);
-    if (mt->rfd >= 0)
-        close(mt->rfd);
-    mt->lfd = mt->rfd = -1;
-    if (mt->published)
-        rv_delete(&mt->rly->client, mt->key, mt->owner, 2000);
-    mt->published = 0;
-    dht_close(mt->dht); /* no fresh record from now on */
-    mt->dht = NULL;
-    portmap_stop(mt->dht_pm);
-    mt->dht_pm = NULL;
-}
-
 static void send_resuming(void *ud, uint64_t files, uint64_t bytes)
 {
     ui_resuming(ud, 0, files, bytes);
 }
 
-static void print_code(const struct ui *u, const char *code)
+struct code_show {
+    struct ui *u;
+    int qr;
+};
+
+/* The code, the command for the other computer, and with --qr that
+ * command as a QR code. */
+static void print_code(const struct code_show *cs, const char *code)
 {
+    const struct ui *u = cs->u;
     if (u->json) {
         fprintf(u->json, "{\"event\":\"code\",\"code\":\"%s\"}\n", code);
         fflush(u->json);
-        return;
+    } else {
+        /* The code travels in the environment, not in argv: a command line
+         * is readable by every user of the machine (ps), an environment
+         * only by its owner. */
+        printf("Code: %s\nOn the other computer run:  PCP_CODE=%s pcp receive\n"
+               "(or 'pcp receive' and type the code when asked)\n",
+               code, code);
+        fflush(stdout);
     }
-    printf("Code: %s\nOn the other computer run:  pcp receive %s\n", code, code);
-    fflush(stdout);
+    if (cs->qr) {
+        char cmdline[CODE_TEXT_MAX + 32];
+        snprintf(cmdline, sizeof(cmdline), "PCP_CODE=%s pcp receive", code);
+        if (ui_qr(stderr, cmdline) != 0)
+            fprintf(stderr, "pcp: %s\n",
+                    ui_qr_version() ? "cannot draw the QR code"
+                                    : "this pcp was built without libqrencode: no QR code");
+    }
+}
+
+/* A fresh code, after the last one was spent on wrong guesses. */
+static void show_code(void *ud, const char *code)
+{
+    print_code(ud, code);
 }
 
 /* The message of --text, or with "-" what standard input holds. */
@@ -295,11 +151,10 @@ int cmd_send(int argc, char **argv)
     struct manifest m;
     struct xfer_opts xo;
     struct xfer_progress res;
-    struct mdns_responder *resp = NULL;
+    struct acceptor *acc = NULL;
     const char *ifopt = NULL, *given_code = NULL, *msg = NULL, *name = NULL;
     struct relay_flags rf = {0};
     struct relay_choice rly;
-    struct meet mt = {.lfd = -1, .rfd = -1};
     struct punch_prep prep = {.lfd = -1};
     unsigned words = 4;
     long port = 0, timeout_s = -1, num;
@@ -395,6 +250,7 @@ int cmd_send(int argc, char **argv)
     if (!words_set && rly.cfg.words[0])
         words = (unsigned)(rly.cfg.words[0] - '0');
     qr |= !strcmp(rly.cfg.qr, "yes");
+    struct code_show cs = {.u = &u, .qr = qr};
     ui_init(&u, json, "Sending");
     ui_install_signals(&u);
 
@@ -417,9 +273,13 @@ int cmd_send(int argc, char **argv)
             fprintf(stderr, "pcp: reading what to send from the terminal; end it with Ctrl-D\n");
     } else if ((e = manifest_build(&m, (const char *const *)argv + optind,
                                    (size_t)(argc - optind))) != 0) {
-        rc = ui_fail(&u, e == PCP_ERR_INVAL ? PCP_ERR_INVAL : PCP_ERR_IO,
+        rc = ui_fail(&u, e == PCP_ERR_INVAL || e == PCP_ERR_TOO_BIG ? PCP_ERR_INVAL : PCP_ERR_IO,
                      e == PCP_ERR_INVAL ? "two of the paths have the same name, or a path has none"
-                                        : "cannot read what was given to send: %s",
+                     : e == PCP_ERR_TOO_BIG
+                         ? "too many files for one offer (a receiver holds at most 64 MiB of "
+                           "names and entries before it answers): send them in parts or as an "
+                           "archive"
+                         : "cannot read what was given to send: %s",
                      pcp_strerror(e));
         goto out;
     }
@@ -427,8 +287,8 @@ int cmd_send(int argc, char **argv)
         char shown[512];
         manifest_display(m.first_skip, shown, sizeof(shown));
         fprintf(stderr,
-                "pcp: warning: left out %zu special file(s) or link(s) pointing outside, "
-                "such as '%s'\n",
+                "pcp: warning: left out %zu special file(s), name(s) with control "
+                "characters, or link(s) leading outside, such as '%s'\n",
                 m.skipped, shown);
     }
     if (given_code) {
@@ -442,49 +302,23 @@ int cmd_send(int argc, char **argv)
     }
     code_format(&code, text, sizeof(text));
 
-    mt.rly = &rly;
-    mt.channel = code_channel(&code);
-    mt.json = json;
-    if (!rly.only) {
-        uint16_t lport;
-        if ((e = net_listen((uint16_t)port, &mt.lfd, &lport)) != 0) {
-            rc = ui_fail(&u, e, "cannot listen on TCP port %ld: is it in use?", port);
-            goto out;
-        }
-        const char *ifname = ui_mdns_ifname(ifopt, &rly.cfg);
-        if ((e = mdns_responder_start(&resp, ifname, mt.channel, lport, "v=1")) != 0) {
-            rc = ui_fail(&u, e, "cannot announce on the local network%s%s: %s",
-                         ifname ? " on interface " : "", ifname ? ifname : "", pcp_strerror(e));
-            goto out;
-        }
-        mt.lport = lport;
-        if (rly.dht) {
-            if ((e = dht_open(&mt.dht, rly.dht_bootstrap)) != 0)
-                fprintf(stderr, "pcp: cannot join the DHT: %s; going on without it\n",
-                        pcp_strerror(e));
-            else
-                mt.dht_pm = portmap_start(lport);
-        }
-    }
-    if (rly.use) {
-        rv_random_hex(mt.room, RV_ROOM_HEX);
-        rv_random_hex(mt.owner, RV_OWNER_HEX);
-        if ((e = meet_publish(&mt, 1)) != 0) {
-            rc = ui_fail(&u, e, "the relay %s refused or could not be reached: %s%s", rly.shown,
-                         pcp_strerror(e), rly.only ? "" : " (--no-relay sends on the LAN only)");
-            goto out;
-        }
+    struct accept_cfg ac = {.u = &u,
+                            .rly = &rly,
+                            .ifname = ui_mdns_ifname(ifopt, &rly.cfg),
+                            .port = port,
+                            .timeout_ms = timeout_s < 0 ? -1 : (int)(timeout_s * 1000),
+                            .json = json,
+                            .ask = !json && !from_stdin && !(msg && !strcmp(msg, "-")) &&
+                                   isatty(0) && isatty(2),
+                            .fixed_code = given_code != NULL,
+                            .words = words,
+                            .show = show_code,
+                            .ud = &cs};
+    if ((rc = accept_open(&acc, &ac, &code)) != EXIT_OK)
+        goto out;
+    if (rly.use)
         punch_prepare(&prep, 1); /* for a direct path once a receiver came */
-    }
-    print_code(&u, text);
-    if (qr) {
-        char cmdline[CODE_TEXT_MAX + 16];
-        snprintf(cmdline, sizeof(cmdline), "pcp receive %s", text);
-        if (ui_qr(stderr, cmdline) != 0)
-            fprintf(stderr, "pcp: %s\n",
-                    ui_qr_version() ? "cannot draw the QR code"
-                                    : "this pcp was built without libqrencode: no QR code");
-    }
+    print_code(&cs, text);
     if (!json)
         fprintf(stderr, "Waiting for the receiver%s%s...\n",
                 !rly.use   ? ""
@@ -492,63 +326,21 @@ int cmd_send(int argc, char **argv)
                            : " here and at ",
                 rly.use ? rly.shown : "");
 
-    uint8_t pw[2 * CODE_MAX_WORDS], tx[32], rx[32];
-    size_t pwlen = code_password(&code, pw);
-    char aad[32];
-    snprintf(aad, sizeof(aad), "pcp/1/%u", code_channel(&code));
-    int attempts = 0, relayed;
-    struct sockaddr_storage peer;
-    struct frame_reader fr = {0};
-    for (;;) {
-        e = meet_wait(&mt, timeout_s < 0 ? -1 : (int)(timeout_s * 1000), &fd, &peer, &relayed);
-        if (e == PCP_ERR_TIMEOUT) {
-            rc = ui_fail(&u, PCP_ERR_NOT_FOUND, "no receiver came within %ld s; nothing was sent",
-                         timeout_s);
-            goto out;
-        }
-        if (e) {
-            rc = ui_fail(&u, e, "waiting for the receiver failed: %s", pcp_strerror(e));
-            goto out;
-        }
-        net_set_timeout(fd, 10000);
-        if ((e = frame_reader_init(&fr, fd)) != 0) {
-            rc = ui_fail(&u, e, "out of memory");
-            goto out;
-        }
-        e = handshake_sender(fd, &fr, pw, pwlen, aad, tx, rx);
-        if (e == 0)
-            break;
-        frame_reader_free(&fr);
-        close(fd);
-        fd = -1;
-        if (e != PCP_ERR_BAD_CODE)
-            continue; /* not a receiver of ours: it learnt nothing */
-        attempts++;
-        char who[64];
-        if (relayed)
-            snprintf(who, sizeof(who), "the relay");
-        else
-            net_addr_str(&peer, 0, who, sizeof(who));
-        if (attempts >= MAX_ATTEMPTS) {
-            rc = ui_fail(&u, PCP_ERR_ATTEMPTS,
-                         "%d receivers used a wrong code (the last from %s): someone may be "
-                         "guessing. Nothing was sent; run 'pcp send' again for a new code.",
-                         attempts, who);
-            goto out;
-        }
-        if (json)
-            fprintf(json, "{\"event\":\"wrong_code\",\"attempt\":%d,\"max\":%d,\"peer\":\"%s\"}\n",
-                    attempts, MAX_ATTEMPTS, who);
-        fflush(stdout);
-        fprintf(stderr,
-                "pcp: a receiver at %s used a wrong code (attempt %d of %d); still waiting\n", who,
-                attempts, MAX_ATTEMPTS);
-    }
+    /* Handshakes with whoever comes, until one knows the code. */
+    struct accepted got;
+    if ((rc = accept_wait(acc, &got)) != EXIT_OK)
+        goto out;
     /* Found: stop announcing so that nobody else comes. */
-    mdns_responder_stop(resp);
-    resp = NULL;
-    meet_end(&mt);
-    sodium_memzero(pw, sizeof(pw));
+    accept_close(acc);
+    acc = NULL;
+    uint8_t tx[32], rx[32];
+    int relayed = got.relayed;
+    struct sockaddr_storage peer = got.peer;
+    struct frame_reader fr = got.fr;
+    fd = got.fd;
+    memcpy(tx, got.tx, sizeof(tx));
+    memcpy(rx, got.rx, sizeof(rx));
+    sodium_memzero(&got, sizeof(got));
 
     char who[320];
     struct punch_result pr = {.attempts = 0};
@@ -640,8 +432,7 @@ int cmd_send(int argc, char **argv)
     }
 out:
     punch_prep_end(&prep);
-    mdns_responder_stop(resp);
-    meet_end(&mt);
+    accept_close(acc);
     if (fd >= 0)
         close(fd);
     manifest_free(&m);

@@ -4,15 +4,39 @@
  */
 #include "handshake.h"
 
+#include <poll.h>
 #include <string.h>
 
 #include "err.h"
+#include "net.h"
 #include "spake2.h"
 
 #define MAGIC_LEN 4
 
-int handshake_receiver(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
-                       const char *aad, uint8_t tx[32], uint8_t rx[32])
+/* One frame by the deadline. On the non-blocking socket frame_read gives
+ * PCP_ERR_TIMEOUT when the bytes so far are not a whole frame; it keeps
+ * them, so we wait for more and ask again. */
+static int read_by(struct frame_reader *fr, int64_t deadline, const uint8_t **f, size_t *fl)
+{
+    for (;;) {
+        int e = frame_read(fr, 256, f, fl);
+        if (e != PCP_ERR_TIMEOUT)
+            return e;
+        if ((e = net_wait_by(fr->fd, POLLIN, deadline)) != 0)
+            return e;
+    }
+}
+
+/* Handshake messages are under 70 bytes: once the socket is writable one
+ * send takes the whole frame. */
+static int write_by(int fd, const void *p, size_t n, int64_t deadline)
+{
+    int e = net_wait_by(fd, POLLOUT, deadline);
+    return e ? e : frame_write(fd, p, n);
+}
+
+static int receiver(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
+                    const char *aad, int64_t deadline, uint8_t tx[32], uint8_t rx[32])
 {
     struct spake2_ctx ctx;
     uint8_t m1[MAGIC_LEN + SPAKE2_SHAREBYTES], conf[SPAKE2_CONFIRMBYTES];
@@ -24,9 +48,9 @@ int handshake_receiver(int fd, struct frame_reader *fr, const uint8_t *pw, size_
     if ((r = spake2_start(&ctx, SPAKE2_ROLE_A, pw, pwlen, (const uint8_t *)aad, strlen(aad),
                           m1 + MAGIC_LEN)) != 0)
         goto out;
-    if ((r = frame_write(fd, m1, sizeof(m1))) != 0)
+    if ((r = write_by(fd, m1, sizeof(m1), deadline)) != 0)
         goto out;
-    if ((r = frame_read(fr, 256, &f, &fl)) != 0)
+    if ((r = read_by(fr, deadline, &f, &fl)) != 0)
         goto out;
     if (fl != SPAKE2_SHAREBYTES + SPAKE2_CONFIRMBYTES) {
         r = PCP_ERR_PROTO;
@@ -38,7 +62,7 @@ int handshake_receiver(int fd, struct frame_reader *fr, const uint8_t *pw, size_
      * nothing more than that it was wrong. */
     if ((r = spake2_verify(&ctx, f + SPAKE2_SHAREBYTES)) != 0)
         goto out;
-    if ((r = frame_write(fd, conf, sizeof(conf))) != 0)
+    if ((r = write_by(fd, conf, sizeof(conf), deadline)) != 0)
         goto out;
     r = spake2_traffic_keys(&ctx, tx, rx);
 out:
@@ -47,8 +71,8 @@ out:
     return r;
 }
 
-int handshake_sender(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
-                     const char *aad, uint8_t tx[32], uint8_t rx[32])
+static int sender(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen, const char *aad,
+                  int64_t deadline, uint8_t tx[32], uint8_t rx[32])
 {
     struct spake2_ctx ctx;
     uint8_t m2[SPAKE2_SHAREBYTES + SPAKE2_CONFIRMBYTES];
@@ -56,7 +80,7 @@ int handshake_sender(int fd, struct frame_reader *fr, const uint8_t *pw, size_t 
     size_t fl;
     int r;
 
-    if ((r = frame_read(fr, 256, &f, &fl)) != 0)
+    if ((r = read_by(fr, deadline, &f, &fl)) != 0)
         goto out_early;
     if (fl != MAGIC_LEN + SPAKE2_SHAREBYTES || memcmp(f, HANDSHAKE_MAGIC, MAGIC_LEN) != 0) {
         r = PCP_ERR_PROTO;
@@ -67,11 +91,11 @@ int handshake_sender(int fd, struct frame_reader *fr, const uint8_t *pw, size_t 
         goto out;
     if ((r = spake2_finish(&ctx, f + MAGIC_LEN, m2 + SPAKE2_SHAREBYTES)) != 0)
         goto out;
-    if ((r = frame_write(fd, m2, sizeof(m2))) != 0)
+    if ((r = write_by(fd, m2, sizeof(m2), deadline)) != 0)
         goto out;
     /* From here the peer holds our proof and can test one guess: whatever
-     * happens next counts as an attempt. */
-    if ((r = frame_read(fr, 256, &f, &fl)) != 0 || fl != SPAKE2_CONFIRMBYTES) {
+     * happens next, the deadline included, counts as an attempt. */
+    if ((r = read_by(fr, deadline, &f, &fl)) != 0 || fl != SPAKE2_CONFIRMBYTES) {
         r = PCP_ERR_BAD_CODE;
         goto out;
     }
@@ -84,4 +108,49 @@ out:
     return r;
 out_early:
     return r;
+}
+
+/* Non-blocking for the handshake only: the transfer after it relies on
+ * blocking sockets with SO_RCVTIMEO. */
+int handshake_receiver_by(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
+                          const char *aad, int64_t deadline_ms, uint8_t tx[32], uint8_t rx[32])
+{
+    int was, r = net_set_nonblock(fd, 1, &was);
+    if (r != 0)
+        return r;
+    r = receiver(fd, fr, pw, pwlen, aad, deadline_ms, tx, rx);
+    if (net_set_nonblock(fd, was, NULL) != 0 && r == 0) {
+        sodium_memzero(tx, 32);
+        sodium_memzero(rx, 32);
+        r = PCP_ERR_NET;
+    }
+    return r;
+}
+
+int handshake_sender_by(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
+                        const char *aad, int64_t deadline_ms, uint8_t tx[32], uint8_t rx[32])
+{
+    int was, r = net_set_nonblock(fd, 1, &was);
+    if (r != 0)
+        return r;
+    r = sender(fd, fr, pw, pwlen, aad, deadline_ms, tx, rx);
+    if (net_set_nonblock(fd, was, NULL) != 0 && r == 0) {
+        sodium_memzero(tx, 32);
+        sodium_memzero(rx, 32);
+        r = PCP_ERR_NET;
+    }
+    return r;
+}
+
+int handshake_receiver(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
+                       const char *aad, uint8_t tx[32], uint8_t rx[32])
+{
+    return handshake_receiver_by(fd, fr, pw, pwlen, aad, net_now_ms() + HANDSHAKE_RECEIVER_MS, tx,
+                                 rx);
+}
+
+int handshake_sender(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
+                     const char *aad, uint8_t tx[32], uint8_t rx[32])
+{
+    return handshake_sender_by(fd, fr, pw, pwlen, aad, net_now_ms() + HANDSHAKE_SENDER_MS, tx, rx);
 }

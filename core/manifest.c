@@ -1,7 +1,8 @@
 /*
  * manifest.c - walking, encoding and strict parsing of the offer; see
  * manifest.h. The decoder trusts nothing: every length is checked before
- * use and every path is validated before it is stored.
+ * use, every path is validated before it is stored, and what it holds is
+ * counted against MF_MEM_MAX as it grows.
  *
  * Encoding: "PMF1" ‖ u32 count ‖ entries, each
  *   u8 type ‖ u16 path_len ‖ path ‖ u32 mode ‖ u64 size ‖ u64 mtime_ns
@@ -24,6 +25,23 @@
 
 static const uint8_t MAGIC[4] = {'P', 'M', 'F', '1'};
 
+/* A decoded manifest's strings: one malloc per MiB instead of one per
+ * string (a million small ones would cost their malloc headers again). */
+struct mf_block {
+    struct mf_block *next;
+    size_t used, cap;
+    char data[];
+};
+#define MF_BLOCK (1u << 20)
+
+/* Entry indices above these are never real (MF_ENTRIES_MAX is far below). */
+#define LOC_ROOT UINT32_MAX
+#define LOC_UNKNOWN (UINT32_MAX - 1)
+#define LOC_BAD (UINT32_MAX - 2)
+#define LOC_LOOP (UINT32_MAX - 3)
+#define LOC_BUSY (UINT32_MAX - 4)
+#define LOC_TODO (UINT32_MAX - 5)
+
 void manifest_init(struct manifest *m)
 {
     memset(m, 0, sizeof(*m));
@@ -31,23 +49,82 @@ void manifest_init(struct manifest *m)
 
 void manifest_free(struct manifest *m)
 {
-    for (size_t i = 0; i < m->n; i++) {
-        free(m->e[i].path);
-        free(m->e[i].link);
-        free(m->e[i].src);
-        free(m->e[i].text);
+    if (m->arena) {
+        for (struct mf_block *b = m->arena, *next; b; b = next) {
+            next = b->next;
+            free(b);
+        }
+    } else {
+        for (size_t i = 0; i < m->n; i++) {
+            free(m->e[i].path);
+            free(m->e[i].link); /* or src, or text: they share the pointer */
+        }
     }
     free(m->e);
     free(m->first_skip);
     manifest_init(m);
 }
 
-static struct mf_entry *add(struct manifest *m)
+/* l bytes at p as a NUL-terminated string in m's arena. */
+static char *arena_str(struct manifest *m, const uint8_t *p, size_t l)
 {
-    if (m->n >= MF_ENTRIES_MAX)
+    struct mf_block *b = m->arena;
+    if (!b || b->cap - b->used < l + 1) {
+        size_t cap = l + 1 > MF_BLOCK ? l + 1 : MF_BLOCK;
+        if (!(b = malloc(sizeof(*b) + cap)))
+            return NULL;
+        b->next = m->arena;
+        b->used = 0;
+        b->cap = cap;
+        m->arena = b;
+    }
+    char *s = b->data + b->used;
+    if (l)
+        memcpy(s, p, l);
+    s[l] = '\0';
+    b->used += l + 1;
+    return s;
+}
+
+/* What a receiver holds: each entry and its strings; check_tree's set
+ * (a power of two, at least twice as many u32 slots as entries); with
+ * links, 9 bytes more per entry for resolving them (struct links). */
+static uint64_t cost_of(size_t n, uint64_t strings, size_t links)
+{
+    uint64_t per = sizeof(struct mf_entry), slots = 16;
+    while (slots < 2 * (uint64_t)n)
+        slots *= 2;
+    if (links)
+        per += 2 * sizeof(uint32_t) + 1;
+    return (uint64_t)n * per + slots * sizeof(uint32_t) + strings;
+}
+
+uint64_t manifest_cost(const struct manifest *m)
+{
+    uint64_t strings = 0;
+    size_t links = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct mf_entry *e = &m->e[i];
+        strings += strlen(e->path) + 1;
+        if (e->type == MF_LINK) {
+            strings += strlen(e->link) + 1;
+            links++;
+        } else if (e->type == MF_TEXT) {
+            strings += e->size + 1;
+        }
+    }
+    return cost_of(m->n, strings, links);
+}
+
+/* A new zeroed entry; the array grows by doubling, never past `limit`. */
+static struct mf_entry *add_upto(struct manifest *m, size_t limit)
+{
+    if (m->n >= limit)
         return NULL;
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 64;
+        if (cap > limit)
+            cap = limit;
         struct mf_entry *e = realloc(m->e, cap * sizeof(*e));
         if (!e)
             return NULL;
@@ -59,13 +136,27 @@ static struct mf_entry *add(struct manifest *m)
     return e;
 }
 
+static struct mf_entry *add(struct manifest *m)
+{
+    return add_upto(m, MF_ENTRIES_MAX);
+}
+
+/* 1 when byte i of s (len bytes) starts a control character: C0, DEL, or
+ * a C1 control encoded as UTF-8 (0xc2 0x80-0x9f). A terminal acts on them,
+ * and a newline in a name breaks every line-based listing of it. */
+static int ctl_at(const unsigned char *s, size_t len, size_t i)
+{
+    return s[i] < 0x20 || s[i] == 0x7f ||
+           (s[i] == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f);
+}
+
 int manifest_path_check(const char *path, size_t len)
 {
     if (len == 0 || len > MF_PATH_MAX || path[0] == '/')
         return PCP_ERR_UNSAFE_PATH;
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
-        if (i < len && path[i] == '\0')
+        if (i < len && ctl_at((const unsigned char *)path, len, i))
             return PCP_ERR_UNSAFE_PATH;
         /* A backslash is a separator on Windows: refuse it so that a name
          * can never turn into a path on another system. */
@@ -89,6 +180,9 @@ int manifest_link_check(const char *path, const char *target)
     size_t tl = strlen(target);
     if (tl == 0 || tl > MF_PATH_MAX || target[0] == '/' || strchr(target, '\\'))
         return PCP_ERR_UNSAFE_PATH;
+    for (size_t i = 0; i < tl; i++)
+        if (ctl_at((const unsigned char *)target, tl, i))
+            return PCP_ERR_UNSAFE_PATH;
     /* Depth of the link's directory below the root, then walk the target
      * lexically: it may never climb above the root. */
     long depth = 0;
@@ -195,7 +289,7 @@ out:
 static int walk(struct manifest *m, const char *src, const char *rel, int depth)
 {
     struct stat st;
-    if (depth > 256)
+    if (depth > 256 || m->n >= MF_ENTRIES_MAX)
         return PCP_ERR_TOO_BIG;
     if (lstat(src, &st) != 0)
         return PCP_ERR_IO;
@@ -268,6 +362,37 @@ static char *top_name(const char *arg)
     return name;
 }
 
+static int check_tree(const struct manifest *m, size_t *bad, uint8_t *drop);
+
+/* Leaves out the links a receiver would refuse (manifest_check_tree), each
+ * counted as skipped; then refuses an offer too large for a receiver. */
+static int drop_bad_links(struct manifest *m)
+{
+    size_t bad = 0, k = 0;
+    int e = 0;
+    uint8_t *drop = calloc(m->n ? m->n : 1, 1);
+    if (!drop)
+        return PCP_ERR_NOMEM;
+    if ((e = check_tree(m, &bad, drop)) != 0)
+        goto out;
+    for (size_t i = 0; i < m->n; i++) {
+        if (!drop[i]) {
+            m->e[k++] = m->e[i];
+            continue;
+        }
+        if (!e)
+            e = note_skip(m, m->e[i].path);
+        free(m->e[i].path);
+        free(m->e[i].link);
+    }
+    m->n = k;
+    if (!e && manifest_cost(m) > MF_MEM_MAX)
+        e = PCP_ERR_TOO_BIG;
+out:
+    free(drop);
+    return e;
+}
+
 int manifest_build(struct manifest *m, const char *const *paths, size_t npaths)
 {
     for (size_t i = 0; i < npaths; i++) {
@@ -294,7 +419,7 @@ int manifest_build(struct manifest *m, const char *const *paths, size_t npaths)
         if (r)
             return r;
     }
-    return 0;
+    return drop_bad_links(m);
 }
 
 int manifest_add_text(struct manifest *m, const char *text, size_t len)
@@ -349,10 +474,38 @@ int manifest_encode(const struct manifest *m, struct wbuf *out)
     }
     if (out->err)
         return out->err;
-    return out->len > MF_ENCODED_MAX ? PCP_ERR_TOO_BIG : 0;
+    return out->len > MF_ENCODED_MAX || manifest_cost(m) > MF_MEM_MAX ? PCP_ERR_TOO_BIG : 0;
 }
 
-static int get_str(struct rbuf *r, char **out)
+/* An entry's length at p (avail bytes there), without looking inside:
+ * PCP_ERR_TRUNCATED when avail does not hold all of it yet. */
+static int entry_len(const uint8_t *p, size_t avail, size_t *len)
+{
+    struct rbuf r;
+    uint8_t type;
+    uint16_t l;
+    uint64_t size;
+    int e;
+    rbuf_init(&r, p, avail);
+    if ((e = rbuf_get_u8(&r, &type)) != 0 || (e = rbuf_get_u16(&r, &l)) != 0 ||
+        (e = rbuf_skip(&r, (size_t)l + 4)) != 0 || (e = rbuf_get_u64(&r, &size)) != 0 ||
+        (e = rbuf_skip(&r, 8)) != 0)
+        return e;
+    if (type == MF_LINK) {
+        if ((e = rbuf_get_u16(&r, &l)) != 0 || (e = rbuf_skip(&r, l)) != 0)
+            return e;
+    } else if (type == MF_TEXT) {
+        /* Refused before the decoder waits for (and buffers) its bytes. */
+        if (size > MF_TEXT_MAX)
+            return PCP_ERR_PROTO;
+        if ((e = rbuf_skip(&r, (size_t)size)) != 0)
+            return e;
+    }
+    *len = r.off;
+    return 0;
+}
+
+static int get_str(struct mf_decoder *d, struct rbuf *r, char **out)
 {
     uint16_t l;
     const uint8_t *p;
@@ -361,137 +514,231 @@ static int get_str(struct rbuf *r, char **out)
         return e;
     if (memchr(p, 0, l))
         return PCP_ERR_UNSAFE_PATH;
-    if (!(*out = strndup((const char *)p, l)))
+    if (!(*out = arena_str(d->m, p, l)))
         return PCP_ERR_NOMEM;
+    d->strings += (uint64_t)l + 1;
+    return 0;
+}
+
+/* One whole entry, len bytes at p (entry_len said so). */
+static int decode_entry(struct mf_decoder *d, const uint8_t *p, size_t len)
+{
+    struct manifest *m = d->m;
+    struct rbuf r;
+    uint64_t mt;
+    int e;
+    struct mf_entry *en = add_upto(m, d->count);
+    if (!en)
+        return PCP_ERR_NOMEM;
+    rbuf_init(&r, p, len);
+    if ((e = rbuf_get_u8(&r, &en->type)) != 0 || (e = get_str(d, &r, &en->path)) != 0 ||
+        (e = rbuf_get_u32(&r, &en->mode)) != 0 || (e = rbuf_get_u64(&r, &en->size)) != 0 ||
+        (e = rbuf_get_u64(&r, &mt)) != 0)
+        return e;
+    en->mtime_ns = (int64_t)mt;
+    if (en->mode & ~0777u)
+        return PCP_ERR_PROTO; /* no setuid, setgid or sticky bits */
+    /* A message or a streamed file stands alone. */
+    if ((en->type == MF_TEXT || mf_streamed(en)) && d->count != 1)
+        return PCP_ERR_PROTO;
+    if (en->type == MF_TEXT) {
+        const uint8_t *t;
+        if (en->path[0] || en->mode || mt || en->size > MF_TEXT_MAX)
+            return PCP_ERR_PROTO;
+        if ((e = rbuf_get_direct(&r, &t, (size_t)en->size)) != 0)
+            return e;
+        if (memchr(t, 0, (size_t)en->size))
+            return PCP_ERR_PROTO;
+        if (!(en->text = arena_str(m, t, (size_t)en->size)))
+            return PCP_ERR_NOMEM;
+        d->strings += en->size + 1;
+        return 0;
+    }
+    if ((e = manifest_path_check(en->path, strlen(en->path))) != 0)
+        return e;
+    switch (en->type) {
+    case MF_FILE:
+        if (!mf_streamed(en)) {
+            if (en->size > UINT64_MAX - m->total_bytes)
+                return PCP_ERR_TOO_BIG;
+            m->total_bytes += en->size;
+        }
+        m->nfiles++;
+        return 0;
+    case MF_DIR:
+        return en->size != 0 ? PCP_ERR_PROTO : 0;
+    case MF_LINK:
+        if (en->size != 0)
+            return PCP_ERR_PROTO;
+        if ((e = get_str(d, &r, &en->link)) != 0)
+            return e;
+        d->links++;
+        return manifest_link_check(en->path, en->link);
+    default:
+        return PCP_ERR_PROTO;
+    }
+}
+
+void manifest_decoder_init(struct mf_decoder *d, struct manifest *m)
+{
+    memset(d, 0, sizeof(*d));
+    d->m = m;
+    manifest_init(m);
+}
+
+void manifest_decoder_free(struct mf_decoder *d)
+{
+    free(d->buf);
+    d->buf = NULL;
+    d->len = d->cap = 0;
+}
+
+/* What the receiver holds now: the manifest so far, the entries allocated
+ * ahead of it, and the decoder's buffer. */
+static uint64_t decoder_cost(const struct mf_decoder *d)
+{
+    const struct manifest *m = d->m;
+    return cost_of(m->n, d->strings, d->links) +
+           (uint64_t)(m->cap - m->n) * sizeof(struct mf_entry) + d->cap;
+}
+
+static int decoder_fail(struct mf_decoder *d, int e)
+{
+    manifest_free(d->m);
+    manifest_decoder_free(d);
+    d->err = e;
+    return e;
+}
+
+/* Makes d->buf hold at least n bytes. */
+static int decoder_room(struct mf_decoder *d, size_t n)
+{
+    if (n <= d->cap)
+        return 0;
+    size_t cap = d->cap ? d->cap : 4096;
+    while (cap < n)
+        cap *= 2;
+    uint8_t *b = realloc(d->buf, cap);
+    if (!b)
+        return PCP_ERR_NOMEM;
+    d->buf = b;
+    d->cap = cap;
+    return 0;
+}
+
+int manifest_decoder_feed(struct mf_decoder *d, const uint8_t *p, size_t len)
+{
+    const uint8_t *q = p;
+    size_t avail = len, off = 0;
+    int e = 0;
+    if (d->err)
+        return d->err;
+    if (len > MF_ENCODED_MAX - d->fed)
+        return decoder_fail(d, PCP_ERR_TOO_BIG);
+    d->fed += len;
+    /* The unfinished entry from the last piece, completed from this one
+     * (pieces are small: a message each). */
+    if (d->len) {
+        if ((e = decoder_room(d, d->len + len)) != 0)
+            return decoder_fail(d, e);
+        if (len)
+            memcpy(d->buf + d->len, p, len);
+        q = d->buf;
+        avail = d->len + len;
+    }
+    while (!e) {
+        if (!d->header) {
+            if (avail - off < 8)
+                break;
+            if (memcmp(q + off, MAGIC, sizeof(MAGIC)) != 0) {
+                e = PCP_ERR_PROTO;
+                break;
+            }
+            d->count = get_be32(q + off + 4);
+            d->header = 1;
+            off += 8;
+            /* Refused at once, before anything is allocated for it. */
+            if (d->count > MF_ENTRIES_MAX || cost_of(d->count, 0, 0) > MF_MEM_MAX)
+                e = PCP_ERR_TOO_BIG;
+            continue;
+        }
+        if (d->m->n == d->count) {
+            if (off < avail)
+                e = PCP_ERR_PROTO; /* bytes after the last entry */
+            break;
+        }
+        size_t el;
+        if ((e = entry_len(q + off, avail - off, &el)) == PCP_ERR_TRUNCATED) {
+            e = 0;
+            break;
+        }
+        if (!e && (e = decode_entry(d, q + off, el)) == 0)
+            off += el;
+        if (!e && decoder_cost(d) > MF_MEM_MAX)
+            e = PCP_ERR_TOO_BIG;
+    }
+    if (e)
+        return decoder_fail(d, e);
+    /* Keep the unfinished rest for the next piece. */
+    size_t rest = avail - off;
+    if (q == d->buf) {
+        memmove(d->buf, d->buf + off, rest);
+    } else if (rest) {
+        if ((e = decoder_room(d, rest)) != 0)
+            return decoder_fail(d, e);
+        memcpy(d->buf, q + off, rest);
+    }
+    d->len = rest;
+    if (decoder_cost(d) > MF_MEM_MAX)
+        return decoder_fail(d, PCP_ERR_TOO_BIG);
+    return 0;
+}
+
+int manifest_decoder_finish(struct mf_decoder *d)
+{
+    if (d->err)
+        return d->err;
+    if (!d->header || d->m->n != d->count || d->len)
+        return decoder_fail(d, PCP_ERR_TRUNCATED);
+    manifest_decoder_free(d);
     return 0;
 }
 
 int manifest_decode(struct manifest *m, const uint8_t *p, size_t len)
 {
-    struct rbuf r;
-    uint8_t magic[4];
-    uint32_t count;
-    int e;
-    manifest_init(m);
-    if (len > MF_ENCODED_MAX)
-        return PCP_ERR_TOO_BIG;
-    rbuf_init(&r, p, len);
-    if ((e = rbuf_get_bytes(&r, magic, 4)) != 0 || (e = rbuf_get_u32(&r, &count)) != 0)
-        goto fail;
-    if (memcmp(magic, MAGIC, 4) != 0) {
-        e = PCP_ERR_PROTO;
-        goto fail;
-    }
-    /* The smallest entry takes 23 bytes: a count the bytes cannot hold is
-     * a lie, refused before anything is allocated for it. */
-    if (count > MF_ENTRIES_MAX || count > rbuf_left(&r) / 23) {
-        e = count > MF_ENTRIES_MAX ? PCP_ERR_TOO_BIG : PCP_ERR_TRUNCATED;
-        goto fail;
-    }
-    for (uint32_t i = 0; i < count; i++) {
-        struct mf_entry *en = add(m);
-        uint64_t mt;
-        if (!en) {
-            e = PCP_ERR_NOMEM;
-            goto fail;
-        }
-        if ((e = rbuf_get_u8(&r, &en->type)) != 0 || (e = get_str(&r, &en->path)) != 0 ||
-            (e = rbuf_get_u32(&r, &en->mode)) != 0 || (e = rbuf_get_u64(&r, &en->size)) != 0 ||
-            (e = rbuf_get_u64(&r, &mt)) != 0)
-            goto fail;
-        en->mtime_ns = (int64_t)mt;
-        if (en->mode & ~0777u) {
-            e = PCP_ERR_PROTO; /* no setuid, setgid or sticky bits */
-            goto fail;
-        }
-        /* A message or a streamed file stands alone. */
-        if ((en->type == MF_TEXT || mf_streamed(en)) && count != 1) {
-            e = PCP_ERR_PROTO;
-            goto fail;
-        }
-        if (en->type == MF_TEXT) {
-            const uint8_t *t;
-            if (en->path[0] || en->mode || mt || en->size > MF_TEXT_MAX) {
-                e = PCP_ERR_PROTO;
-                goto fail;
-            }
-            if ((e = rbuf_get_direct(&r, &t, (size_t)en->size)) != 0)
-                goto fail;
-            if (memchr(t, 0, (size_t)en->size)) {
-                e = PCP_ERR_PROTO;
-                goto fail;
-            }
-            if (!(en->text = strndup((const char *)t, (size_t)en->size))) {
-                e = PCP_ERR_NOMEM;
-                goto fail;
-            }
-            continue;
-        }
-        if ((e = manifest_path_check(en->path, strlen(en->path))) != 0)
-            goto fail;
-        switch (en->type) {
-        case MF_FILE:
-            if (mf_streamed(en)) {
-                m->nfiles++;
-                break;
-            }
-            if (en->size > UINT64_MAX - m->total_bytes) {
-                e = PCP_ERR_TOO_BIG;
-                goto fail;
-            }
-            m->total_bytes += en->size;
-            m->nfiles++;
-            break;
-        case MF_DIR:
-            if (en->size != 0) {
-                e = PCP_ERR_PROTO;
-                goto fail;
-            }
-            break;
-        case MF_LINK:
-            if (en->size != 0) {
-                e = PCP_ERR_PROTO;
-                goto fail;
-            }
-            if ((e = get_str(&r, &en->link)) != 0)
-                goto fail;
-            if ((e = manifest_link_check(en->path, en->link)) != 0)
-                goto fail;
-            break;
-        default:
-            e = PCP_ERR_PROTO;
-            goto fail;
-        }
-    }
-    if (rbuf_left(&r) != 0) {
-        e = PCP_ERR_PROTO;
-        goto fail;
-    }
-    return 0;
-fail:
-    manifest_free(m);
+    struct mf_decoder d;
+    manifest_decoder_init(&d, m);
+    int e = manifest_decoder_feed(&d, p, len);
+    if (!e)
+        e = manifest_decoder_finish(&d);
+    manifest_decoder_free(&d);
     return e;
 }
 
-/* An open-addressing set of entry indices keyed by path, hashed with
- * SipHash under a random key so that a hostile offer cannot aim for
- * collisions. */
+/* An open-addressing set of entry indices, hashed with SipHash under a
+ * random key so that a hostile offer cannot aim for collisions. Keyed
+ * first by path, then (to resolve links) by parent entry and name. */
 struct pathset {
     uint32_t *slot; /* entry index + 1; 0 = empty */
     size_t mask;
     uint8_t key[crypto_shorthash_KEYBYTES];
 };
 
-/* The slot of the entry whose path is p[0..len), or the empty slot where
- * it would go. */
-static size_t pathset_slot(const struct pathset *s, const struct manifest *m, const char *p,
-                           size_t len)
+static size_t pathset_start(const struct pathset *s, const void *p, size_t len)
 {
     uint8_t h[crypto_shorthash_BYTES];
     uint64_t v = 0;
     crypto_shorthash(h, (const uint8_t *)p, len, s->key);
     memcpy(&v, h, sizeof(v));
-    for (size_t i = (size_t)v & s->mask;; i = (i + 1) & s->mask) {
+    return (size_t)v & s->mask;
+}
+
+/* The slot of the entry whose path is p[0..len), or the empty slot where
+ * it would go. */
+static size_t pathset_slot(const struct pathset *s, const struct manifest *m, const char *p,
+                           size_t len)
+{
+    for (size_t i = pathset_start(s, p, len);; i = (i + 1) & s->mask) {
         uint32_t e = s->slot[i];
         if (!e)
             return i;
@@ -501,11 +748,165 @@ static size_t pathset_slot(const struct pathset *s, const struct manifest *m, co
     }
 }
 
-int manifest_check_tree(const struct manifest *m, size_t *bad)
+/* Resolving the offer's links: parent[i] is the entry of i's directory
+ * (LOC_ROOT at the top), loc[i] what link i resolves to once known, and
+ * hops[i] how many links that follows, itself included. */
+struct links {
+    const struct manifest *m;
+    struct pathset s; /* by (parent, name) */
+    uint32_t *parent, *loc;
+    uint8_t *hops;
+};
+
+static const char *base_name(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    return b ? b + 1 : p;
+}
+
+/* (parent ‖ name) as the key; parent in little-endian. */
+static size_t child_key(uint8_t *k, uint32_t parent, const char *name, size_t len)
+{
+    for (int i = 0; i < 4; i++)
+        k[i] = (uint8_t)(parent >> (8 * i));
+    memcpy(k + 4, name, len);
+    return 4 + len;
+}
+
+/* The slot of the entry named name[0..len) in directory `parent`, or the
+ * empty slot where it would go. */
+static size_t child_slot(const struct links *l, uint32_t parent, const char *name, size_t len)
+{
+    uint8_t k[4 + MF_NAME_MAX];
+    size_t kl = child_key(k, parent, name, len);
+    for (size_t i = pathset_start(&l->s, k, kl);; i = (i + 1) & l->s.mask) {
+        uint32_t e = l->s.slot[i];
+        if (!e)
+            return i;
+        const char *q = base_name(l->m->e[e - 1].path);
+        if (l->parent[e - 1] == parent && !strncmp(q, name, len) && q[len] == '\0')
+            return i;
+    }
+}
+
+/* Where link i leads: a directory or file entry, LOC_ROOT, LOC_UNKNOWN (a
+ * name the offer does not list, or below one), LOC_LOOP (through a loop
+ * of links: it never resolves, anywhere), or LOC_BAD (out of the root at
+ * some step, a `..` or a name where no directory is known to be, or more
+ * than MF_LINK_HOPS links followed in all, counted as Linux counts them
+ * for one lookup: a system that allows more would resolve it). Each link
+ * is resolved once; depth bounds the recursion (a deeper chain follows
+ * more links anyway). */
+static uint32_t resolve(struct links *l, uint32_t i, int depth)
+{
+    const struct manifest *m = l->m;
+    if (l->loc[i] == LOC_BUSY)
+        return LOC_LOOP; /* needed to resolve itself */
+    if (l->loc[i] != LOC_TODO)
+        return l->loc[i];
+    if (depth >= MF_LINK_HOPS)
+        return LOC_BAD;
+    l->loc[i] = LOC_BUSY;
+    const char *s = m->e[i].link;
+    uint32_t cur = l->parent[i];
+    unsigned hops = 1;
+    int unknown = 0, file = 0;
+    if (s[0] == '/')
+        cur = LOC_BAD;
+    while (cur != LOC_BAD && cur != LOC_LOOP && *s) {
+        const char *end = strchr(s, '/');
+        size_t cl = end ? (size_t)(end - s) : strlen(s);
+        if (file) {
+            cur = LOC_BAD; /* a file is not a directory: nothing below it */
+        } else if (cl == 0 || (cl == 1 && s[0] == '.')) {
+            /* the same directory */
+        } else if (cl == 2 && s[0] == '.' && s[1] == '.') {
+            /* Above an unknown name could be anywhere (it may be a link
+             * the receiver has); above the root is outside. */
+            cur = unknown || cur == LOC_ROOT ? LOC_BAD : l->parent[cur];
+        } else if (!unknown) {
+            uint32_t j = cl <= MF_NAME_MAX ? l->s.slot[child_slot(l, cur, s, cl)] : 0;
+            if (!j) {
+                unknown = 1;
+            } else if (m->e[j - 1].type == MF_LINK) {
+                uint32_t r = resolve(l, j - 1, depth + 1);
+                hops += l->hops[j - 1];
+                if (hops > MF_LINK_HOPS)
+                    r = LOC_BAD;
+                else if (r == LOC_UNKNOWN)
+                    unknown = 1;
+                else if (r < LOC_LOOP && m->e[r].type == MF_FILE)
+                    file = 1;
+                cur = r;
+            } else {
+                file = m->e[j - 1].type == MF_FILE;
+                cur = j - 1;
+            }
+        }
+        s += cl + (end ? 1 : 0);
+    }
+    if (cur != LOC_BAD && cur != LOC_LOOP && unknown)
+        cur = LOC_UNKNOWN;
+    l->loc[i] = cur;
+    l->hops[i] = (uint8_t)hops;
+    return cur;
+}
+
+/* Checks the links of m (its paths already checked: unique, parents are
+ * directories of the offer). With drop NULL, the first bad link is *bad
+ * and PCP_ERR_UNSAFE_PATH; else drop[i] is set for each bad link. */
+static int check_links(const struct manifest *m, const struct pathset *paths, size_t *bad,
+                       uint8_t *drop)
+{
+    struct links l;
+    int e = 0;
+    memset(&l, 0, sizeof(l));
+    l.m = m;
+    l.s.slot = paths->slot;
+    l.s.mask = paths->mask;
+    crypto_shorthash_keygen(l.s.key);
+    if (!(l.parent = malloc(m->n * sizeof(*l.parent))) ||
+        !(l.loc = malloc(m->n * sizeof(*l.loc))) || !(l.hops = calloc(m->n, 1))) {
+        e = PCP_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        const char *p = m->e[i].path, *b = base_name(p);
+        l.parent[i] =
+            b == p ? LOC_ROOT : paths->slot[pathset_slot(paths, m, p, (size_t)(b - 1 - p))] - 1;
+        l.loc[i] = LOC_TODO;
+    }
+    /* The same slots, now by (parent, name). */
+    memset(l.s.slot, 0, (l.s.mask + 1) * sizeof(*l.s.slot));
+    for (size_t i = 0; i < m->n; i++) {
+        const char *b = base_name(m->e[i].path);
+        l.s.slot[child_slot(&l, l.parent[i], b, strlen(b))] = (uint32_t)i + 1;
+    }
+    for (size_t i = 0; i < m->n && !e; i++) {
+        if (m->e[i].type != MF_LINK || resolve(&l, (uint32_t)i, 0) != LOC_BAD)
+            continue;
+        if (drop) {
+            drop[i] = 1;
+        } else {
+            e = PCP_ERR_UNSAFE_PATH;
+            *bad = i;
+        }
+    }
+out:
+    sodium_memzero(l.s.key, sizeof(l.s.key));
+    free(l.parent);
+    free(l.loc);
+    free(l.hops);
+    return e;
+}
+
+static int check_tree(const struct manifest *m, size_t *bad, uint8_t *drop)
 {
     struct pathset s;
-    size_t cap = 16;
+    size_t cap = 16, links = 0;
     int e = 0;
+    if (m->n >= LOC_TODO)
+        return PCP_ERR_TOO_BIG;
     while (cap < 2 * m->n)
         cap *= 2;
     if (!(s.slot = calloc(cap, sizeof(*s.slot))))
@@ -519,23 +920,31 @@ int manifest_check_tree(const struct manifest *m, size_t *bad)
             *bad = i;
         }
         s.slot[k] = (uint32_t)i + 1;
+        links += m->e[i].type == MF_LINK;
     }
-    /* Every parent of every path is a directory of the offer (checked once
-     * all are known: the order does not matter). */
+    /* The parent of every path is a directory of the offer (checked once
+     * all are known: the order does not matter); so, one by one, are all
+     * of its ancestors. */
     for (size_t i = 0; i < m->n && !e; i++) {
-        const char *p = m->e[i].path;
-        for (const char *c = strchr(p, '/'); c; c = strchr(c + 1, '/')) {
-            uint32_t j = s.slot[pathset_slot(&s, m, p, (size_t)(c - p))];
-            if (!j || m->e[j - 1].type != MF_DIR) {
-                e = PCP_ERR_UNSAFE_PATH;
-                *bad = i;
-                break;
-            }
+        const char *p = m->e[i].path, *b = base_name(p);
+        if (b == p)
+            continue;
+        uint32_t j = s.slot[pathset_slot(&s, m, p, (size_t)(b - 1 - p))];
+        if (!j || m->e[j - 1].type != MF_DIR) {
+            e = PCP_ERR_UNSAFE_PATH;
+            *bad = i;
         }
     }
+    if (!e && links)
+        e = check_links(m, &s, bad, drop);
     sodium_memzero(s.key, sizeof(s.key));
     free(s.slot);
     return e;
+}
+
+int manifest_check_tree(const struct manifest *m, size_t *bad)
+{
+    return check_tree(m, bad, NULL);
 }
 
 /* Length of the UTF-8 sequence at s and its code point, or 0 when it is
@@ -568,6 +977,17 @@ static size_t utf8_next(const unsigned char *s, uint32_t *cp)
     return n;
 }
 
+/* Characters that change how the text around them looks without being
+ * seen: bidirectional controls (which reorder what follows, so that
+ * "txt.exe" can show as "exe.txt"), line and paragraph separators, and
+ * zero-width ones (two names that look the same). */
+static int invisible(uint32_t cp)
+{
+    return cp == 0x061c || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
+           (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 static void display(const char *in, char *out, size_t outlen, int lines)
 {
     size_t o = 0;
@@ -578,15 +998,19 @@ static void display(const char *in, char *out, size_t outlen, int lines)
         uint32_t cp = 0;
         size_t n = utf8_next(s, &cp);
         int bad = n == 0 || (cp < 0x20 && !(lines && (cp == '\n' || cp == '\t'))) || cp == 0x7f ||
-                  (cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
-                  (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f;
-        size_t w = bad ? 1 : n;
+                  (cp >= 0x80 && cp < 0xa0) || invisible(cp);
+        /* A name is shown between quotes: its own cannot end them. */
+        int esc = !lines && (cp == '\'' || cp == '"' || cp == '\\');
+        size_t w = bad ? 1 : n + (size_t)esc;
         if (o + w + 1 > outlen)
             break;
-        if (bad)
+        if (bad) {
             out[o++] = '?';
-        else
+        } else {
+            if (esc)
+                out[o++] = '\\';
             memcpy(out + o, s, n), o += n;
+        }
         s += n ? n : 1;
     }
     out[o] = '\0';

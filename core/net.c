@@ -252,6 +252,32 @@ int net_set_timeout(int fd, int timeout_ms)
     return 0;
 }
 
+int net_wait_by(int fd, short events, int64_t deadline_ms)
+{
+    for (;;) {
+        int64_t left = deadline_ms - net_now_ms();
+        if (left <= 0)
+            return PCP_ERR_TIMEOUT;
+        struct pollfd p = {.fd = fd, .events = events};
+        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (r < 0 && errno != EINTR)
+            return PCP_ERR_NET;
+        if (r > 0)
+            return (p.revents & POLLNVAL) ? PCP_ERR_NET : 0;
+    }
+}
+
+int net_set_nonblock(int fd, int on, int *was)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return PCP_ERR_NET;
+    if (was)
+        *was = (fl & O_NONBLOCK) != 0;
+    int want = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+    return want == fl || fcntl(fd, F_SETFL, want) == 0 ? 0 : PCP_ERR_NET;
+}
+
 static int io_err(void)
 {
     return errno == EAGAIN || errno == EWOULDBLOCK ? PCP_ERR_TIMEOUT : PCP_ERR_NET;

@@ -47,6 +47,13 @@ int net_connect_race(const struct sockaddr_storage *addrs, size_t n, uint16_t lo
 /* Apply a stall timeout to blocking reads and writes (0 = none). */
 int net_set_timeout(int fd, int timeout_ms);
 
+/* Wait until fd is ready for `events` (POLLIN, POLLOUT) or the deadline
+ * (net_now_ms()'s clock) has passed: 0 (also for an error or hang-up,
+ * which the next read or write reports), PCP_ERR_TIMEOUT, PCP_ERR_NET. */
+int net_wait_by(int fd, short events, int64_t deadline_ms);
+/* Switch O_NONBLOCK on or off; *was (may be NULL) gets whether it was on. */
+int net_set_nonblock(int fd, int on, int *was);
+
 int net_write_all(int fd, const void *p, size_t n);
 int net_read_all(int fd, void *p, size_t n);
 

@@ -128,9 +128,12 @@ int spake2_finish(struct spake2_ctx *c, const uint8_t peer[SPAKE2_SHAREBYTES],
 
     if (c->state != 1)
         return PCP_ERR_INVAL;
-    /* A valid, canonical encoding; not the identity; not our own share sent back. */
-    if (!crypto_core_ristretto255_is_valid_point(peer) || sodium_is_zero(peer, 32) ||
-        sodium_memcmp(peer, c->own, 32) == 0)
+    /* A valid, canonical encoding; not the identity; not our own share
+     * sent back. libsodium before 1.0.19 ignores bit 255 when it checks
+     * that an encoding is canonical, so a share with it set would pass as
+     * a second encoding of the same point: refused here first. */
+    if ((peer[31] & 0x80) != 0 || !crypto_core_ristretto255_is_valid_point(peer) ||
+        sodium_is_zero(peer, 32) || sodium_memcmp(peer, c->own, 32) == 0)
         goto out;
     /* K = x·(peer − w·(N for A, M for B)) */
     if (crypto_scalarmult_ristretto255(wn, c->w, c->role == SPAKE2_ROLE_A ? spake2_N : spake2_M) !=

@@ -174,10 +174,53 @@ int stream_tx_init(struct stream_tx *tx, const uint8_t key[STREAM_KEYBYTES],
     return 0;
 }
 
+int stream_hello_key(uint8_t out[STREAM_KEYBYTES], const uint8_t key[STREAM_KEYBYTES],
+                     const uint8_t *writer, size_t wlen, const uint8_t *reader, size_t rlen)
+{
+    static const char label[] = "pcp/1 hello";
+    crypto_generichash_state st;
+    uint8_t l;
+    if (wlen > 255 || rlen > 255)
+        return PCP_ERR_INVAL;
+    crypto_generichash_init(&st, key, STREAM_KEYBYTES, STREAM_KEYBYTES);
+    crypto_generichash_update(&st, (const uint8_t *)label, sizeof(label) - 1);
+    l = (uint8_t)wlen;
+    crypto_generichash_update(&st, &l, 1);
+    crypto_generichash_update(&st, writer, wlen);
+    l = (uint8_t)rlen;
+    crypto_generichash_update(&st, &l, 1);
+    crypto_generichash_update(&st, reader, rlen);
+    crypto_generichash_final(&st, out, STREAM_KEYBYTES);
+    sodium_memzero(&st, sizeof(st));
+    return 0;
+}
+
+int stream_tx_bind(struct stream_tx *tx, const uint8_t *mine, size_t mlen, const uint8_t *theirs,
+                   size_t tlen)
+{
+    uint8_t k[STREAM_KEYBYTES];
+    if (tx->n || tx->used || mlen < STREAM_HEADERBYTES ||
+        memcmp(mine, tx->header, STREAM_HEADERBYTES) != 0)
+        return PCP_ERR_INVAL;
+    int e = stream_hello_key(k, tx->key, mine, mlen, theirs, tlen);
+    /* The header is out already, so the secretstream is set up again under
+     * the new key with that header. Its state is what both ends derive
+     * from key and header (HChaCha20 of the key and the header's first 16
+     * bytes, a fresh counter, the last 8 bytes), so init_pull gives the
+     * very state init_push would have given with this header. */
+    if (!e && crypto_secretstream_xchacha20poly1305_init_pull(&tx->st, tx->header, k) != 0)
+        e = PCP_ERR_CRYPTO;
+    if (!e)
+        memcpy(tx->key, k, sizeof(k));
+    sodium_memzero(k, sizeof(k));
+    return e;
+}
+
 int stream_tx_use(struct stream_tx *tx, int cipher)
 {
-    if (tx->n || tx->aead)
+    if (tx->n || tx->used)
         return PCP_ERR_INVAL;
+    tx->used = 1;
     int e = cipher == STREAM_SECRETSTREAM ? 0 : aead_new(&tx->aead, cipher, 1, tx->key, tx->header);
     sodium_memzero(tx->key, sizeof(tx->key)); /* needed no longer */
     return e;

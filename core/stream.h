@@ -2,11 +2,12 @@
  * stream.h - length-prefixed frames and the sealed message stream.
  *
  * On the wire a frame is `u32 length (big-endian) ‖ bytes`. After the
- * handshake each direction is one crypto_secretstream_xchacha20poly1305
- * stream: its 24-byte header travels as the first frame, then every frame
- * is one sealed message. The last message carries TAG_FINAL; a stream that
- * ends without it was truncated. A length above the largest legal frame is
- * refused before anything is allocated or read.
+ * handshake each direction is one sealed stream (the secretstream or an
+ * AEAD, see Ciphers below): its hello (header and cipher set) travels as
+ * the first frame, then every frame is one sealed message. The last
+ * message carries TAG_FINAL; a stream that ends without it was truncated.
+ * A length above the largest legal frame is refused before anything is
+ * allocated or read.
  */
 #ifndef PCP_STREAM_H
 #define PCP_STREAM_H
@@ -39,15 +40,20 @@ int frame_read(struct frame_reader *fr, size_t max, const uint8_t **frame, size_
 int frame_write(int fd, const void *p, size_t n);
 
 /*
- * Ciphers. Each side's header frame is its 24-byte header followed by one
- * byte: the set of ciphers it can use (a 24-byte header alone means the
- * secretstream only). Both pick the same one from the two sets
- * (stream_pick); a set changed on the way makes the two sides pick
- * differently, and the first message fails to open. The AEADs (OpenSSL)
- * seal message i with nonce `0^32 ‖ u64 i` under
- * BLAKE2b-256(key: traffic key, "pcp aead" ‖ cipher ‖ header), the final
- * flag in clear in front and bound as associated data, so order and
- * truncation are guarded as by the secretstream.
+ * Ciphers. Each side's header frame, its hello, is its 24-byte header
+ * followed by one byte: the set of ciphers it can use (a 24-byte header
+ * alone means the secretstream only). Both pick the same one from the two
+ * sets (stream_pick). Neither hello is authenticated when it travels, so
+ * both go into the keys: each direction's key is
+ * stream_hello_key(traffic key, the writer's hello, the reader's hello),
+ * each hello exactly as its side sent or received it. A hello changed on
+ * the way (a set lowered to force the secretstream, a zstd bit, a header)
+ * gives the two ends different keys for both directions, and the first
+ * message fails to open, whatever cipher each side picked. The AEADs
+ * (OpenSSL) seal message i with nonce `0^32 ‖ u64 i` under
+ * BLAKE2b-256(key: that direction's key, "pcp aead" ‖ cipher ‖ header),
+ * the final flag in clear in front and bound as associated data, so order
+ * and truncation are guarded as by the secretstream.
  */
 enum stream_cipher {
     STREAM_SECRETSTREAM = 0, /* libsodium XChaCha20-Poly1305 secretstream */
@@ -61,6 +67,7 @@ struct stream_tx {
     void *aead;                                               /* EVP_CIPHER_CTX, for the AEADs */
     uint64_t n;                                               /* messages sealed */
     uint8_t key[STREAM_KEYBYTES], header[STREAM_HEADERBYTES]; /* until stream_tx_use */
+    int used;                                                 /* stream_tx_use was called */
     int finished;
 };
 
@@ -79,11 +86,20 @@ int stream_pick(unsigned a, unsigned b);
  * gives the cipher of a name, or -1. */
 const char *stream_cipher_name(int cipher);
 int stream_cipher_parse(const char *name);
-/* A secretstream sender, and its header; stream_tx_use switches it to
- * the cipher picked (before anything is sealed). */
+/* A secretstream sender, and its header; stream_tx_bind rekeys it with
+ * both hellos once the peer's has come, then stream_tx_use switches it to
+ * the cipher picked (both before anything is sealed). */
 int stream_tx_init(struct stream_tx *tx, const uint8_t key[STREAM_KEYBYTES],
                    uint8_t header[STREAM_HEADERBYTES]);
+int stream_tx_bind(struct stream_tx *tx, const uint8_t *mine, size_t mlen, const uint8_t *theirs,
+                   size_t tlen);
 int stream_tx_use(struct stream_tx *tx, int cipher);
+/* A direction's key: BLAKE2b-256(key: traffic key, "pcp/1 hello" ‖
+ * u8 len ‖ writer's hello ‖ u8 len ‖ reader's hello). The receiving end
+ * passes it to stream_rx_init; stream_tx_bind makes it for the sending
+ * end. PCP_ERR_INVAL for a hello over 255 bytes. */
+int stream_hello_key(uint8_t out[STREAM_KEYBYTES], const uint8_t key[STREAM_KEYBYTES],
+                     const uint8_t *writer, size_t wlen, const uint8_t *reader, size_t rlen);
 int stream_rx_init(struct stream_rx *rx, int cipher, const uint8_t key[STREAM_KEYBYTES],
                    const uint8_t header[STREAM_HEADERBYTES]);
 /* Seal msg into out as a whole frame (prefix included): out must hold

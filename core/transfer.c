@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -85,9 +86,22 @@ static void digest_final(crypto_generichash_state *st, uint64_t size, uint8_t ou
     crypto_generichash_final(st, out, XFER_DIGESTBYTES);
 }
 
-/* BLAKE2b-256 of the first len bytes of fd (resume compares these).
- * PCP_ERR_CHANGED when the file is shorter. */
-static int prefix_hash(int fd, uint64_t len, uint8_t out[XFER_DIGESTBYTES])
+/* Resume compares a prefix of the file on both sides with BLAKE2b-256
+ * keyed by a key of this session, not a plain hash: what the receiver says
+ * about its partial files is of use to no one outside this transfer, and
+ * cannot be matched against hashes of known files made beforehand.
+ * key = BLAKE2b-256(key = k_r2s ‖ k_s2r, personal "pcp1-resume"). */
+void xfer_resume_key(const uint8_t tx[32], const uint8_t rx[32], int sender, uint8_t key[32])
+{
+    static const uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES] = "pcp1-resume";
+    uint8_t k[64];
+    memcpy(k, sender ? rx : tx, 32); /* what the receiver sends: r->s */
+    memcpy(k + 32, sender ? tx : rx, 32);
+    crypto_generichash_blake2b_salt_personal(key, 32, NULL, 0, k, sizeof(k), NULL, personal);
+    sodium_memzero(k, sizeof(k));
+}
+
+int xfer_prefix_hash(int fd, uint64_t len, const uint8_t key[32], uint8_t out[XFER_DIGESTBYTES])
 {
     enum { STEP = 1 << 20 };
     uint8_t *b = malloc(STEP);
@@ -95,7 +109,7 @@ static int prefix_hash(int fd, uint64_t len, uint8_t out[XFER_DIGESTBYTES])
     int e = 0;
     if (!b)
         return PCP_ERR_NOMEM;
-    crypto_generichash_init(&st, NULL, 0, XFER_DIGESTBYTES);
+    crypto_generichash_init(&st, key, 32, XFER_DIGESTBYTES);
     for (uint64_t off = 0; off < len && !e; off += STEP) {
         size_t n = len - off < STEP ? (size_t)(len - off) : STEP;
         ssize_t r = pread(fd, b, n, (off_t)off);
@@ -107,8 +121,61 @@ static int prefix_hash(int fd, uint64_t len, uint8_t out[XFER_DIGESTBYTES])
             crypto_generichash_update(&st, b, n);
     }
     crypto_generichash_final(&st, out, XFER_DIGESTBYTES);
+    sodium_memzero(&st, sizeof(st));
     free(b);
     return e;
+}
+
+/* ---- what ties a .pcp-part to its transfer ------------------------------ */
+
+#define PARTMETA_MAGIC "PCPP"
+#define PARTMETA_VERSION 1u
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+void xfer_partmeta_encode(const struct xfer_partmeta *pm, uint8_t out[XFER_PARTMETA_LEN])
+{
+    memcpy(out, PARTMETA_MAGIC, 4);
+    out[4] = PARTMETA_VERSION;
+    put_be64(out + 5, pm->size);
+    put_be64(out + 13, (uint64_t)pm->mtime_ns);
+    put_be64(out + 21, pm->ino);
+    memcpy(out + 29, pm->path_hash, sizeof(pm->path_hash));
+    memcpy(out + 45, pm->id, sizeof(pm->id));
+}
+
+int xfer_partmeta_parse(const uint8_t *p, size_t len, struct xfer_partmeta *pm)
+{
+    struct rbuf r;
+    uint8_t magic[4], version = 0;
+    uint64_t mtime = 0;
+    int e;
+    memset(pm, 0, sizeof(*pm));
+    rbuf_init(&r, p, len);
+    if ((e = rbuf_get_bytes(&r, magic, sizeof(magic))) != 0 ||
+        (e = rbuf_get_u8(&r, &version)) != 0 || (e = rbuf_get_u64(&r, &pm->size)) != 0 ||
+        (e = rbuf_get_u64(&r, &mtime)) != 0 || (e = rbuf_get_u64(&r, &pm->ino)) != 0 ||
+        (e = rbuf_get_bytes(&r, pm->path_hash, sizeof(pm->path_hash))) != 0 ||
+        (e = rbuf_get_bytes(&r, pm->id, sizeof(pm->id))) != 0)
+        return e;
+    /* Exactly one record of the one version; a streamed file is never
+     * resumed, so never recorded. */
+    if (rbuf_left(&r) != 0 || memcmp(magic, PARTMETA_MAGIC, 4) != 0 ||
+        version != PARTMETA_VERSION || pm->size == MF_SIZE_STREAM)
+        return PCP_ERR_PROTO;
+    pm->mtime_ns = (int64_t)mtime;
+    return 0;
+}
+
+void xfer_partmeta_path_hash(const char *path, uint8_t out[16])
+{
+    static const uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES] = "pcp1-part-path";
+    crypto_generichash_blake2b_salt_personal(out, 16, (const uint8_t *)path, strlen(path), NULL, 0,
+                                             NULL, personal);
 }
 
 /* One entry of ACCEPT's resume list. */
@@ -149,9 +216,10 @@ static int chan_recv(struct chan *c, size_t *len, int *final)
     return e ? e : stream_open(&c->rx, f, fl, c->in, len, final);
 }
 
-/* Each side sends its header and cipher set, then both use the cipher the
- * two sets pick (a bare 24-byte header: a peer with the secretstream only);
- * o->cipher and o->zstd say what was agreed. */
+/* Each side sends its hello (header and cipher set), then both use the
+ * cipher the two sets pick (a bare 24-byte header: a peer with the
+ * secretstream only), under keys bound to both hellos; o->cipher and
+ * o->zstd say what was agreed. */
 static int chan_open(struct chan *c, int fd, struct frame_reader *fr, const uint8_t tx[32],
                      const uint8_t rx[32], struct xfer_opts *o)
 {
@@ -180,9 +248,18 @@ static int chan_open(struct chan *c, int fd, struct frame_reader *fr, const uint
     unsigned theirs = fl == STREAM_HELLOBYTES ? f[fl - 1] : 1u;
     o->cipher = stream_pick(hdr[STREAM_HEADERBYTES], theirs);
     o->zstd = (hdr[STREAM_HEADERBYTES] & theirs & XFER_HELLO_ZSTD) != 0;
-    if ((e = stream_tx_use(&c->tx, o->cipher)) != 0)
+    /* Neither hello was authenticated: both, as sent and as received, go
+     * into both directions' keys, so that one changed on the way (to make
+     * both ends settle for a weaker cipher, say) leaves the two ends with
+     * different keys and the first message fails to open. */
+    uint8_t k[STREAM_KEYBYTES];
+    if ((e = stream_tx_bind(&c->tx, hdr, sizeof(hdr), f, fl)) != 0 ||
+        (e = stream_tx_use(&c->tx, o->cipher)) != 0 ||
+        (e = stream_hello_key(k, rx, f, fl, hdr, sizeof(hdr))) != 0)
         return e;
-    return stream_rx_init(&c->rx, o->cipher, rx, f);
+    e = stream_rx_init(&c->rx, o->cipher, k, f);
+    sodium_memzero(k, sizeof(k));
+    return e;
 }
 
 static void chan_close(struct chan *c)
@@ -301,6 +378,7 @@ struct sender {
     int read_err, seal_err;
     uint64_t *start;                     /* per entry: where its data starts */
     uint8_t (*prefix)[XFER_DIGESTBYTES]; /* per entry, when start > 0 */
+    uint8_t rkey[32];                    /* keys the prefix hashes */
 };
 
 static int read_full(int fd, uint8_t *p, size_t n, uint64_t off)
@@ -831,7 +909,7 @@ static int match_resume(struct sender *s, const uint8_t *msg, size_t len)
             return PCP_ERR_IO;
         int e = fstat(fd, &st) != 0 ? PCP_ERR_IO : !same_file(&st, &m->e[i]) ? PCP_ERR_CHANGED : 0;
         if (!e)
-            e = prefix_hash(fd, have, mine);
+            e = xfer_prefix_hash(fd, have, s->rkey, mine);
         close(fd);
         if (e)
             return e;
@@ -862,6 +940,7 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
     s.m = m;
     s.o = o;
     s.c = &c;
+    xfer_resume_key(tx, rx, 1, s.rkey);
     atomic_store(&s.ad.mode, o->compress != 0);
     if ((e = chan_open(&c, fd, fr, tx, rx, o)) != 0 || (e = send_offer(&c, m)) != 0)
         goto out;
@@ -922,6 +1001,7 @@ int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8
     report(o, &s.cnt, offer_total(m), m->nfiles, 1, result);
     ring_free(&s.ring);
 out:
+    sodium_memzero(s.rkey, sizeof(s.rkey));
     free(s.start);
     free(s.prefix);
     chan_close(&c);
@@ -931,6 +1011,14 @@ out:
 /* ======================================================================== */
 /* Receiver                                                                 */
 /* ======================================================================== */
+
+/* A .pcp-part as it was when we offered to resume it: writing goes on
+ * only into that same file. */
+struct part_ref {
+    dev_t dev;
+    ino_t ino;
+    uint8_t id[16];
+};
 
 struct receiver {
     const struct manifest *m;
@@ -944,6 +1032,9 @@ struct receiver {
     uint8_t *gone;                       /* per entry: its directory is not there */
     uint64_t *have;                      /* per entry: .pcp-part bytes offered */
     uint8_t (*prefix)[XFER_DIGESTBYTES]; /* ... and their hash */
+    struct part_ref *ref;                /* ... and which .pcp-part that was */
+    uint8_t rkey[32];                    /* keys the prefix hashes */
+    mode_t umask;                        /* the process's, read once at the start */
     /* writer's cache of the last parent directory */
     char *pdir;
     int pfd;
@@ -1001,6 +1092,35 @@ static void part_name(const char *leaf, uint32_t idx, char *out, size_t outlen)
         snprintf(out, outlen, "%s" PART_SUFFIX, leaf);
     else
         snprintf(out, outlen, ".pcp-%08x" PART_SUFFIX, idx);
+}
+
+/* A .pcp-part we may go on writing: a regular file of ours with no other
+ * name. A hard link to a file elsewhere (which we would write through), a
+ * file of another user in a shared directory, a FIFO or a device are not. */
+static int part_check(int fd, struct stat *st)
+{
+    if (fstat(fd, st) != 0)
+        return PCP_ERR_IO;
+    if (!S_ISREG(st->st_mode) || st->st_nlink != 1 || st->st_uid != geteuid())
+        return PCP_ERR_UNSAFE_PATH;
+    return 0;
+}
+
+/* The record on the .pcp-part open as fd (stat st) says it was made for
+ * an offer of this entry: its path, size and mtime, and this inode (a copy
+ * with its attributes is not the file we made). *pm gets the record. */
+static int part_meta(int fd, const struct mf_entry *en, const struct stat *st,
+                     struct xfer_partmeta *pm)
+{
+    uint8_t b[XFER_PARTMETA_LEN + 1], ph[16];
+    ssize_t n = fgetxattr(fd, XFER_PART_XATTR, b, sizeof(b));
+    if (n < 0 || xfer_partmeta_parse(b, (size_t)n, pm) != 0)
+        return PCP_ERR_CHANGED;
+    xfer_partmeta_path_hash(en->path, ph);
+    if (pm->size != en->size || pm->mtime_ns != en->mtime_ns || pm->ino != (uint64_t)st->st_ino ||
+        sodium_memcmp(pm->path_hash, ph, sizeof(ph)) != 0)
+        return PCP_ERR_CHANGED;
+    return 0;
 }
 
 static int rename_final(int dfd, const char *from, const char *to, int overwrite)
@@ -1185,6 +1305,7 @@ struct wstate {
     int fd;      /* its .pcp-part, or -1 */
     uint64_t got;
     uint64_t streamed; /* bytes of a file the offer gave no size for */
+    int tagged;        /* the .pcp-part carries XFER_PART_XATTR */
     crypto_generichash_state hs;
     char part[MF_NAME_MAX + 16];
 };
@@ -1196,16 +1317,82 @@ static size_t next_file(const struct manifest *m, size_t i)
     return i;
 }
 
+/* Go on with the .pcp-part offered for resume, in dfd: the same file as
+ * at offer time (dev, inode and the id of its record), still a regular
+ * file of ours with one name and at least `have` bytes. The sender already
+ * starts after `have`, so a part that changed since is an error, not a
+ * fresh start. O_NONBLOCK: a FIFO put there meanwhile cannot block the
+ * open (and fails the checks). */
+static int part_resume(struct receiver *r, struct wstate *w, int dfd, uint64_t have)
+{
+    const struct mf_entry *en = &r->m->e[w->next];
+    const struct part_ref *ref = &r->ref[w->next];
+    struct xfer_partmeta pm;
+    struct stat st;
+    int fd = openat(dfd, w->part, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int e = 0;
+    if (fd < 0)
+        return errno == ENOENT || errno == ELOOP || errno == ENXIO ? PCP_ERR_CHANGED : PCP_ERR_IO;
+    if ((e = part_check(fd, &st)) != 0 || st.st_dev != ref->dev || st.st_ino != ref->ino ||
+        (uint64_t)st.st_size < have || part_meta(fd, en, &st, &pm) != 0 ||
+        sodium_memcmp(pm.id, ref->id, sizeof(pm.id)) != 0)
+        e = e == PCP_ERR_IO ? e : PCP_ERR_CHANGED;
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+             ftruncate(fd, (off_t)have) != 0 || lseek(fd, (off_t)have, SEEK_SET) < 0)
+        e = PCP_ERR_IO;
+    if (e) {
+        close(fd);
+        return e;
+    }
+    w->fd = fd;
+    w->tagged = 1;
+    return 0;
+}
+
+/* A new .pcp-part in dfd. Whatever has that name is never opened: it is
+ * unlinked, which removes only the name (a hard link's other names keep
+ * their content), and the new file is made with O_EXCL (which opens no
+ * existing object, so a FIFO cannot block it and a link is not followed).
+ * With `tag`, it gets the record that lets a later transfer of the same
+ * offer resume it; without (files that travel whole, streams), none. */
+static int part_create(struct receiver *r, struct wstate *w, int dfd, int tag)
+{
+    const struct mf_entry *en = &r->m->e[w->next];
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(dfd, w->part, flags, 0600);
+    if (fd < 0 && errno == EEXIST && (unlinkat(dfd, w->part, 0) == 0 || errno == ENOENT))
+        fd = openat(dfd, w->part, flags, 0600);
+    if (fd < 0)
+        return errno == ELOOP ? PCP_ERR_UNSAFE_PATH : PCP_ERR_IO;
+    w->fd = fd;
+    struct stat st;
+    if (tag && fstat(fd, &st) == 0) {
+        /* A file system without user attributes (FAT, tmpfs before Linux
+         * 6.6) keeps no record: that part is simply never resumed. */
+        struct xfer_partmeta pm = {
+            .size = en->size, .mtime_ns = en->mtime_ns, .ino = (uint64_t)st.st_ino};
+        uint8_t b[XFER_PARTMETA_LEN];
+        xfer_partmeta_path_hash(en->path, pm.path_hash);
+        randombytes_buf(pm.id, sizeof(pm.id));
+        xfer_partmeta_encode(&pm, b);
+        w->tagged = fsetxattr(fd, XFER_PART_XATTR, b, sizeof(b), 0) == 0;
+    }
+    return 0;
+}
+
 /* The file's first message says where its data starts (`from`): where we
- * offered to resume (the sender's prefix matched), or 0 (start over). */
-static int begin_file(struct receiver *r, struct wstate *w, uint64_t from)
+ * offered to resume (the sender's prefix matched), or 0 (start over).
+ * `batch`: the file arrives whole in this FILES message. */
+static int begin_file(struct receiver *r, struct wstate *w, uint64_t from, int batch)
 {
     const struct mf_entry *en = &r->m->e[w->next];
     uint64_t have = r->have ? r->have[w->next] : 0;
     int resume = have && from == have;
     const char *leaf;
+    int e;
     crypto_generichash_init(&w->hs, NULL, 0, XFER_DIGESTBYTES);
     w->got = 0;
+    w->tagged = 0;
     if (r->o->to_stdout) {
         w->fd = STDOUT_FILENO;
         return 0;
@@ -1216,19 +1403,12 @@ static int begin_file(struct receiver *r, struct wstate *w, uint64_t from)
         return dfd;
     }
     part_name(leaf, (uint32_t)w->next, w->part, sizeof(w->part));
-    /* A .pcp-part is ours to replace or to go on with, but never through a
-     * link. */
-    w->fd = openat(dfd, w->part,
-                   O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0600);
-    if (w->fd < 0) {
+    e = resume ? part_resume(r, w, dfd, have) : part_create(r, w, dfd, !batch && !mf_streamed(en));
+    if (e) {
         set_err_path(r, en->path);
-        return errno == ELOOP ? PCP_ERR_UNSAFE_PATH : PCP_ERR_IO;
+        return e;
     }
     if (resume) {
-        if (ftruncate(w->fd, (off_t)have) != 0 || lseek(w->fd, (off_t)have, SEEK_SET) < 0) {
-            set_err_path(r, en->path);
-            return PCP_ERR_IO;
-        }
         crypto_generichash_update(&w->hs, r->prefix[w->next], XFER_DIGESTBYTES);
         w->got = have;
         atomic_fetch_add(&r->cnt.resumed, have);
@@ -1280,7 +1460,11 @@ static int end_file(struct receiver *r, struct wstate *w, const uint8_t *digest)
         ts[1].tv_sec--;
         ts[1].tv_nsec += 1000000000;
     }
-    if (fchmod(w->fd, en->mode) != 0 || futimens(w->fd, ts) != 0)
+    /* The final name carries no trace of the transfer, and the mode the
+     * user's umask allows, as any program's new file would. */
+    if (w->tagged)
+        fremovexattr(w->fd, XFER_PART_XATTR);
+    if (fchmod(w->fd, en->mode & ~r->umask & 07777) != 0 || futimens(w->fd, ts) != 0)
         e = PCP_ERR_IO;
     if (close(w->fd) != 0 && !e)
         e = PCP_ERR_IO;
@@ -1333,8 +1517,18 @@ static int finish_tree(struct receiver *r)
             {(time_t)(en->mtime_ns / 1000000000), (long)(en->mtime_ns % 1000000000)}};
         if (ts[1].tv_nsec < 0)
             ts[1].tv_nsec = 0;
-        if (fchmodat(dfd, leaf, en->mode | 0700, 0) != 0 ||
-            utimensat(dfd, leaf, ts, AT_SYMLINK_NOFOLLOW) != 0)
+        /* Through a descriptor of the directory itself, never a link put
+         * in its place (fchmodat follows one, to wherever it points). The
+         * owner keeps rwx, so that we can write there again; the umask
+         * applies to the rest. */
+        int fd = openat(dfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            set_err_path(r, en->path);
+            return errno == ELOOP || errno == ENOTDIR ? PCP_ERR_UNSAFE_PATH : PCP_ERR_IO;
+        }
+        int bad = fchmod(fd, (en->mode & ~r->umask & 0777) | 0700) != 0 || futimens(fd, ts) != 0;
+        close(fd);
+        if (bad)
             return PCP_ERR_IO;
     }
     return 0;
@@ -1358,7 +1552,7 @@ static int write_batch(struct receiver *r, struct wstate *w, const uint8_t *p, s
     }
     for (size_t off = 0; off < len;) {
         const struct mf_entry *en = &m->e[w->next];
-        int e = begin_file(r, w, 0);
+        int e = begin_file(r, w, 0, 1);
         if (!e && (e = write_all(w->fd, p + off + XM_FILES_REC, (size_t)en->size)) != 0)
             set_err_path(r, en->path);
         if (e)
@@ -1390,7 +1584,8 @@ static void *writer_main(void *arg)
                 break;
             }
             if (w.fd < 0 &&
-                (e = begin_file(r, &w, sl->kind == XM_DATA ? sl->offset : m->e[w.next].size)) != 0)
+                (e = begin_file(r, &w, sl->kind == XM_DATA ? sl->offset : m->e[w.next].size, 0)) !=
+                    0)
                 break;
             if (sl->kind == XM_FILE_END) {
                 e = end_file(r, &w, sl->msg + 5);
@@ -1449,12 +1644,17 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static int recv_offer(struct chan *c, struct manifest *m)
+/* Each OFFER message is decoded as it arrives, so that what a hostile
+ * offer can make us hold before the user answers is the decoder's bound
+ * (MF_MEM_MAX: entries, names and one unfinished entry), not the whole
+ * encoded offer as well; PCP_ERR_TOO_BIG as soon as it would pass it. */
+/* *bad_offer: the messages arrived, and what they say was refused. */
+static int recv_offer(struct chan *c, struct manifest *m, int *bad_offer)
 {
-    struct wbuf w;
+    struct mf_decoder d;
     size_t len;
     int final, e;
-    wbuf_init(&w);
+    manifest_decoder_init(&d, m);
     for (;;) {
         if ((e = chan_recv(c, &len, &final)) != 0)
             break;
@@ -1462,17 +1662,16 @@ static int recv_offer(struct chan *c, struct manifest *m)
             e = PCP_ERR_PROTO;
             break;
         }
-        if (w.len + len - 2 > MF_ENCODED_MAX) {
-            e = PCP_ERR_TOO_BIG;
+        if ((e = manifest_decoder_feed(&d, c->in + 2, len - 2)) != 0 || c->in[1]) {
+            *bad_offer = e != 0;
             break;
         }
-        wbuf_put_bytes(&w, c->in + 2, len - 2);
-        if ((e = w.err) != 0 || c->in[1])
-            break;
     }
-    if (!e)
-        e = manifest_decode(m, w.p, w.len);
-    wbuf_free(&w);
+    if (!e && (e = manifest_decoder_finish(&d)) != 0)
+        *bad_offer = 1;
+    manifest_decoder_free(&d);
+    if (e)
+        manifest_free(m);
     return e;
 }
 
@@ -1494,10 +1693,14 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
-/* Entry i's .pcp-part from an earlier transfer, opened for reading, when
- * it is a regular file of 1 to the entry's size bytes (*st says how
- * many); else -1. Never through a link, and a FIFO cannot block the open. */
-static int part_open(struct receiver *r, size_t i, struct stat *st)
+/* Entry i's .pcp-part from an earlier, interrupted transfer of this same
+ * offer, opened for reading, or -1: a regular file of ours with one name
+ * (part_check), of 1 to the entry's size bytes (*st says how many), whose
+ * record says it was made for this path, size and mtime and is this inode
+ * (part_meta; *pm gets it). A part from another offer, one that was
+ * planted, swapped or linked, starts over: resume answers only the offer
+ * it came from. Never through a link, and a FIFO cannot block the open. */
+static int part_open(struct receiver *r, size_t i, struct stat *st, struct xfer_partmeta *pm)
 {
     const struct mf_entry *en = &r->m->e[i];
     const char *leaf;
@@ -1509,8 +1712,8 @@ static int part_open(struct receiver *r, size_t i, struct stat *st)
         return -1;
     part_name(leaf, (uint32_t)i, part, sizeof(part));
     int fd = openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size <= 0 ||
-                    (uint64_t)st->st_size > en->size)) {
+    if (fd >= 0 && (part_check(fd, st) != 0 || st->st_size <= 0 ||
+                    (uint64_t)st->st_size > en->size || part_meta(fd, en, st, pm) != 0)) {
         close(fd);
         fd = -1;
     }
@@ -1533,12 +1736,14 @@ static int room_check(struct receiver *r, uint64_t *need, uint64_t *avail)
     /* What .pcp-part files hold now; offer_resume looks only at these. */
     r->have = calloc(m->n ? m->n : 1, sizeof(*r->have));
     r->prefix = calloc(m->n ? m->n : 1, sizeof(*r->prefix));
-    if (!r->have || !r->prefix)
+    r->ref = calloc(m->n ? m->n : 1, sizeof(*r->ref));
+    if (!r->have || !r->prefix || !r->ref)
         return PCP_ERR_NOMEM;
     *need = m->total_bytes;
     for (size_t i = 0; i < m->n; i++) {
         struct stat st;
-        if (!r->gone[i] && (fd = part_open(r, i, &st)) >= 0) {
+        struct xfer_partmeta pm;
+        if (!r->gone[i] && (fd = part_open(r, i, &st, &pm)) >= 0) {
             r->have[i] = (uint64_t)st.st_size;
             *need -= r->have[i];
             close(fd);
@@ -1610,8 +1815,9 @@ static int make_dirs(struct receiver *r)
 }
 
 /* ACCEPT, with what is already here: each file's .pcp-part (from an
- * earlier, interrupted transfer) that is no longer than the file, its
- * length and the BLAKE2b of its content; as many as one message holds. */
+ * earlier, interrupted transfer of this offer, see part_open) that is no
+ * longer than the file, its length and the keyed BLAKE2b of its content;
+ * as many as one message holds. */
 static int offer_resume(struct receiver *r)
 {
     const struct manifest *m = r->m;
@@ -1623,12 +1829,16 @@ static int offer_resume(struct receiver *r)
         return PCP_ERR_NOMEM;
     for (size_t i = 0; i < m->n; i++) {
         struct stat st;
-        int fd = r->have[i] && len + RESUME_ENTRY <= cap ? part_open(r, i, &st) : -1;
+        struct xfer_partmeta pm;
+        int fd = r->have[i] && len + RESUME_ENTRY <= cap ? part_open(r, i, &st, &pm) : -1;
         r->have[i] = 0; /* offered below, or not at all */
         if (fd < 0)
             continue;
-        if (prefix_hash(fd, (uint64_t)st.st_size, r->prefix[i]) == 0) {
+        if (xfer_prefix_hash(fd, (uint64_t)st.st_size, r->rkey, r->prefix[i]) == 0) {
             r->have[i] = (uint64_t)st.st_size;
+            r->ref[i].dev = st.st_dev;
+            r->ref[i].ino = st.st_ino;
+            memcpy(r->ref[i].id, pm.id, sizeof(pm.id));
             uint8_t *p = msg + len;
             put_be32(p, (uint32_t)i);
             put_be32(p + 4, (uint32_t)(r->have[i] >> 32));
@@ -1681,6 +1891,35 @@ static int prepare_disk(struct receiver *r, struct chan *c)
     return 0;
 }
 
+/* The process's umask, without changing it. umask() reads it only by
+ * setting it, and for that moment a file that another thread of the
+ * process (discovery, a TLS bridge) creates would get the wrong mode;
+ * Linux shows it in /proc/self/status since 4.7. Only without that is it
+ * set and put back, here, before this transfer starts any thread. */
+static mode_t read_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[128];
+    long mask = -1;
+    while (f && mask < 0 && fgets(line, sizeof(line), f)) {
+        char *end;
+        if (strncmp(line, "Umask:", 6) != 0)
+            continue;
+        long v = strtol(line + 6, &end, 8);
+        if (end != line + 6 && (*end == '\n' || *end == '\0') && v >= 0 && v <= 0777)
+            mask = v;
+        break;
+    }
+    if (f)
+        fclose(f);
+    if (mask < 0) {
+        mode_t old = umask(077);
+        umask(old);
+        return old & 0777;
+    }
+    return (mode_t)mask;
+}
+
 int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],
                  struct xfer_opts *o, struct xfer_progress *result)
 {
@@ -1697,14 +1936,25 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     r.c = &c;
     r.root = -1;
     r.pfd = -1;
+    r.umask = read_umask();
+    xfer_resume_key(tx, rx, 0, r.rkey);
     if ((e = chan_open(&c, fd, fr, tx, rx, o)) != 0)
         goto out;
-    if ((e = recv_offer(&c, &m)) != 0) {
-        send_error(&c, XM_REFUSE, e, "offer refused: malformed or unsafe", 0);
+    if ((e = recv_offer(&c, &m, &o->offer_refused)) != 0) {
+        send_error(&c, XM_REFUSE, e,
+                   e == PCP_ERR_TOO_BIG
+                       ? "offer refused: too large for the receiver to hold before asking "
+                         "(64 MiB of entries and names)"
+                   : e == PCP_ERR_UNSAFE_PATH
+                       ? "offer refused: an unsafe name or path (control characters, '..', "
+                         "absolute, or a link leading outside)"
+                       : "offer refused: malformed",
+                   0);
         goto out;
     }
     size_t bad;
     if ((e = manifest_check_tree(&m, &bad)) != 0) {
+        o->offer_refused = 1;
         if (e == PCP_ERR_UNSAFE_PATH)
             set_err_path(&r, m.e[bad].path);
         send_error(&c, XM_REFUSE, e,
@@ -1780,6 +2030,8 @@ out:
     free(r.gone);
     free(r.have);
     free(r.prefix);
+    free(r.ref);
+    sodium_memzero(r.rkey, sizeof(r.rkey));
     manifest_free(&m);
     chan_close(&c);
     return e;

@@ -51,6 +51,9 @@ struct xfer_opts {
     /* Receiver: on PCP_ERR_EXISTS and friends, the path concerned. */
     char *err_path;
     size_t err_path_len;
+    /* Receiver: set when it refused the offer itself (malformed, unsafe,
+     * too large to hold before asking). */
+    int offer_refused;
     /* Receiver: set when it refused for want of space (bytes). */
     uint64_t space_needed, space_free;
     /* Either side: text the peer sent with its error or refusal. */
@@ -85,6 +88,34 @@ int xfer_have_zstd(void);
 #define XM_FILES_REC 8u
 #define XFER_BATCH_FILE_MAX (64u * 1024u)
 #define XFER_DIGESTBYTES 32u
+
+/* Resume. A .pcp-part carries, in the extended attribute XFER_PART_XATTR,
+ * what ties it to the transfer it came from: the offered size and mtime,
+ * a hash of the offered path, its own inode and a random id drawn when it
+ * was created. Encoded as `"PCPP" ‖ u8 1 ‖ u64 size ‖ u64 mtime_ns ‖
+ * u64 ino ‖ path_hash[16] ‖ id[16]` (big-endian), exactly
+ * XFER_PARTMETA_LEN bytes. */
+#define XFER_PART_XATTR "user.pcp.part"
+#define XFER_PARTMETA_LEN 61u
+struct xfer_partmeta {
+    uint64_t size;
+    int64_t mtime_ns;
+    uint64_t ino;
+    uint8_t path_hash[16];
+    uint8_t id[16];
+};
+void xfer_partmeta_encode(const struct xfer_partmeta *pm, uint8_t out[XFER_PARTMETA_LEN]);
+/* Bytes read from disk: 0 only for exactly one well-formed record. */
+int xfer_partmeta_parse(const uint8_t *p, size_t len, struct xfer_partmeta *pm);
+/* The path hash a part file of `path` records. */
+void xfer_partmeta_path_hash(const char *path, uint8_t out[16]);
+/* The key that resume's prefix hashes are keyed with, from the session's
+ * traffic keys as this side holds them (sender: 1 on the sending side);
+ * both sides get the same bytes. */
+void xfer_resume_key(const uint8_t tx[32], const uint8_t rx[32], int sender, uint8_t key[32]);
+/* Keyed BLAKE2b-256 of the first len bytes of fd; PCP_ERR_CHANGED when
+ * the file is shorter. */
+int xfer_prefix_hash(int fd, uint64_t len, const uint8_t key[32], uint8_t out[XFER_DIGESTBYTES]);
 
 /* fd is connected and the handshake done; keys are this side's. */
 int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],

@@ -6,6 +6,8 @@
 #include "dht.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -108,10 +111,94 @@ int dht_record_parse(const uint8_t *p, size_t len, struct dht_record *out)
     return have_v && have_t && out->naddr > 0 ? 0 : PCP_ERR_PROTO;
 }
 
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)a,
+                                 *y = (const struct sockaddr_in *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a,
+                              *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+static int same_addrs(const struct dht_record *a, const struct dht_record *b)
+{
+    if (a->naddr != b->naddr)
+        return 0;
+    for (size_t i = 0; i < a->naddr; i++)
+        if (!same_addr(&a->addr[i], &b->addr[i]))
+            return 0;
+    return 1;
+}
+
+int dht_record_offer(const uint8_t *p, size_t len, uint64_t now_s, struct dht_record *kept,
+                     size_t *n, size_t max, struct dht_stats *st)
+{
+    struct dht_record r;
+    size_t i, at;
+    st->seen++;
+    if (dht_record_parse(p, len, &r) != 0 || r.expires > now_s + DHT_TTL_S + DHT_SKEW_S) {
+        /* No honest sender puts a t= that far ahead; believed, it would
+         * outrank every genuine record for as long as it says. */
+        st->invalid++;
+        return PCP_ERR_PROTO;
+    }
+    if (r.expires <= now_s) {
+        st->expired++;
+        return PCP_ERR_TIMEOUT;
+    }
+    for (i = 0; i < *n; i++) {
+        if (!same_addrs(&kept[i], &r))
+            continue;
+        if (kept[i].expires >= r.expires)
+            return PCP_ERR_EXISTS;
+        /* A refresh: the old one goes, the new one takes its place below. */
+        memmove(&kept[i], &kept[i + 1], (*n - i - 1) * sizeof(*kept));
+        (*n)--;
+        break;
+    }
+    for (at = 0; at < *n && kept[at].expires >= r.expires; at++)
+        ;
+    if (at >= max)
+        return PCP_ERR_EXISTS;
+    if (*n == max)
+        (*n)--; /* the earliest falls off */
+    memmove(&kept[at + 1], &kept[at], (*n - at) * sizeof(*kept));
+    kept[at] = r;
+    (*n)++;
+    return 0;
+}
+
+/* /proc/net/if_inet6 whole (a few lines per interface), or an empty
+ * text where there is none. */
+static size_t read_if_inet6(char *buf, size_t cap)
+{
+    size_t n = 0;
+    int fd = open("/proc/net/if_inet6", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    for (ssize_t r; n < cap && (r = read(fd, buf + n, cap - n)) != 0;) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    return n;
+}
+
 size_t dht_local_addrs(uint16_t port, struct sockaddr_storage *out, size_t max)
 {
     struct ifaddrs *ifs = NULL;
     size_t n = 0;
+    char v6[16384];
+    size_t v6len = read_if_inet6(v6, sizeof(v6));
     if (getifaddrs(&ifs) != 0)
         return 0;
     for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
@@ -128,6 +215,9 @@ size_t dht_local_addrs(uint16_t port, struct sockaddr_storage *out, size_t max)
             ((struct sockaddr_in6 *)&a)->sin6_port = htons(port);
             ((struct sockaddr_in6 *)&a)->sin6_scope_id = 0;
         }
+        if (a.ss_family == AF_INET6 &&
+            !dht_v6_publishable(v6, v6len, ((struct sockaddr_in6 *)&a)->sin6_addr.s6_addr))
+            continue;
         if (dht_addr_public(&a))
             out[n++] = a;
     }
@@ -228,14 +318,16 @@ int dht_put_record(struct pcp_dht *d, uint64_t bucket, unsigned channel, const c
 }
 
 int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volatile int *cancel,
-               struct dht_record *out, struct dht_stats *st)
+               struct dht_record *out, size_t max, size_t *n, struct dht_stats *st)
 {
     (void)d;
     (void)channel;
     (void)timeout_ms;
     (void)cancel;
     (void)out;
+    (void)max;
     (void)st;
+    *n = 0;
     return PCP_ERR_UNSUPPORTED;
 }
 
@@ -252,7 +344,6 @@ void dht_close(struct pcp_dht *d)
 
 #else /* PCP_HAVE_OPENDHT */
 
-#include <errno.h>
 #include <opendht/opendht_c.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -527,12 +618,13 @@ static void listen_stop(struct pcp_dht *d, struct listen *l)
 }
 
 int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volatile int *cancel,
-               struct dht_record *out, struct dht_stats *st)
+               struct dht_record *out, size_t max, size_t *n, struct dht_stats *st)
 {
     struct listen ls[LISTENS];
     struct dht_stats stats = {0, 0, 0, 0, -1};
     int64_t start = net_now_ms(), deadline = start + timeout_ms;
-    int e = PCP_ERR_NOT_FOUND, found = 0;
+    int e = PCP_ERR_NOT_FOUND;
+    *n = 0;
     memset(ls, 0, sizeof(ls));
     /* Listens started before the bootstrap is known would ask no node. */
     pthread_mutex_lock(&d->rmu);
@@ -546,31 +638,26 @@ int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volati
     dht_runner_get(d->runner, &ls[1].key, on_get, get_done, d);
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        /* What arrived: the freshest valid record wins. */
+        /* What arrived: the valid records, the latest t first. */
         while (d->nq > 0) {
             struct queued *q = &d->q[--d->nq];
-            struct dht_record r;
-            stats.seen++;
-            if (dht_record_parse(q->data, q->len, &r) != 0)
-                stats.invalid++;
-            else if (r.expires <= discovery_now_ns() / 1000000000u)
-                stats.expired++;
-            else if (!found || r.expires > out->expires) {
-                *out = r;
-                found = 1;
-            }
-        }
-        if (found) {
-            e = 0;
-            break;
+            dht_record_offer(q->data, q->len, discovery_now_ns() / 1000000000u, out, n, max,
+                             &stats);
         }
         if (cancel && *cancel) {
-            e = PCP_ERR_CANCELLED;
+            e = *n ? 0 : PCP_ERR_CANCELLED;
             break;
         }
         int64_t now = net_now_ms();
-        if (now >= deadline)
+        /* The first valid record: the others that come with it (other
+         * nodes' answers, the other buckets' listens) are taken too, so
+         * that a forged one is not all the caller gets. */
+        if (*n > 0 && deadline > now + DHT_GATHER_MS)
+            deadline = now + DHT_GATHER_MS;
+        if (*n == max || now >= deadline) {
+            e = *n ? 0 : PCP_ERR_NOT_FOUND;
             break;
+        }
         /* The clock reached the next bucket: a sender that starts now
          * puts its record there. */
         uint64_t nb = discovery_bucket(discovery_now_ns());

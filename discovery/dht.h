@@ -23,6 +23,13 @@
 /* A record is valid this long after it was put; the sender puts a fresh
  * one after half of it, and under the new key when the bucket rolls. */
 #define DHT_TTL_S 300
+/* How far a sender's clock may run ahead of the receiver's: a record whose
+ * t= is more than DHT_TTL_S + DHT_SKEW_S ahead was put by no honest sender
+ * (it would otherwise outrank every genuine record: see dht_lookup). */
+#define DHT_SKEW_S 120
+/* The most records a lookup returns: a forger can put as many as it
+ * likes, so the receiver tries a few and then goes on to the relay. */
+#define DHT_LOOKUP_MAX 4
 
 /* BLAKE2b-160("pcp dht" ‖ discovery id). */
 void dht_key(uint8_t out[DHT_KEYBYTES], uint64_t bucket, unsigned channel);
@@ -31,6 +38,14 @@ struct dht_record {
     uint64_t expires; /* Unix seconds */
     size_t naddr;
     struct sockaddr_storage addr[DHT_MAX_ADDRS];
+};
+
+struct dht_stats {
+    unsigned seen;    /* records that arrived */
+    unsigned expired; /* ... of which were out of date */
+    unsigned invalid; /* ... or malformed, or t= too far ahead */
+    int ms;           /* from the start of the lookup to the answer */
+    int reachable;    /* 1 a node answered, 0 none did, -1 not known yet */
 };
 
 /* "v=1\nt=EXPIRES\na=ADDR:PORT\n..." with n (<= DHT_MAX_ADDRS) addresses;
@@ -45,14 +60,34 @@ int dht_record_make(char *out, size_t cap, uint64_t expires, const struct sockad
  * stops one from sending a receiver to a service of its own network. */
 int dht_record_parse(const uint8_t *p, size_t len, struct dht_record *out);
 
+/* What a receiver makes of one value that arrived under its key, at
+ * now_s (Unix seconds): counted in st (seen, and expired or invalid),
+ * then, when it parses and 0 < t - now_s <= DHT_TTL_S + DHT_SKEW_S, kept
+ * among kept[0..*n) (at most max, the latest t first). A record with the
+ * same addresses as one kept (a sender's refresh, or the same value from
+ * two nodes) is one record: the later t stays. When all max places are
+ * taken the earliest t falls off. 0 kept, PCP_ERR_PROTO invalid (too far
+ * in the future included), PCP_ERR_TIMEOUT expired, PCP_ERR_EXISTS
+ * dropped (a duplicate, or the list is full of later ones). */
+int dht_record_offer(const uint8_t *p, size_t len, uint64_t now_s, struct dht_record *kept,
+                     size_t *n, size_t max, struct dht_stats *st);
+
 /* 1 when the address may be published or dialled from a public record. */
 int dht_addr_public(const struct sockaddr_storage *a);
 /* 1 when the address is on the subnet of one of this host's interfaces. */
 int dht_addr_onlink(const struct sockaddr_storage *a);
 
 /* This host's public addresses with `port`: the public IPv4 and the global
- * IPv6 addresses of its interfaces, at most max. */
+ * IPv6 addresses of its interfaces, at most max. Of the IPv6 ones, only the
+ * temporary addresses of an interface that has any (see below). */
 size_t dht_local_addrs(uint16_t port, struct sockaddr_storage *out, size_t max);
+/* 1 when the IPv6 address addr may be published, given the text of Linux's
+ * /proc/net/if_inet6 (len bytes; empty where the system has none): not
+ * tentative, deprecated or failed, and temporary (RFC 8981) unless its
+ * interface has no usable temporary global address. A stable address may be
+ * formed from the network card's MAC address and follow the machine
+ * everywhere. An address the text does not list is publishable. */
+int dht_v6_publishable(const char *text, size_t len, const uint8_t addr[16]);
 
 /* "HOST:PORT" or "[V6]:PORT" into host and port (digits, 1..65535);
  * PCP_ERR_INVAL for anything else. */
@@ -80,22 +115,18 @@ int dht_put_record(struct pcp_dht *d, uint64_t bucket, unsigned channel, const c
  * -1 still under way or none yet. */
 int dht_put_state(struct pcp_dht *d);
 
-struct dht_stats {
-    unsigned seen;    /* records that arrived */
-    unsigned expired; /* ... of which were out of date */
-    unsigned invalid; /* ... or malformed */
-    int ms;           /* from the start of the lookup to the answer */
-    int reachable;    /* 1 a node answered, 0 none did, -1 not known yet */
-};
-
 /* Receiver: wait for a valid record under the current or the previous
  * bucket's key (and the next bucket's, once the clock gets there), for up
- * to timeout_ms; cancel (may be NULL) is looked at every 20 ms. The
- * freshest valid record that arrived goes to *out. PCP_ERR_NOT_FOUND,
- * PCP_ERR_CANCELLED. OpenDHT's callbacks run on its own thread; they only
- * queue what they get, and this function reads the queue. */
+ * to timeout_ms; cancel (may be NULL) is looked at every 20 ms. Once one
+ * arrived, what else arrives in the next DHT_GATHER_MS is taken too: up
+ * to max records (dht_record_offer: distinct addresses, the latest t
+ * first) go to out[0..*n). Anyone can put a record, so the caller tries
+ * them in turn. PCP_ERR_NOT_FOUND, PCP_ERR_CANCELLED. OpenDHT's callbacks
+ * run on its own thread; they only queue what they get, and this function
+ * reads the queue. */
+#define DHT_GATHER_MS 500
 int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volatile int *cancel,
-               struct dht_record *out, struct dht_stats *st);
+               struct dht_record *out, size_t max, size_t *n, struct dht_stats *st);
 
 /* Cancel everything, stop the node, free. NULL is fine. */
 void dht_close(struct pcp_dht *d);

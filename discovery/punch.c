@@ -1,20 +1,26 @@
 /*
  * punch.c - from a relayed connection to a direct one.
  *
- * After the handshake through the relay the receiver says, in one frame on
- * the relayed connection, whether it will try ('P') or keep the relay
- * ('G'). To try, both sides derive from the session keys a punch room (so
- * only the two of them can meet there), a key that seals their extra
- * candidates (global IPv6 addresses) and a key that proves a direct
- * connection leads to the other side. Each listens on one local port and
- * asks the relay, from that same port, for the other's observed address
- * (POST /v1/punch/ROOM); then both dial it, every TICK_MS, for DIAL_MS, so
- * that their SYNs cross and each NAT lets the other's through (TCP
- * simultaneous open), while the listener takes anything that reaches it
- * directly. On each connection the receiver sends its proof, the sender
+ * Both sides derive from the session keys a punch room (so only the two
+ * of them can meet there), a key that seals their extra candidates (mapped
+ * port, global IPv6 addresses) and a key that authenticates everything
+ * else said here. After the handshake through the relay the receiver says,
+ * in one authenticated frame on the relayed connection, whether it will
+ * try ('P') or keep the relay ('G'). To try, each listens on one local
+ * port and asks the relay, from that same port, for the other's observed
+ * address (POST /v1/punch/ROOM); then both dial it, every TICK_MS, for
+ * DIAL_MS, so that their SYNs cross and each NAT lets the other's through
+ * (TCP simultaneous open), while the listener takes anything that reaches
+ * it directly. The relay is not trusted with any of it: an address it
+ * gives that this host should never dial (loopback, link-local, multicast,
+ * unspecified) is dropped, and a word it could forge or replay is refused.
+ * On each connection both sides first send a fresh nonce; once it has the
+ * sender's, the receiver sends its proof over both nonces, the sender
  * checks it and answers with its own; the first connection whose sender
- * proved itself wins. The receiver then sends 'G' on the connection to go
- * on with: the direct one, or the relayed one when none worked.
+ * proved itself wins. So a proof is good for one connection only, and
+ * neither side proves anything to a peer that has not given it a nonce.
+ * The receiver then sends an authenticated 'G' on the connection to go on
+ * with: the direct one, or the relayed one when none worked.
  */
 #include "punch.h"
 
@@ -26,6 +32,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -38,8 +45,12 @@
 #define PROOF_MS 1000        /* after dialling, for a connection to prove itself */
 #define PORTMAP_WAIT_MS 2500 /* from its start, for the router's mapping */
 #define SENDER_SLACK_MS 3000
-#define PROOF_LEN (1 + crypto_auth_BYTES)
 #define MAX_CONNS 16
+/* What a connection reads: the other's nonce, its proof, and (sender) the
+ * receiver's 'G'. */
+#define IN_PROOF PUNCH_NONCEBYTES
+#define IN_GO (IN_PROOF + PUNCH_PROOFBYTES)
+#define IN_ALL (IN_GO + PUNCH_WORDBYTES)
 
 enum { K_ROOM = 1, K_BOX, K_AUTH };
 
@@ -178,33 +189,135 @@ static int is_own(const struct sockaddr_storage *ss, uint16_t port)
     return own;
 }
 
-/* ---- the proof on a direct connection ---------------------------------- */
+/* ---- addresses the relay gives ------------------------------------------ */
 
-/* flags ‖ HMAC(auth, role ‖ flags); flags bit 0: this side is behind a NAT,
- * bit 1: this side dialled the other's mapped port. */
-static void proof_make(const struct keys *k, char role, uint8_t flags, uint8_t out[PROOF_LEN])
+/* 127/8 or ::1 (IPv4-mapped forms unmapped by the caller). */
+static int is_loopback(const struct sockaddr_storage *a)
 {
-    uint8_t m[2] = {(uint8_t)role, flags};
-    out[0] = flags;
-    crypto_auth(out + 1, m, sizeof(m), k->auth);
+    if (a->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
+    return a->ss_family == AF_INET6 &&
+           IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)a)->sin6_addr);
 }
 
-static int proof_check(const struct keys *k, char role, const uint8_t in[PROOF_LEN])
+int punch_addr_ok(const struct sockaddr_storage *addr, int loopback_ok)
 {
-    uint8_t m[2] = {(uint8_t)role, in[0]};
-    return in[0] <= 3 && crypto_auth_verify(in + 1, m, sizeof(m), k->auth) == 0;
+    struct sockaddr_storage a = *addr;
+    net_addr_unmap(&a);
+    if (is_loopback(&a))
+        return loopback_ok && ((struct sockaddr_in *)&a)->sin_port != 0;
+    if (a.ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a;
+        uint32_t v = ntohl(s4->sin_addr.s_addr);
+        /* 0/8 "this network" (0.0.0.0 unspecified), 169.254/16 link-local
+         * (169.254.169.254, the cloud metadata service, among them),
+         * 224/4 multicast, 240/4 reserved and the broadcast address. */
+        return s4->sin_port != 0 && (v >> 24) != 0 && (v >> 16) != 0xa9fe && (v >> 28) != 0xe &&
+               (v >> 28) != 0xf;
+    }
+    if (a.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a;
+        const struct in6_addr *x = &s6->sin6_addr;
+        /* IPv4-mapped ones were unmapped and checked as IPv4 above; the
+         * IPv4-compatible ::/96 (deprecated) is refused whole. */
+        return s6->sin6_port != 0 && !IN6_IS_ADDR_UNSPECIFIED(x) && !IN6_IS_ADDR_LINKLOCAL(x) &&
+               !IN6_IS_ADDR_MULTICAST(x) && !IN6_IS_ADDR_V4MAPPED(x) && !IN6_IS_ADDR_V4COMPAT(x);
+    }
+    return 0;
+}
+
+/* Is the relay itself on this host's loopback (a literal 127/8 or ::1
+ * address, or "localhost")? Then loopback addresses from it are no more
+ * than it can reach itself, and the two peers are on this host too. */
+static int relay_local(const struct rv_client *c)
+{
+    struct sockaddr_storage a;
+    memset(&a, 0, sizeof(a));
+    if (!c)
+        return 0;
+    if (!strcasecmp(c->url.host, "localhost"))
+        return 1;
+    if (inet_pton(AF_INET, c->url.host, &((struct sockaddr_in *)&a)->sin_addr) == 1)
+        a.ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, c->url.host, &((struct sockaddr_in6 *)&a)->sin6_addr) == 1)
+        a.ss_family = AF_INET6;
+    net_addr_unmap(&a);
+    return is_loopback(&a);
+}
+
+/* ---- what is said on a connection, authenticated ------------------------ */
+
+void punch_proof_make(const uint8_t auth[crypto_auth_KEYBYTES], char role, uint8_t flags,
+                      const uint8_t nr[PUNCH_NONCEBYTES], const uint8_t ns[PUNCH_NONCEBYTES],
+                      uint8_t out[PUNCH_PROOFBYTES])
+{
+    uint8_t m[2 + 2 * PUNCH_NONCEBYTES] = {(uint8_t)role, flags};
+    memcpy(m + 2, nr, PUNCH_NONCEBYTES);
+    memcpy(m + 2 + PUNCH_NONCEBYTES, ns, PUNCH_NONCEBYTES);
+    out[0] = flags;
+    crypto_auth(out + 1, m, sizeof(m), auth);
+}
+
+int punch_proof_check(const uint8_t auth[crypto_auth_KEYBYTES], char role,
+                      const uint8_t nr[PUNCH_NONCEBYTES], const uint8_t ns[PUNCH_NONCEBYTES],
+                      const uint8_t in[PUNCH_PROOFBYTES])
+{
+    uint8_t m[2 + 2 * PUNCH_NONCEBYTES] = {(uint8_t)role, in[0]};
+    memcpy(m + 2, nr, PUNCH_NONCEBYTES);
+    memcpy(m + 2 + PUNCH_NONCEBYTES, ns, PUNCH_NONCEBYTES);
+    return in[0] <= 3 && crypto_auth_verify(in + 1, m, sizeof(m), auth) == 0;
+}
+
+/* The message a word's MAC covers: label ‖ b ‖ (nonce_r ‖ nonce_s). */
+static size_t word_msg(const char *label, uint8_t b, const uint8_t *nonces, uint8_t *m)
+{
+    size_t n = strlen(label);
+    memcpy(m, label, n);
+    m[n++] = b;
+    if (nonces) {
+        memcpy(m + n, nonces, 2 * PUNCH_NONCEBYTES);
+        n += 2 * PUNCH_NONCEBYTES;
+    }
+    return n;
+}
+
+#define WORD_LABEL_MAX 8
+
+void punch_word_make(const uint8_t auth[crypto_auth_KEYBYTES], const char *label, uint8_t b,
+                     const uint8_t *nonces, uint8_t out[PUNCH_WORDBYTES])
+{
+    uint8_t m[WORD_LABEL_MAX + 1 + 2 * PUNCH_NONCEBYTES];
+    if (strlen(label) > WORD_LABEL_MAX) {
+        memset(out, 0, PUNCH_WORDBYTES); /* a programming error: a word nobody takes */
+        return;
+    }
+    out[0] = b;
+    crypto_auth(out + 1, m, word_msg(label, b, nonces, m), auth);
+}
+
+int punch_word_check(const uint8_t auth[crypto_auth_KEYBYTES], const char *label,
+                     const uint8_t *nonces, const uint8_t in[PUNCH_WORDBYTES])
+{
+    uint8_t m[WORD_LABEL_MAX + 1 + 2 * PUNCH_NONCEBYTES];
+    if (strlen(label) > WORD_LABEL_MAX || in[0] == 0)
+        return 0;
+    return crypto_auth_verify(in + 1, m, word_msg(label, in[0], nonces, m), auth) == 0 ? in[0] : 0;
 }
 
 /* ---- the dialling loop ------------------------------------------------- */
 
+/* C_DIAL: connecting; C_PROOF: nonces and proofs; C_READY (sender): both
+ * proved, waiting for the receiver's 'G'. */
 enum cstate { C_DIAL, C_PROOF, C_READY };
 
 struct conn {
     int fd;
     enum cstate st;
     int target; /* index into targets, -1 when accepted */
+    int proved; /* receiver: our proof is out */
     size_t got;
-    uint8_t in[PROOF_LEN];
+    uint8_t nonces[2 * PUNCH_NONCEBYTES]; /* nonce_r ‖ nonce_s: ours drawn, theirs read */
+    uint8_t in[IN_ALL];                   /* their nonce, proof and (sender) 'G' */
     struct sockaddr_storage peer;
 };
 
@@ -264,53 +377,96 @@ static uint8_t conn_flags(const struct loop *l, const struct conn *c)
     return (uint8_t)(l->my_flags | (c->target >= 0 && l->mapped[c->target] ? 2 : 0));
 }
 
-/* A connection is up: the receiver speaks first. */
-static int conn_up(struct loop *l, struct conn *c)
+/* Where this side's nonce goes in nonce_r ‖ nonce_s. */
+static uint8_t *my_nonce(const struct loop *l, struct conn *c)
 {
-    c->st = C_PROOF;
-    c->got = 0;
-    if (!l->pp->receiver)
-        return 0;
-    uint8_t p[PROOF_LEN];
-    proof_make(l->k, 'r', conn_flags(l, c), p);
-    return send(c->fd, p, sizeof(p), MSG_NOSIGNAL) == (ssize_t)sizeof(p) ? 0 : -1;
+    return c->nonces + (l->pp->receiver ? 0 : PUNCH_NONCEBYTES);
 }
 
-/* Read what the other side sent; 1 when its proof is complete and good
- * (the sender then answers with its own), 0 for more, -1 to drop. */
-static int conn_proof(struct loop *l, struct conn *c)
+/* A connection is up: both sides send a fresh nonce first. */
+static int conn_up(struct loop *l, struct conn *c)
 {
-    ssize_t n = recv(c->fd, c->in + c->got, PROOF_LEN - c->got, MSG_DONTWAIT);
+    uint8_t *n = my_nonce(l, c);
+    c->st = C_PROOF;
+    c->got = 0;
+    c->proved = 0;
+    randombytes_buf(n, PUNCH_NONCEBYTES);
+    return send(c->fd, n, PUNCH_NONCEBYTES, MSG_NOSIGNAL) == (ssize_t)PUNCH_NONCEBYTES ? 0 : -1;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n)
+{
+    return send(fd, p, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+}
+
+/* Read what the other side sent: its nonce, then its proof, then (on a
+ * sender's C_READY connection) the receiver's 'G'. The receiver proves
+ * itself as soon as it has the sender's nonce, not before; the sender
+ * only after the receiver's proof checked. 1: the other's proof is
+ * complete and good; 2: the receiver's 'G' came; 0 for more; -1 to drop. */
+static int conn_read(struct loop *l, struct conn *c)
+{
+    const struct punch_params *pp = l->pp;
+    size_t want = c->st == C_READY ? IN_ALL : IN_GO;
+    uint8_t p[PUNCH_PROOFBYTES];
+    ssize_t n = recv(c->fd, c->in + c->got, want - c->got, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
         return -1;
     if (n < 0)
         return 0;
+    if (c->got < IN_PROOF && c->got + (size_t)n >= IN_PROOF)
+        memcpy(c->nonces + (pp->receiver ? PUNCH_NONCEBYTES : 0), c->in, PUNCH_NONCEBYTES);
     c->got += (size_t)n;
-    if (c->got < PROOF_LEN)
+    if (pp->receiver && !c->proved && c->got >= IN_PROOF) {
+        punch_proof_make(l->k->auth, 'r', conn_flags(l, c), c->nonces, c->nonces + PUNCH_NONCEBYTES,
+                         p);
+        if (send_all(c->fd, p, sizeof(p)) != 0)
+            return -1;
+        c->proved = 1;
+    }
+    if (c->got < want)
         return 0;
-    if (!proof_check(l->k, l->pp->receiver ? 's' : 'r', c->in))
+    if (c->st == C_READY)
+        return punch_word_check(l->k->auth, "direct", c->nonces, c->in + IN_GO) == 'G' ? 2 : -1;
+    if (!punch_proof_check(l->k->auth, pp->receiver ? 's' : 'r', c->nonces,
+                           c->nonces + PUNCH_NONCEBYTES, c->in + IN_PROOF))
         return -1;
-    if (!l->pp->receiver) {
-        uint8_t p[PROOF_LEN];
-        proof_make(l->k, 's', conn_flags(l, c), p);
-        if (send(c->fd, p, sizeof(p), MSG_NOSIGNAL) != (ssize_t)sizeof(p))
+    if (!pp->receiver) {
+        punch_proof_make(l->k->auth, 's', conn_flags(l, c), c->nonces, c->nonces + PUNCH_NONCEBYTES,
+                         p);
+        if (send_all(c->fd, p, sizeof(p)) != 0)
             return -1;
     }
     return 1;
 }
 
-/* The relayed connection's one-byte frame: 'P' or 'G'. */
-static int relay_byte(const struct punch_params *pp, uint8_t *b)
+/* An authenticated word on the relayed connection, one frame: the
+ * receiver's choice ('P' or 'G', label "choice") or, after a punch that
+ * found nothing, its 'G' (label "relay"). PCP_ERR_CRYPTO for a word that
+ * is not the receiver's: made up, or the other word replayed. */
+static int relay_word(const struct punch_params *pp, const struct keys *k, const char *label,
+                      uint8_t *b)
 {
     const uint8_t *f;
     size_t len;
-    int e = frame_read(pp->relay_fr, 1, &f, &len);
+    int e = frame_read(pp->relay_fr, PUNCH_WORDBYTES, &f, &len);
     if (e)
         return e;
-    if (len != 1 || (f[0] != 'P' && f[0] != 'G'))
+    if (len != PUNCH_WORDBYTES)
         return PCP_ERR_PROTO;
-    *b = f[0];
+    int w = punch_word_check(k->auth, label, NULL, f);
+    if (w != 'P' && w != 'G')
+        return PCP_ERR_CRYPTO;
+    *b = (uint8_t)w;
     return 0;
+}
+
+static int relay_word_send(const struct punch_params *pp, const struct keys *k, const char *label,
+                           uint8_t b)
+{
+    uint8_t w[PUNCH_WORDBYTES];
+    punch_word_make(k->auth, label, b, NULL, w);
+    return frame_write(pp->relay_fd, w, sizeof(w));
 }
 
 static int relay_readable(const struct punch_params *pp)
@@ -372,7 +528,7 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
              * closes the relayed connection once it chose a direct one,
              * and that may be seen before its 'G' on the direct one. */
             uint8_t b;
-            int e = relay_byte(pp, &b);
+            int e = relay_word(pp, l->k, "relay", &b);
             if (!e && b == 'G')
                 return -2;
             l->relay_err = e ? e : PCP_ERR_PROTO;
@@ -405,22 +561,12 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
                     conn_drop(l, i, 1);
                 continue;
             }
-            if (c->st == C_READY) {
-                /* Sender: the receiver's 'G' on this one. */
-                uint8_t b;
-                ssize_t r = recv(c->fd, &b, 1, MSG_DONTWAIT);
-                if (r == 1 && b == 'G')
-                    return i;
-                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) || r == 1)
-                    conn_drop(l, i, 0);
-                continue;
-            }
-            int r = conn_proof(l, c);
+            int r = conn_read(l, c);
             if (r < 0)
-                conn_drop(l, i, 1);
-            else if (r > 0 && pp->receiver)
-                return i;
-            else if (r > 0)
+                conn_drop(l, i, c->st != C_READY);
+            else if (r == 2 || (r == 1 && pp->receiver))
+                return i; /* sender: the receiver's 'G'; receiver: the sender proved itself */
+            else if (r == 1)
                 c->st = C_READY;
         }
     }
@@ -431,7 +577,7 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
  * come to the same answer from the two proofs. */
 static const char *path_of(const struct loop *l, const struct conn *c)
 {
-    uint8_t mine = conn_flags(l, c), theirs = c->in[0];
+    uint8_t mine = conn_flags(l, c), theirs = c->in[IN_PROOF];
     if ((mine | theirs) & 2)
         return "mapped";
     if (c->peer.ss_family == AF_INET6 || !(mine & theirs & 1))
@@ -477,19 +623,19 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
     l.lfd = -1;
 
     uint8_t b = 'G';
+    derive(pp, &k);
     if (pp->receiver) {
         b = pp->try_direct ? 'P' : 'G';
-        if ((e = frame_write(pp->relay_fd, &b, 1)) != 0)
-            return e;
+        e = relay_word_send(pp, &k, "choice", b);
     } else {
         net_set_timeout(pp->relay_fd, (COORD_WAIT_S + 5) * 1000);
-        if ((e = relay_byte(pp, &b)) != 0)
-            return e;
+        e = relay_word(pp, &k, "choice", &b);
     }
-    if (b == 'G')
-        return 0;
+    if (e || b == 'G') {
+        sodium_memzero(&k, sizeof(k));
+        return e;
+    }
 
-    derive(pp, &k);
     struct rv_punch_answer ans;
     int got = 0, have_v6 = 0;
     if (pp->prep && pp->prep->lfd >= 0) {
@@ -514,15 +660,20 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
     }
     int64_t now = net_now_ms(), dial_at = now, dial_end = now;
     if (got) {
-        l.my_flags = !is_own(&ans.observed, l.port);
-        l.targets[0] = ans.peer;
-        l.ntargets = 1;
+        /* Nothing the relay says is taken on trust: an address of a kind
+         * this host should never dial is dropped (an observed one counts
+         * as not ours), loopback too unless the relay is itself on this
+         * host's loopback. */
+        int lo = relay_local(pp->relay);
+        l.my_flags = !(punch_addr_ok(&ans.observed, lo) && is_own(&ans.observed, l.port));
+        if (punch_addr_ok(&ans.peer, lo))
+            l.targets[l.ntargets++] = ans.peer;
         /* The other's mapped port; IPv6 directly, when both sides have a
          * global address. */
         struct punch_cand cand[PUNCH_MAX_CANDS];
         int nc = open_cands(&k, ans.blob, ans.blob_len, cand);
         for (int i = 0; i < nc; i++) {
-            if (!cand[i].mapped && !have_v6)
+            if ((!cand[i].mapped && !have_v6) || !punch_addr_ok(&cand[i].addr, lo))
                 continue;
             /* A router that maps the port it also masquerades with makes
              * the mapped address the observed one: one target, which
@@ -548,13 +699,16 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
         e = w + 100;
     } else if (pp->receiver) {
         /* Tell the sender which connection we go on with. */
-        uint8_t g = 'G';
-        if (w >= 0 && send(l.c[w].fd, &g, 1, MSG_NOSIGNAL) != 1) {
-            conn_drop(&l, w, 1);
-            w = -1;
+        if (w >= 0) {
+            uint8_t g[PUNCH_WORDBYTES];
+            punch_word_make(k.auth, "direct", 'G', l.c[w].nonces, g);
+            if (send_all(l.c[w].fd, g, sizeof(g)) != 0) {
+                conn_drop(&l, w, 1);
+                w = -1;
+            }
         }
         if (w < 0)
-            e = frame_write(pp->relay_fd, &g, 1);
+            e = relay_word_send(pp, &k, "relay", 'G');
     } else if (w == -1) {
         e = PCP_ERR_TIMEOUT; /* the receiver's word never came */
     }

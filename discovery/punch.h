@@ -6,6 +6,7 @@
 #ifndef PCP_PUNCH_H
 #define PCP_PUNCH_H
 
+#include <sodium.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -64,5 +65,40 @@ struct punch_cand {
     int mapped;
 };
 int punch_cands_parse(const char *text, size_t len, struct punch_cand *out);
+
+/* Exposed for tests: what is said on a direct connection and on the
+ * relayed one (core/PROTOCOL.md, "Direct connections"). auth is the punch
+ * key derived from the session keys. */
+#define PUNCH_NONCEBYTES 16
+#define PUNCH_PROOFBYTES (1 + crypto_auth_BYTES)
+#define PUNCH_WORDBYTES (1 + crypto_auth_BYTES)
+/* A side's proof on one connection: flags ‖ HMAC(auth, role ‖ flags ‖
+ * nonce_r ‖ nonce_s), role 'r' or 's', flags bit 0: behind a NAT, bit 1:
+ * dialled the other's mapped port. punch_proof_check: 1 when in is that
+ * role's proof for these two nonces (flags at most 3), else 0. */
+void punch_proof_make(const uint8_t auth[crypto_auth_KEYBYTES], char role, uint8_t flags,
+                      const uint8_t nr[PUNCH_NONCEBYTES], const uint8_t ns[PUNCH_NONCEBYTES],
+                      uint8_t out[PUNCH_PROOFBYTES]);
+int punch_proof_check(const uint8_t auth[crypto_auth_KEYBYTES], char role,
+                      const uint8_t nr[PUNCH_NONCEBYTES], const uint8_t ns[PUNCH_NONCEBYTES],
+                      const uint8_t in[PUNCH_PROOFBYTES]);
+/* The receiver's words: b ‖ HMAC(auth, label ‖ b [‖ nonce_r ‖ nonce_s]).
+ * Labels: "choice" (its first frame on the relayed connection, 'P' or
+ * 'G'), "relay" (its 'G' there after a punch found nothing), "direct"
+ * (its 'G' on the direct connection it chose, with that connection's
+ * nonces, 32 bytes; NULL for the other two). punch_word_check gives b
+ * when the MAC is good, else 0. */
+void punch_word_make(const uint8_t auth[crypto_auth_KEYBYTES], const char *label, uint8_t b,
+                     const uint8_t *nonces, uint8_t out[PUNCH_WORDBYTES]);
+int punch_word_check(const uint8_t auth[crypto_auth_KEYBYTES], const char *label,
+                     const uint8_t *nonces, const uint8_t in[PUNCH_WORDBYTES]);
+/* May an address the relay gave (the other's observed address, or a
+ * candidate) be dialled? 0 for unspecified (0/8, ::), loopback (127/8,
+ * ::1; unless loopback_ok: the relay is on this host's loopback itself),
+ * link-local (169.254/16, 169.254.169.254 with them, fe80::/10),
+ * multicast (224/4, ff00::/8), 240/4 and broadcast, the IPv4-mapped and
+ * IPv4-compatible forms, and port 0. Private addresses (10/8, 172.16/12,
+ * 192.168/16, fc00::/7) are fine: a relay on the LAN sees those. */
+int punch_addr_ok(const struct sockaddr_storage *addr, int loopback_ok);
 
 #endif

@@ -302,6 +302,43 @@ int rv_record_parse(const uint8_t *rec, size_t len, char room[RV_ROOM_HEX + 1])
     return 0;
 }
 
+int rv_records_parse(const uint8_t *body, size_t len, char rooms[][RV_ROOM_HEX + 1], size_t max)
+{
+    size_t off = 0, records = 0, n = 0;
+
+    if (!rooms || max == 0 || (!body && len > 0))
+        return PCP_ERR_INVAL;
+    if (len == 0 || len > RV_RECORDS_BODY_MAX)
+        return PCP_ERR_PROTO;
+    while (off < len) {
+        /* A record runs to the newline before the next empty line, or to
+         * the end; it is never empty. */
+        size_t end = off, next;
+        if (body[off] == '\n' || ++records > RV_RECORDS_MAX)
+            return PCP_ERR_PROTO;
+        while (end + 1 < len && !(body[end] == '\n' && body[end + 1] == '\n'))
+            end++;
+        if (end + 1 < len) {
+            end++; /* keep the record's own newline */
+            next = end + 1;
+            if (next == len)
+                return PCP_ERR_PROTO; /* an empty line and nothing after it */
+        } else {
+            end = next = len;
+        }
+        char room[RV_ROOM_HEX + 1];
+        if (rv_record_parse(body + off, end - off, room) == 0 && n < max) {
+            size_t i = 0;
+            while (i < n && memcmp(rooms[i], room, sizeof(room)) != 0)
+                i++;
+            if (i == n)
+                memcpy(rooms[n++], room, sizeof(room));
+        }
+        off = next;
+    }
+    return n > 0 ? (int)n : PCP_ERR_PROTO;
+}
+
 /* ---- addresses ---- */
 
 int rv_addr_parse(const char *s, size_t len, struct sockaddr_storage *out)
@@ -823,25 +860,19 @@ int rv_put(const struct rv_client *c, const char *key, const char *owner, const 
     return 0;
 }
 
-int rv_get(const struct rv_client *c, const char *key, int wait_s, uint8_t *rec, size_t cap,
-           size_t *len, struct sockaddr_storage *observed)
+/* GET /v1/rv/KEY?wait=S[&all=1] into body[0..cap); see rv_get. */
+static int get_body(const struct rv_client *c, const char *key, int wait_s, int all, uint8_t *body,
+                    size_t cap, size_t *len, struct sockaddr_storage *observed)
 {
-    char path[32 + RV_KEY_HEX];
-    uint8_t body[RV_RECORD_MAX];
+    char path[40 + RV_KEY_HEX];
     size_t blen;
     struct http_resp resp;
     int e;
 
-    clear_addr(observed);
-    if (len)
-        *len = 0;
-    if (!c || !is_hex_string(key, RV_KEY_HEX) || wait_s < 0 || wait_s > RV_WAIT_MAX_S || !rec ||
-        cap == 0 || !len)
-        return PCP_ERR_INVAL;
-    snprintf(path, sizeof(path), "/v1/rv/%s?wait=%d", key, wait_s);
+    snprintf(path, sizeof(path), "/v1/rv/%s?wait=%d%s", key, wait_s, all ? "&all=1" : "");
     struct req q = {.method = "GET", .path = path};
-    e = exchange(c, &q, RV_CONNECT_MS, wait_s * 1000 + RV_GET_SLACK_MS, &resp, body,
-                 cap < sizeof(body) ? cap : sizeof(body), &blen, PCP_ERR_TOO_BIG, NULL);
+    e = exchange(c, &q, RV_CONNECT_MS, wait_s * 1000 + RV_GET_SLACK_MS, &resp, body, cap, &blen,
+                 PCP_ERR_TOO_BIG, NULL);
     if (e)
         return e;
     if (resp.status != 200 && resp.status != 404)
@@ -857,8 +888,51 @@ int rv_get(const struct rv_client *c, const char *key, int wait_s, uint8_t *rec,
         return PCP_ERR_NOT_FOUND;
     if (blen == 0)
         return PCP_ERR_PROTO;
+    *len = blen;
+    return 0;
+}
+
+int rv_get(const struct rv_client *c, const char *key, int wait_s, uint8_t *rec, size_t cap,
+           size_t *len, struct sockaddr_storage *observed)
+{
+    uint8_t body[RV_RECORD_MAX];
+    size_t blen = 0;
+    int e;
+
+    clear_addr(observed);
+    if (len)
+        *len = 0;
+    if (!c || !is_hex_string(key, RV_KEY_HEX) || wait_s < 0 || wait_s > RV_WAIT_MAX_S || !rec ||
+        cap == 0 || !len)
+        return PCP_ERR_INVAL;
+    e = get_body(c, key, wait_s, 0, body, cap < sizeof(body) ? cap : sizeof(body), &blen, observed);
+    if (e)
+        return e;
     memcpy(rec, body, blen);
     *len = blen;
+    return 0;
+}
+
+int rv_get_rooms(const struct rv_client *c, const char *key, int wait_s,
+                 char rooms[][RV_ROOM_HEX + 1], size_t max, size_t *n,
+                 struct sockaddr_storage *observed)
+{
+    uint8_t body[RV_RECORDS_BODY_MAX];
+    size_t blen = 0;
+    int e;
+
+    clear_addr(observed);
+    if (n)
+        *n = 0;
+    if (!c || !is_hex_string(key, RV_KEY_HEX) || wait_s < 0 || wait_s > RV_WAIT_MAX_S || !rooms ||
+        max == 0 || !n)
+        return PCP_ERR_INVAL;
+    e = get_body(c, key, wait_s, 1, body, sizeof(body), &blen, observed);
+    if (e)
+        return e;
+    if ((e = rv_records_parse(body, blen, rooms, max)) < 0)
+        return e;
+    *n = (size_t)e;
     return 0;
 }
 
@@ -879,11 +953,25 @@ int rv_delete(const struct rv_client *c, const char *key, const char *owner, int
     return resp.status == 204 || resp.status == 200 ? 0 : status_err(resp.status);
 }
 
+/* Sleep ms, looking at `cancel` every SLICE_MS. */
+static int nap(const volatile int *cancel, int ms)
+{
+    int64_t end = net_now_ms() + ms;
+    for (;;) {
+        if (cancel && *cancel)
+            return PCP_ERR_CANCELLED;
+        int64_t left = end - net_now_ms();
+        if (left <= 0)
+            return 0;
+        poll(NULL, 0, left < SLICE_MS ? (int)left : SLICE_MS);
+    }
+}
+
 int rv_pipe(const struct rv_client *c, const char *room, int timeout_ms, int *fd_out)
 {
     char path[16 + RV_ROOM_HEX];
     struct http_resp resp;
-    int fd, e;
+    int fd, backoff = RV_PIPE_BACKOFF_MS;
 
     if (fd_out)
         *fd_out = -1;
@@ -891,12 +979,29 @@ int rv_pipe(const struct rv_client *c, const char *room, int timeout_ms, int *fd
         return PCP_ERR_INVAL;
     snprintf(path, sizeof(path), "/v1/pipe/%s", room);
     struct req q = {.method = "GET", .path = path, .upgrade = 1};
-    e = exchange(c, &q, timeout_ms, -1, &resp, NULL, 0, NULL, PCP_ERR_PROTO, &fd);
-    if (e)
-        return e;
-    if (resp.status != 101 || !resp.upgrade) {
+    int64_t deadline = net_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - net_now_ms();
+        if (left <= 0)
+            return PCP_ERR_RELAY_BUSY;
+        int e = exchange(c, &q, (int)left, -1, &resp, NULL, 0, NULL, PCP_ERR_PROTO, &fd);
+        if (e)
+            return e;
+        if (resp.status == 101 && resp.upgrade)
+            break;
         close(fd);
-        return resp.status == 101 ? PCP_ERR_PROTO : status_err(resp.status);
+        if (resp.status != 409)
+            return resp.status == 101 ? PCP_ERR_PROTO : status_err(resp.status);
+        /* Busy: a pairing half-way, or strangers' pairs fill the room
+         * (a silent one is dissolved within seconds). Again a little
+         * later, at a random point of the back-off so that two clients
+         * do not keep meeting. */
+        int wait = backoff + (int)randombytes_uniform((uint32_t)backoff / 2 + 1);
+        if (net_now_ms() + wait >= deadline)
+            return PCP_ERR_RELAY_BUSY;
+        if ((e = nap(c->cancel, wait)) != 0)
+            return e;
+        backoff = backoff * 2 > RV_PIPE_BACKOFF_MAX_MS ? RV_PIPE_BACKOFF_MAX_MS : backoff * 2;
     }
     *fd_out = fd;
     return 0;

@@ -20,6 +20,14 @@
 #define RV_OWNER_HEX 32 /* record owner: hex digits */
 #define RV_RECORD_MAX 1024
 #define RV_WAIT_MAX_S 30
+/* A key holds up to RV_RECORDS_MAX senders' records; GET ?all=1 sends
+ * them all in one body of at most RV_RECORDS_BODY_MAX bytes. */
+#define RV_RECORDS_MAX 8
+#define RV_RECORDS_BODY_MAX (RV_RECORDS_MAX * (RV_RECORD_MAX + 2))
+/* rv_pipe's first wait after a 409 (room busy); it doubles up to
+ * RV_PIPE_BACKOFF_MAX_MS. */
+#define RV_PIPE_BACKOFF_MS 200
+#define RV_PIPE_BACKOFF_MAX_MS 1000
 /* rv_get has no timeout of its own: it allows RV_CONNECT_MS to connect,
  * then wait_s seconds plus RV_GET_SLACK_MS for the relay's answer. */
 #define RV_CONNECT_MS 5000
@@ -62,17 +70,32 @@ int rv_put(const struct rv_client *c, const char *key, const char *owner, const 
  * PCP_ERR_NOT_FOUND on 404. rec gets up to RV_RECORD_MAX bytes; *len its
  * length (PCP_ERR_TOO_BIG when the record is longer than cap). *observed
  * (may be NULL) gets X-Pcp-Observed from a 200 or 404, AF_UNSPEC when the
- * relay sent none; a malformed one is PCP_ERR_PROTO. */
+ * relay sent none; a malformed one is PCP_ERR_PROTO. When several senders
+ * hold records under key, this is the newest one only: see
+ * rv_get_rooms. */
 int rv_get(const struct rv_client *c, const char *key, int wait_s, uint8_t *rec, size_t cap,
            size_t *len, struct sockaddr_storage *observed);
+
+/* GET ?all=1, long-poll as rv_get: the rooms of every sender's record
+ * under key that parses (rv_records_parse), newest first, into
+ * rooms[0..*n), at most max (1..RV_RECORDS_MAX is all there can be). A
+ * relay of one record per key answers with that one. PCP_ERR_NOT_FOUND on
+ * 404; PCP_ERR_PROTO when no record in the answer parses. A stranger may
+ * have put records too: try each room (a wrong one fails at the
+ * handshake, costing nothing), and GET again when none worked. */
+int rv_get_rooms(const struct rv_client *c, const char *key, int wait_s,
+                 char rooms[][RV_ROOM_HEX + 1], size_t max, size_t *n,
+                 struct sockaddr_storage *observed);
 
 /* DELETE the owner's record (best effort at exit). */
 int rv_delete(const struct rv_client *c, const char *key, const char *owner, int timeout_ms);
 
 /* Enter relay room `room`: connect, send the Upgrade request, read the 101
  * response (byte by byte, so that nothing after it is consumed) and hand
- * the connected, blocking socket to the caller in *fd_out.
- * PCP_ERR_RELAY_BUSY on 409 (room in use) and limits. */
+ * the connected, blocking socket to the caller in *fd_out. A 409 (room
+ * busy: a pairing half-way, or a stranger's pairs fill it) is tried again
+ * after RV_PIPE_BACKOFF_MS, doubling, while timeout_ms lasts; then, and
+ * on 429/503, PCP_ERR_RELAY_BUSY. timeout_ms bounds the whole. */
 int rv_pipe(const struct rv_client *c, const char *room, int timeout_ms, int *fd_out);
 
 /* Punch coordination (POST /v1/punch/ROOM): wait up to wait_s at the relay
@@ -104,6 +127,16 @@ int rv_record_make(char *out, size_t cap, const char *room);
  * included), v and room once each, the room in lowercase hex as
  * rv_random_hex draws it; the newline after the last line is optional. */
 int rv_record_parse(const uint8_t *rec, size_t len, char room[RV_ROOM_HEX + 1]);
+/* Parse a GET ?all=1 body: 1..RV_RECORDS_MAX records, each ending in a
+ * newline, one empty line between two (a lone record without its final
+ * newline, as an older relay sends it, is fine too); at most
+ * RV_RECORDS_BODY_MAX bytes. A record that rv_record_parse refuses is
+ * skipped (another sender's junk must not hide the real one); the framing
+ * is strict: an empty record, an empty line at the start or the end, two
+ * empty lines in a row or more than RV_RECORDS_MAX records are
+ * PCP_ERR_PROTO. Returns how many distinct rooms went into rooms[], in
+ * the body's order, at most max (>= 1); PCP_ERR_PROTO when none. */
+int rv_records_parse(const uint8_t *body, size_t len, char rooms[][RV_ROOM_HEX + 1], size_t max);
 
 /* "a.b.c.d:PORT" or "[v6]:PORT" (s[0..len), no NUL needed), PORT 1..65535,
  * into *out: the relay's observed address. PCP_ERR_PROTO otherwise. */

@@ -20,6 +20,9 @@ void relay_config_default(struct relay_config *c)
     c->lim.max_conns = 8192;
     c->lim.per_ip_conns = 64;
     c->lim.per_ip_rooms = 32;
+    /* One IPv6 subscriber usually holds a whole /64: counting single
+     * addresses would give it 2^64 shares. */
+    c->lim.ipv6_prefix = 64;
     c->lim.arrival_s = 600;
     c->lim.idle_s = 120;
     c->lim.request_s = 15;
@@ -100,6 +103,8 @@ int relay_config_set(struct relay_config *c, const char *key, const char *v, cha
         bad = set_uint(&l->per_ip_conns, v, 0, 1000000);
     } else if (!strcmp(key, "per-ip-rooms")) {
         bad = set_uint(&l->per_ip_rooms, v, 0, 1000000);
+    } else if (!strcmp(key, "ipv6-prefix")) {
+        bad = set_uint(&l->ipv6_prefix, v, 32, 128);
     } else if (!strcmp(key, "arrival-timeout")) {
         bad = set_uint(&l->arrival_s, v, 1, 86400);
     } else if (!strcmp(key, "idle-timeout")) {

@@ -1,7 +1,14 @@
 /*
- * pump.c - relay rooms: pairing the first two arrivals and moving their
+ * pump.c - relay rooms: pairing arrivals two by two and moving their
  * bytes with splice() through a kernel pipe per direction, so that no
  * byte is copied into this process. One epoll thread for every pipe.
+ *
+ * A `struct room` is one pairing: the room's waiting place while it has
+ * fewer than two peers, a pipe once it has two. Several pairings of one
+ * room id may live at once (hash chain, each with its serial): at most
+ * one not yet paired, and up to PUMP_ROOM_PAIRS paired ones, so that a
+ * stranger sitting on the sender's connection does not keep the
+ * sender's next connection out of the room.
  *
  * A side's socket is in epoll for EPOLLIN while its outgoing pipe has room
  * and it has not ended, for EPOLLOUT while the pipe towards it holds
@@ -38,6 +45,7 @@ struct side {
     size_t inpipe;
     size_t cap; /* the pipe's real size */
     int eof, shut;
+    int said;       /* has sent at least one byte */
     int registered; /* in epoll now */
     uint32_t events;
     uint8_t ip[16];
@@ -47,12 +55,14 @@ struct room {
     struct room *next;                /* hash chain */
     struct room *all_prev, *all_next; /* every room */
     char id[RV_ROOM_HEX + 1];
+    uint64_t serial; /* this pairing among the room's */
     int reserved, n;
     struct side s[2];
     uint8_t rip[2][16]; /* addresses of reservations, in order */
-    uint64_t created_ms, last_ms, bytes;
+    uint64_t created_ms, last_ms, paired_ms, bytes;
     uint64_t window_ms, window_bytes; /* rate cap */
     int throttled, dead;
+    int wanted; /* paired, and someone was refused a place in its room */
     struct room *dead_next;
 };
 
@@ -67,6 +77,7 @@ struct pump {
     struct room *all;
     struct room *dead;
     size_t nrooms;
+    uint64_t serial; /* the last one given */
     int stopping;
     uint64_t drain_until;
 };
@@ -108,25 +119,45 @@ static size_t room_hash(const char *id)
     return strtoul((char[4]){id[0], id[1], id[2], 0}, NULL, 16) % ROOM_BUCKETS;
 }
 
-static struct room **room_find(struct pump *p, const char *id)
+/* The live pairing of room id with serial, or NULL. */
+static struct room *room_get(struct pump *p, const char *id, uint64_t serial)
 {
-    struct room **pp = &p->b[room_hash(id)];
-    while (*pp && strcmp((*pp)->id, id) != 0)
-        pp = &(*pp)->next;
-    return pp;
+    for (struct room *r = p->b[room_hash(id)]; r; r = r->next)
+        if (r->serial == serial && strcmp(r->id, id) == 0)
+            return r->dead ? NULL : r;
+    return NULL;
 }
 
-int pump_reserve(struct pump *p, const char *id, const uint8_t ip[16], int *why)
+int pump_reserve(struct pump *p, const char *id, const uint8_t ip[16], int *why, uint64_t *serial)
 {
     *why = 0;
+    *serial = 0;
     pthread_mutex_lock(&p->mu);
-    struct room **pp = room_find(p, id), *r = *pp;
-    int rc = 0;
+    struct room **head = &p->b[room_hash(id)], *r = NULL;
+    int rc = 0, pending = 0;
+    unsigned pairs = 0;
+    for (struct room *q = *head; q; q = q->next) {
+        if (q->dead || strcmp(q->id, id) != 0)
+            continue;
+        if (q->n == 2)
+            pairs++;
+        else if (q->n + q->reserved < 2)
+            r = q; /* the waiting place: join it */
+        else
+            pending = 1; /* two have been answered, not both attached yet */
+    }
     if (p->stopping) {
         *why = 1;
         rc = PCP_ERR_TOO_BIG;
-    } else if (r && (r->dead || r->reserved + r->n >= 2)) {
+    } else if (pairs >= PUMP_ROOM_PAIRS || (!r && pending)) {
+        /* As many pairs as a room may have (joining the waiting place
+         * would make one more), or a pairing still half-way: a moment
+         * later there is a place, or the caller tries again. */
         rc = PCP_ERR_RELAY_BUSY;
+        /* Someone wants this room: its silent pairs may go (tick). */
+        for (struct room *q = *head; q; q = q->next)
+            if (!q->dead && q->n == 2 && strcmp(q->id, id) == 0)
+                q->wanted = 1;
     } else if (!r && p->lim.max_rooms && p->nrooms >= p->lim.max_rooms) {
         *why = 1;
         rc = PCP_ERR_TOO_BIG;
@@ -141,6 +172,7 @@ int pump_reserve(struct pump *p, const char *id, const uint8_t ip[16], int *why)
             rc = PCP_ERR_TOO_BIG;
         } else {
             memcpy(r->id, id, RV_ROOM_HEX);
+            r->serial = ++p->serial;
             r->s[0].fd = r->s[1].fd = -1;
             for (int i = 0; i < 2; i++) {
                 r->s[i].pipe[0] = r->s[i].pipe[1] = -1;
@@ -148,7 +180,8 @@ int pump_reserve(struct pump *p, const char *id, const uint8_t ip[16], int *why)
                 r->s[i].idx = i;
             }
             r->created_ms = r->last_ms = relay_now_ms();
-            *pp = r;
+            r->next = *head;
+            *head = r;
             r->all_next = p->all;
             if (p->all)
                 p->all->all_prev = r;
@@ -157,8 +190,10 @@ int pump_reserve(struct pump *p, const char *id, const uint8_t ip[16], int *why)
             atomic_store(&p->st->rooms_open, p->nrooms);
         }
     }
-    if (rc == 0 && r)
+    if (rc == 0 && r) {
         memcpy(r->rip[r->reserved++], ip, 16);
+        *serial = r->serial;
+    }
     pthread_mutex_unlock(&p->mu);
     return rc;
 }
@@ -169,9 +204,12 @@ static void room_kill(struct pump *p, struct room *r)
     if (r->dead)
         return;
     r->dead = 1;
-    struct room **pp = room_find(p, r->id);
-    if (*pp == r)
-        *pp = r->next;
+    for (struct room **pp = &p->b[room_hash(r->id)]; *pp; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    }
     if (r->all_prev)
         r->all_prev->all_next = r->all_next;
     else
@@ -223,10 +261,10 @@ static int drop_reservation(struct room *r, const uint8_t ip[16])
     return 0;
 }
 
-void pump_unreserve(struct pump *p, const char *id, const uint8_t ip[16])
+void pump_unreserve(struct pump *p, const char *id, uint64_t serial, const uint8_t ip[16])
 {
     pthread_mutex_lock(&p->mu);
-    struct room *r = *room_find(p, id);
+    struct room *r = room_get(p, id, serial);
     if (r && drop_reservation(r, ip)) {
         ipcap_give(p->cap, ip);
         if (r->reserved == 0 && r->n == 0)
@@ -285,10 +323,11 @@ static int make_pipe(struct side *s)
     return 0;
 }
 
-void pump_attach(struct pump *p, const char *id, const uint8_t ip[16], int fd, void *handle)
+void pump_attach(struct pump *p, const char *id, uint64_t serial, const uint8_t ip[16], int fd,
+                 void *handle)
 {
     pthread_mutex_lock(&p->mu);
-    struct room *r = *room_find(p, id);
+    struct room *r = room_get(p, id, serial);
     if (!r || r->n >= 2 || !drop_reservation(r, ip)) {
         /* The room went away (deadline, drain) between the 101 and now. */
         pthread_mutex_unlock(&p->mu);
@@ -316,6 +355,7 @@ void pump_attach(struct pump *p, const char *id, const uint8_t ip[16], int fd, v
     r->n++;
     r->last_ms = relay_now_ms();
     if (r->n == 2) {
+        r->paired_ms = r->last_ms;
         if (make_pipe(&r->s[0]) != 0 || make_pipe(&r->s[1]) != 0) {
             room_kill(p, r);
             free_dead(p);
@@ -364,6 +404,7 @@ static int transfer(struct pump *p, struct room *r, int i)
                 splice(s->fd, NULL, s->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n > 0) {
                 s->inpipe += (size_t)n;
+                s->said = 1;
                 r->window_bytes += (uint64_t)n;
                 progress = 1;
             } else if (n == 0) {
@@ -437,7 +478,16 @@ static void on_event(struct pump *p, struct side *s, uint32_t ev)
     update_interest(p, r);
 }
 
-/* Deadlines, idle pipes, rate windows, draining. */
+/* 1 when r's room has a peer waiting (or on its way in) besides r. */
+static int room_waiting(struct pump *p, const struct room *r)
+{
+    for (const struct room *q = p->b[room_hash(r->id)]; q; q = q->next)
+        if (q != r && !q->dead && q->n < 2 && q->n + q->reserved > 0 && strcmp(q->id, r->id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Deadlines, silent pairs, idle pipes, rate windows, draining. */
 static void tick(struct pump *p, uint64_t now)
 {
     for (struct room *r = p->all, *next; r; r = next) {
@@ -448,6 +498,18 @@ static void tick(struct pump *p, uint64_t now)
                 atomic_fetch_add(&p->st->closed_arrival, 1);
             if (r->n > 0)
                 room_kill(p, r);
+            continue;
+        }
+        /* A real receiver speaks at once: a pair that has carried not
+         * one byte is a stranger sitting on the sender's waiting
+         * connection (or peers that have gone). When someone else wants
+         * the room, both ends close, and the sender, whose waiting
+         * connection ended, enters again. (A silent pipe nobody else
+         * asks for lives to the idle timeout, as before.) */
+        if (r->n == 2 && !r->s[0].said && !r->s[1].said && now >= r->paired_ms + PUMP_SILENT_MS &&
+            (r->wanted || room_waiting(p, r))) {
+            atomic_fetch_add(&p->st->closed_silent, 1);
+            room_kill(p, r);
             continue;
         }
         if (r->n == 2 && p->lim.idle_s && now - r->last_ms > (uint64_t)p->lim.idle_s * 1000u) {
@@ -465,6 +527,14 @@ static void tick(struct pump *p, uint64_t now)
             }
         }
     }
+}
+
+void pump_tick(struct pump *p, uint64_t now)
+{
+    pthread_mutex_lock(&p->mu);
+    tick(p, now);
+    free_dead(p);
+    pthread_mutex_unlock(&p->mu);
 }
 
 void *pump_main(void *arg)

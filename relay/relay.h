@@ -20,6 +20,7 @@ struct relay_limits {
     unsigned max_conns;    /* HTTP connections at once, pipes included */
     unsigned per_ip_conns; /* connections at once from one address */
     unsigned per_ip_rooms; /* rooms and records at once for one address */
+    unsigned ipv6_prefix;  /* IPv6 addresses count per this prefix (32..128) */
     unsigned arrival_s;    /* how long a lone peer waits for the other */
     unsigned idle_s;       /* a pipe with no traffic this long is closed */
     unsigned request_s;    /* an HTTP request idle this long is dropped */
@@ -40,8 +41,8 @@ void relay_config_default(struct relay_config *c);
 
 /* Apply "key = value" lines (# comments, blank lines) over *c. Keys:
  * listen, token, drain, max-rooms, max-records, max-conns, per-ip-conns,
- * per-ip-rooms, arrival-timeout, idle-timeout, request-timeout,
- * room-bytes, room-rate, conn-memory. On error returns PCP_ERR_INVAL and
+ * per-ip-rooms, ipv6-prefix, arrival-timeout, idle-timeout,
+ * request-timeout, room-bytes, room-rate, conn-memory. On error returns PCP_ERR_INVAL and
  * puts "line N: what" into err. */
 int relay_config_parse(struct relay_config *c, const char *text, size_t len, char *err,
                        size_t errlen);

@@ -19,6 +19,14 @@
 #define RV_RECORD_MAX 1024
 #define RV_WAIT_MAX_S 30
 #define RV_TTL_S 300
+/* Senders under one key at once (each with its own record, owner and
+ * TTL), and how many of them may come from one address (prefix): a key
+ * squatted in advance still has room for the real sender. */
+#define RV_RECORDS_MAX 8
+#define RV_KEY_PER_ADDR 2
+/* GET ?all=1: every record, each ending in a newline, between them an
+ * empty line. */
+#define RV_RECORDS_BODY_MAX (RV_RECORDS_MAX * (RV_RECORD_MAX + 2))
 #define PUNCH_BLOB_MAX 256 /* a side's sealed candidates, opaque to the relay */
 #define PUNCH_TTL_S 60     /* a punch meeting is forgotten after this */
 
@@ -29,7 +37,9 @@ struct relay_stats {
     _Atomic uint64_t records, puts, gets, gets_hit, deletes;
     _Atomic uint64_t punches, punch_meetings;
     _Atomic uint64_t refused_auth, refused_limit, refused_full, refused_bad;
+    _Atomic uint64_t refused_key_full; /* a PUT to a key with RV_RECORDS_MAX senders */
     _Atomic uint64_t closed_idle, closed_arrival, closed_bytes;
+    _Atomic uint64_t closed_silent; /* pairs dissolved: a side said nothing */
     uint64_t start_ms;
 };
 
@@ -38,8 +48,11 @@ struct relay_stats {
 
 /* ---- per-address accounting -------------------------------------------- */
 
-/* The address part of a sockaddr as 16 bytes (IPv4 mapped into IPv6). */
-void ip_key(const struct sockaddr *sa, uint8_t out[16]);
+/* Whose share a request takes, as 16 bytes: an IPv4 address mapped into
+ * IPv6 (an IPv4-mapped IPv6 address alike), an IPv6 address cut to its
+ * first v6_prefix bits (32..128), the rest zero; one subscriber usually
+ * holds a whole /64. */
+void ip_key(const struct sockaddr *sa, unsigned v6_prefix, uint8_t out[16]);
 
 struct ipcap;
 struct ipcap *ipcap_new(void);
@@ -66,12 +79,13 @@ struct rv_req {
     const char *path;  /* "/v1/rv/KEY" ... */
     const char *owner; /* X-Pcp-Owner or NULL */
     const char *wait;  /* ?wait= or NULL */
+    const char *all;   /* GET: ?all= ("1": every record) or NULL */
     const char *side;  /* punch: ?side= ("s" or "r") or NULL */
     const char *rtt;   /* punch: X-Pcp-Rtt (milliseconds) or NULL */
     const uint8_t *body;
     size_t body_len;
     int body_too_big;
-    uint8_t ip[16];
+    uint8_t ip[16];    /* ip_key of the caller */
     char observed[64]; /* "ADDR:PORT" of the caller */
     uint64_t now_ms;
     uint64_t deadline_ms; /* long-poll: 0 the first time, then as returned */
@@ -79,7 +93,7 @@ struct rv_req {
 
 struct rv_resp {
     int status;
-    uint8_t body[RV_RECORD_MAX + 128];
+    uint8_t body[RV_RECORDS_BODY_MAX + 128];
     size_t body_len;
     const char *content_type;
     /* GET found nothing yet: suspend until deadline_ms or a PUT of key
@@ -105,17 +119,36 @@ struct pump;
 /* Close a socket the pump was given (MHD's upgrade close). */
 typedef void (*pump_close_fn)(void *handle);
 
+/* A room holds one waiting peer; the next arrival is paired with it and
+ * the pair leaves the room, which can take a waiting peer again while
+ * the pair runs. At most PUMP_ROOM_PAIRS pairs of one room at once. A
+ * pair that has carried no byte either way PUMP_SILENT_MS after the
+ * pairing is dissolved (both closed) once someone else wants its room (a
+ * peer waits there, or was refused for want of a place): a stranger who
+ * read the record and joined to sit on the sender's waiting connection
+ * is gone within seconds of the real receiver's arrival, and the sender
+ * enters again. (The receiver speaks first, at once.) */
+#define PUMP_ROOM_PAIRS 4
+#define PUMP_SILENT_MS 5000
+
 struct pump *pump_new(struct relay_stats *st, struct ipcap *cap, pump_close_fn close_fn);
 void pump_free(struct pump *p);
 void pump_set_limits(struct pump *p, const struct relay_limits *lim);
 /* Reserve a place in room for an arriving peer before the 101 is sent:
- * 0, PCP_ERR_RELAY_BUSY (room full: 409) or PCP_ERR_TOO_BIG (too many
- * rooms or this address's cap: 503/429 by *why: 1 global, 2 per-address). */
-int pump_reserve(struct pump *p, const char *room, const uint8_t ip[16], int *why);
+ * 0 and *serial (which pairing the place is in), PCP_ERR_RELAY_BUSY (409:
+ * a pairing of the room is half-way, or PUMP_ROOM_PAIRS pairs run) or
+ * PCP_ERR_TOO_BIG (too many rooms or this address's cap: 503/429 by
+ * *why: 1 global, 2 per-address). */
+int pump_reserve(struct pump *p, const char *room, const uint8_t ip[16], int *why,
+                 uint64_t *serial);
 /* Give back a reservation that never became a pipe. */
-void pump_unreserve(struct pump *p, const char *room, const uint8_t ip[16]);
+void pump_unreserve(struct pump *p, const char *room, uint64_t serial, const uint8_t ip[16]);
 /* The upgraded socket for a reservation; handle goes to close_fn. */
-void pump_attach(struct pump *p, const char *room, const uint8_t ip[16], int fd, void *handle);
+void pump_attach(struct pump *p, const char *room, uint64_t serial, const uint8_t ip[16], int fd,
+                 void *handle);
+/* One pass of the pump's clock (deadlines, silent pairs, idle pipes, rate
+ * windows) at now, as pump_main runs it; for tests. */
+void pump_tick(struct pump *p, uint64_t now);
 /* Run the loop until pump_stop(); then close everything. */
 void *pump_main(void *p);
 /* Stop: now (drain_ms 0) or once the pipes are done, at most drain_ms. */

@@ -48,8 +48,9 @@ struct conn {
     int waiting; /* in rl->waiters, suspended */
     struct conn *wnext;
     int reserved;
+    uint64_t serial; /* the pairing reserved in */
     char room[RV_ROOM_HEX + 1];
-    uint8_t ip[16];
+    uint8_t ip[16]; /* ip_key: the share this connection's rooms count against */
 };
 
 static void logf_(struct relay *rl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -155,6 +156,7 @@ static enum MHD_Result handle_rv(struct relay *rl, struct conn *c, const char *m
     rq.path = url;
     rq.owner = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "X-Pcp-Owner");
     rq.wait = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "wait");
+    rq.all = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "all");
     rq.side = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "side");
     rq.rtt = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "X-Pcp-Rtt");
     rq.body = c->body;
@@ -220,11 +222,11 @@ static void on_upgraded(void *cls, struct MHD_Connection *mc, void *con_cls, con
     if (extra_in_size > 0) {
         /* The client spoke before the 101: not our protocol. */
         atomic_fetch_add(&rl->st.refused_bad, 1);
-        pump_unreserve(rl->pump, c->room, c->ip);
+        pump_unreserve(rl->pump, c->room, c->serial, c->ip);
         MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
         return;
     }
-    pump_attach(rl->pump, c->room, c->ip, sock, urh);
+    pump_attach(rl->pump, c->room, c->serial, c->ip, sock, urh);
 }
 
 static void close_upgraded(void *handle)
@@ -267,10 +269,12 @@ static enum MHD_Result handle_pipe(struct relay *rl, struct conn *c, const char 
         return respond_text(c->mc, 404, "a room is 32 lowercase hex digits");
     }
     int why;
-    int e = pump_reserve(rl->pump, room, c->ip, &why);
+    int e = pump_reserve(rl->pump, room, c->ip, &why, &c->serial);
     if (e == PCP_ERR_RELAY_BUSY) {
         atomic_fetch_add(&rl->st.refused_full, 1);
-        return respond_text(c->mc, 409, "this room already has two peers");
+        return respond_text(c->mc, 409,
+                            "this room is busy (a pairing under way, or as many "
+                            "pairs as it may have); try again");
     }
     if (e) {
         atomic_fetch_add(&rl->st.refused_limit, 1);
@@ -333,7 +337,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         c->mc = mc;
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        ip_key(ci ? ci->client_addr : NULL, c->ip);
+        pthread_mutex_lock(&rl->mu);
+        unsigned v6_prefix = rl->cfg.lim.ipv6_prefix;
+        pthread_mutex_unlock(&rl->mu);
+        /* Taken once: the shares this connection takes it gives back
+         * under the same key, even if a reload changes the prefix. */
+        ip_key(ci ? ci->client_addr : NULL, v6_prefix, c->ip);
         *con_cls = c;
         return MHD_YES;
     }
@@ -376,7 +385,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     if (!c)
         return;
     if (c->reserved)
-        pump_unreserve(rl->pump, c->room, c->ip);
+        pump_unreserve(rl->pump, c->room, c->serial, c->ip);
     if (c->waiting) {
         pthread_mutex_lock(&rl->mu);
         waiter_remove(rl, c);

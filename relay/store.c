@@ -24,7 +24,7 @@ int rv_is_hex(const char *s, size_t n)
 
 /* ---- per-address accounting -------------------------------------------- */
 
-void ip_key(const struct sockaddr *sa, uint8_t out[16])
+void ip_key(const struct sockaddr *sa, unsigned v6_prefix, uint8_t out[16])
 {
     memset(out, 0, 16);
     if (sa && sa->sa_family == AF_INET) {
@@ -32,7 +32,16 @@ void ip_key(const struct sockaddr *sa, uint8_t out[16])
         out[10] = out[11] = 0xff;
         memcpy(out + 12, &a->sin_addr, 4);
     } else if (sa && sa->sa_family == AF_INET6) {
-        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        memcpy(out, a, 16);
+        /* An IPv4 client of a dual-stack socket stays one address: cut
+         * to a /64 every IPv4 client would share one share. */
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            return;
+        if (v6_prefix < 32)
+            v6_prefix = 32;
+        for (unsigned bit = v6_prefix; bit < 128; bit++)
+            out[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
     }
 }
 
@@ -232,13 +241,21 @@ size_t rv_store_sweep(struct rv_store *s, uint64_t now_ms)
     return n;
 }
 
-/* The key is hex already: its first digits are as good a hash as any. */
-static struct rec **rec_find(struct rv_store *s, const char *key)
+/* The key is hex already: its first digits are as good a hash as any.
+ * A key's records may be anywhere in the chain; a new one goes to the
+ * head, so the chain meets them newest first. */
+static struct rec **rec_chain(struct rv_store *s, const char *key)
 {
-    struct rec **pp = &s->b[strtoul((char[4]){key[0], key[1], key[2], 0}, NULL, 16)];
+    return &s->b[strtoul((char[4]){key[0], key[1], key[2], 0}, NULL, 16)];
+}
+
+/* The next record of key from *pp on (pp itself when it is one), NULL
+ * at the end. */
+static struct rec **rec_next(struct rec **pp, const char *key)
+{
     while (*pp && strcmp((*pp)->key, key) != 0)
         pp = &(*pp)->next;
-    return pp;
+    return *pp ? pp : NULL;
 }
 
 static void reply(struct rv_resp *rs, int status, const char *text)
@@ -271,6 +288,24 @@ static int parse_wait(const char *w)
     return w ? (int)parse_num(w, 2, RV_WAIT_MAX_S) : 0;
 }
 
+/* 1 when the record has an empty line: the records of a key go out
+ * separated by one, so that one could pass for two. */
+static int has_empty_line(const uint8_t *p, size_t n)
+{
+    if (n > 0 && p[0] == '\n')
+        return 1;
+    for (size_t i = 1; i < n; i++)
+        if (p[i] == '\n' && p[i - 1] == '\n')
+            return 1;
+    return 0;
+}
+
+/* A key holds up to RV_RECORDS_MAX senders' records, each with its owner
+ * and TTL. A new owner is refused (409) when the key is full and (429)
+ * when its address already has RV_KEY_PER_ADDR of them; nobody's record
+ * is pushed out, so what was there first stays, and each record costs
+ * its putter one of its address's shares, so that one address (an IPv6
+ * prefix) cannot fill many keys. */
 static void do_put(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
                    const char *key, struct rv_resp *rs)
 {
@@ -280,33 +315,55 @@ static void do_put(struct rv_store *s, const struct relay_limits *lim, const str
         return reply(rs, 413, "a record is at most 1024 bytes");
     if (rq->body_len == 0)
         return reply(rs, 400, "empty record");
+    if (has_empty_line(rq->body, rq->body_len))
+        return reply(rs, 400, "a record has no empty line");
     pthread_mutex_lock(&s->mu);
-    struct rec **pp = rec_find(s, key), *r = *pp;
-    if (r && sodium_memcmp(r->owner, rq->owner, RV_OWNER_HEX) != 0) {
-        pthread_mutex_unlock(&s->mu);
-        atomic_fetch_add(&s->st->refused_full, 1);
-        return reply(rs, 409, "this rendezvous key is taken by another sender; try a new code");
+    struct rec **pp = rec_chain(s, key), *r = NULL;
+    unsigned n = 0, mine = 0;
+    while ((pp = rec_next(pp, key)) != NULL) {
+        if ((*pp)->expires_ms <= rq->now_ms) {
+            rec_drop(s, pp); /* its place is free now, not at the next sweep */
+            continue;
+        }
+        if (!sodium_memcmp((*pp)->owner, rq->owner, RV_OWNER_HEX))
+            r = *pp;
+        n++;
+        mine += memcmp((*pp)->ip, rq->ip, 16) == 0;
+        pp = &(*pp)->next;
     }
     if (!r) {
-        if (lim->max_records && s->n >= lim->max_records) {
-            pthread_mutex_unlock(&s->mu);
+        const char *why = NULL;
+        int status = 0;
+        if (n >= RV_RECORDS_MAX) {
+            atomic_fetch_add(&s->st->refused_key_full, 1);
+            status = 409;
+            why = "this rendezvous key has as many senders as it may; try a new code";
+        } else if (mine >= RV_KEY_PER_ADDR) {
             atomic_fetch_add(&s->st->refused_limit, 1);
-            return reply(rs, 503, "the relay holds as many records as it may; try again later");
-        }
-        if (ipcap_take(s->cap, rq->ip, lim->per_ip_rooms) != 0) {
-            pthread_mutex_unlock(&s->mu);
+            status = 429;
+            why = "too many records under this key from your address";
+        } else if (lim->max_records && s->n >= lim->max_records) {
             atomic_fetch_add(&s->st->refused_limit, 1);
-            return reply(rs, 429, "too many rooms and records from your address");
-        }
-        r = calloc(1, sizeof(*r));
-        if (!r) {
+            status = 503;
+            why = "the relay holds as many records as it may; try again later";
+        } else if (ipcap_take(s->cap, rq->ip, lim->per_ip_rooms) != 0) {
+            atomic_fetch_add(&s->st->refused_limit, 1);
+            status = 429;
+            why = "too many rooms and records from your address";
+        } else if (!(r = calloc(1, sizeof(*r)))) {
             ipcap_give(s->cap, rq->ip);
+            status = 503;
+            why = "out of memory";
+        }
+        if (status) {
             pthread_mutex_unlock(&s->mu);
-            return reply(rs, 503, "out of memory");
+            return reply(rs, status, why);
         }
         memcpy(r->key, key, RV_KEY_HEX);
         memcpy(r->owner, rq->owner, RV_OWNER_HEX);
         memcpy(r->ip, rq->ip, 16);
+        pp = rec_chain(s, key);
+        r->next = *pp;
         *pp = r;
         s->n++;
         atomic_store(&s->st->records, s->n);
@@ -322,24 +379,50 @@ static void do_put(struct rv_store *s, const struct relay_limits *lim, const str
     rs->stored = 1;
 }
 
+/* Without ?all=1 the newest record alone, as a relay of one record per
+ * key gave it (an older client parses one record and refuses an empty
+ * line); with it every record, newest first, each ending in a newline and
+ * an empty line between them. */
 static void do_get(struct rv_store *s, const struct rv_req *rq, const char *key, struct rv_resp *rs)
 {
     int wait = parse_wait(rq->wait);
     if (wait < 0)
         return reply(rs, 400, "wait takes 0 to 30 seconds");
+    if (rq->all && strcmp(rq->all, "0") != 0 && strcmp(rq->all, "1") != 0)
+        return reply(rs, 400, "all is 0 or 1");
+    int all = rq->all && rq->all[0] == '1';
     uint64_t deadline = rq->deadline_ms ? rq->deadline_ms : rq->now_ms + (uint64_t)wait * 1000u;
+    size_t o = 0;
     pthread_mutex_lock(&s->mu);
-    struct rec *r = *rec_find(s, key);
-    if (r && r->expires_ms > rq->now_ms) {
-        memcpy(rs->body, r->data, r->len);
-        rs->body_len = r->len;
-        pthread_mutex_unlock(&s->mu);
+    for (struct rec **pp = rec_chain(s, key); (pp = rec_next(pp, key)) != NULL; pp = &(*pp)->next) {
+        const struct rec *r = *pp;
+        if (r->expires_ms <= rq->now_ms)
+            continue;
+        if (!all) {
+            memcpy(rs->body, r->data, r->len);
+            o = r->len;
+            break;
+        }
+        /* RV_RECORDS_MAX records of RV_RECORD_MAX bytes and two more
+         * each always fit; the check is for a store that broke its own
+         * rules. */
+        if (o + r->len + 2 > RV_RECORDS_BODY_MAX)
+            break;
+        if (o)
+            rs->body[o++] = '\n';
+        memcpy(rs->body + o, r->data, r->len);
+        o += r->len;
+        if (r->data[r->len - 1] != '\n')
+            rs->body[o++] = '\n';
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (o) {
+        rs->body_len = o;
         rs->status = 200;
         rs->content_type = "application/octet-stream";
         atomic_fetch_add(&s->st->gets_hit, 1);
         return;
     }
-    pthread_mutex_unlock(&s->mu);
     if (rq->now_ms < deadline) {
         rs->wait = 1;
         rs->deadline_ms = deadline;
@@ -348,23 +431,29 @@ static void do_get(struct rv_store *s, const struct rv_req *rq, const char *key,
     reply(rs, 404, "no record under this key");
 }
 
+/* Only the owner's own record goes; the other senders' stay. */
 static void do_delete(struct rv_store *s, const struct rv_req *rq, const char *key,
                       struct rv_resp *rs)
 {
     if (!rv_is_hex(rq->owner, RV_OWNER_HEX))
         return reply(rs, 400, "X-Pcp-Owner must be 32 lowercase hex digits");
+    int status = 404;
     pthread_mutex_lock(&s->mu);
-    struct rec **pp = rec_find(s, key);
-    int status = !*pp ? 404 : sodium_memcmp((*pp)->owner, rq->owner, RV_OWNER_HEX) ? 409 : 204;
-    if (status == 204)
-        rec_drop(s, pp);
+    for (struct rec **pp = rec_chain(s, key); (pp = rec_next(pp, key)) != NULL; pp = &(*pp)->next) {
+        if (sodium_memcmp((*pp)->owner, rq->owner, RV_OWNER_HEX) == 0) {
+            rec_drop(s, pp);
+            status = 204;
+            break;
+        }
+        status = 409;
+    }
     pthread_mutex_unlock(&s->mu);
     if (status == 204)
         atomic_fetch_add(&s->st->deletes, 1);
     reply(rs, status,
           status == 204   ? "deleted"
           : status == 404 ? "no record under this key"
-                          : "this record belongs to another sender");
+                          : "this key holds only other senders' records");
     if (status == 204)
         rs->body_len = 0;
 }

@@ -45,13 +45,13 @@ _pcp() {
               --no-relay --force-relay --dht-bootstrap --no-dht --help"
         ;;
     receive)
-        opts="--out --yes --stdout --overwrite --json --json-fd --mdns-interface --timeout
+        opts="--out --yes --stdout --overwrite --merge --json --json-fd --mdns-interface --timeout
               --stall-timeout --threads --relay --relay-token --no-relay --force-relay
               --dht-bootstrap --no-dht --help"
         ;;
     relay)
         opts="--listen --token --token-file --config --drain --max-rooms --max-records
-              --max-conns --per-ip-conns --per-ip-rooms --arrival-timeout --idle-timeout
+              --max-conns --per-ip-conns --per-ip-rooms --ipv6-prefix --arrival-timeout --idle-timeout
               --request-timeout --room-bytes --room-rate --conn-memory --help"
         ;;
     *) return ;;

@@ -48,6 +48,7 @@ complete -c $pcp -n $recv -s o -l out -x -a '(__fish_complete_directories)' -d '
 complete -c $pcp -n $recv -s y -l yes -d 'Accept without asking'
 complete -c $pcp -n $recv -l stdout -d 'Write the one file to standard output'
 complete -c $pcp -n $recv -l overwrite -d 'Replace existing files'
+complete -c $pcp -n $recv -l merge -d 'With --yes, also add to existing directories and hidden names'
 
 set -l relay '__fish_seen_subcommand_from relay'
 complete -c $pcp -n $relay -l listen -x -d 'Where to listen, [ADDR:]PORT'
@@ -55,7 +56,7 @@ complete -c $pcp -n $relay -l token -x -d 'Private relay token'
 complete -c $pcp -n $relay -l token-file -r -F -d 'Read the token from a file'
 complete -c $pcp -n $relay -l config -r -F -d 'Settings file'
 complete -c $pcp -n $relay -l drain -x -d 'Seconds for open pipes on SIGTERM'
-for o in max-rooms max-records max-conns per-ip-conns per-ip-rooms arrival-timeout idle-timeout request-timeout room-bytes room-rate conn-memory
+for o in max-rooms max-records max-conns per-ip-conns per-ip-rooms ipv6-prefix arrival-timeout idle-timeout request-timeout room-bytes room-rate conn-memory
     complete -c $pcp -n $relay -l $o -x
 end
 complete -c $pcp -n $relay -s h -l help -d 'Help'

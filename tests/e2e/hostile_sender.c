@@ -21,7 +21,17 @@
  * device        an entry of a type the protocol does not have (a device)
  * link-loop     links a -> b and b -> a (harmless inside the target)
  * link-parent   a link "l" -> "sub" and a file "l/x" written through it
+ * link-chain    top/d/e/up -> ../.. and top/esc -> d/e/up/../../../../etc/passwd:
+ *               each `..` stays inside if every component were a directory,
+ *               but through the first link the second leads to /etc/passwd
+ * ctl-nl        a file whose name holds a newline
+ * ctl-c1        a file whose name holds U+009B (CSI as a C1 control)
  * million       1,000,000 one-byte files in 100 directories
+ * huge          an offer over what a receiver holds before it asks (by
+ *               default 240,000 files with names of 248 bytes: 65 MB
+ *               encoded, 71 MB held); ARG "N:L" for N files with names
+ *               of L bytes. Built as it is sent, so that this program
+ *               stays small.
  * Data that breaks the rules, after an honest offer:
  * lie-long      a file offered at 5 bytes and sent with 10
  * lie-short     a file offered at 10 bytes, ended after 5
@@ -214,9 +224,50 @@ static void send_data(const char *scen, const struct manifest *m)
     send_end(m, m->total_bytes);
 }
 
+/* The "huge" offer: "PMF1" ‖ count ‖ count files "hNNNNNNNxxx..." of
+ * namelen bytes, sent in OFFER messages as it is encoded. Stops at the
+ * first write that fails (the receiver refused and closed). */
+static void send_huge(const char *arg)
+{
+    static uint8_t hb[2 + STREAM_CHUNK + 512];
+    unsigned long count = 240000, namelen = 248;
+    size_t have = 2 + 8;
+    if (arg && strchr(arg, ':'))
+        sscanf(arg, "%lu:%lu", &count, &namelen);
+    if (namelen < 8 || namelen > MF_NAME_MAX)
+        namelen = 248;
+    hb[0] = XM_OFFER;
+    memcpy(hb + 2, "PMF1", 4);
+    put_be32(hb + 6, (uint32_t)count);
+    for (unsigned long i = 0; i < count; i++) {
+        uint8_t *p = hb + have;
+        char name[16];
+        p[0] = MF_FILE;
+        p[1] = (uint8_t)(namelen >> 8);
+        p[2] = (uint8_t)namelen;
+        snprintf(name, sizeof(name), "h%07lu", i % 10000000);
+        memset(p + 3, 'x', namelen);
+        memcpy(p + 3, name, strlen(name));
+        p += 3 + namelen;
+        put_be32(p, 0644);
+        put_be64(p + 4, 1);
+        put_be64(p + 12, 0);
+        have += 3 + namelen + 20;
+        if (have - 2 >= STREAM_CHUNK) {
+            hb[1] = 0;
+            if (send_msg(hb, 2 + STREAM_CHUNK, 0) != 0)
+                return;
+            memmove(hb + 2, hb + 2 + STREAM_CHUNK, have - 2 - STREAM_CHUNK);
+            have -= STREAM_CHUNK;
+        }
+    }
+    hb[1] = 1;
+    send_msg(hb, have, 0);
+}
+
 static int build(const char *scen, const char *arg, struct manifest *m)
 {
-    size_t n = !strcmp(scen, "million") ? 1000000 + 100 : 4;
+    size_t n = !strcmp(scen, "million") ? 1000000 + 100 : 8;
     m->e = calloc(n, sizeof(*m->e));
     if (!strcmp(scen, "dotdot"))
         entry(m, MF_FILE, "../escape.txt", 5);
@@ -265,6 +316,21 @@ static int build(const char *scen, const char *arg, struct manifest *m)
     } else if (!strcmp(scen, "link-loop")) {
         entry(m, MF_LINK, "a", 0)->link = strdup("b");
         entry(m, MF_LINK, "b", 0)->link = strdup("a");
+    } else if (!strcmp(scen, "link-chain")) {
+        entry(m, MF_DIR, "top", 0);
+        entry(m, MF_DIR, "top/d", 0);
+        entry(m, MF_DIR, "top/d/e", 0);
+        entry(m, MF_LINK, "top/d/e/up", 0)->link = strdup("../..");
+        entry(m, MF_LINK, "top/esc", 0)->link = strdup("d/e/up/../../../../etc/passwd");
+    } else if (!strcmp(scen, "ctl-nl")) {
+        entry(m, MF_FILE, "two\nlines.txt", 5);
+    } else if (!strcmp(scen, "ctl-c1")) {
+        entry(m, MF_FILE,
+              "c1\xc2\x9b"
+              "31mred.txt",
+              5);
+    } else if (!strcmp(scen, "huge")) {
+        /* built as it is sent: send_huge */
     } else if (!strcmp(scen, "link-parent")) {
         entry(m, MF_DIR, "sub", 0);
         entry(m, MF_LINK, "l", 0)->link = strdup("sub");
@@ -328,6 +394,18 @@ int main(int argc, char **argv)
         return 1;
     stream_tx_init(&stx, tx, hdr);
     frame_write(fd, hdr, sizeof(hdr));
+    /* The receiver's hello; both go into both directions' keys (the bare
+     * header: this side has the secretstream only). */
+    const uint8_t *f;
+    size_t fl;
+    uint8_t hello[64], rk[STREAM_KEYBYTES];
+    if (frame_read(&fr, sizeof(hello), &f, &fl) != 0 || fl < STREAM_HEADERBYTES)
+        return 1;
+    memcpy(hello, f, fl);
+    if (stream_tx_bind(&stx, hdr, sizeof(hdr), hello, fl) != 0 ||
+        stream_tx_use(&stx, STREAM_SECRETSTREAM) != 0 ||
+        stream_hello_key(rk, rx, hello, fl, hdr, sizeof(hdr)) != 0)
+        return 1;
     if (!strcmp(scen, "stall-offer")) {
         sleep(30);
         return 0;
@@ -343,26 +421,28 @@ int main(int argc, char **argv)
      * messages of at most one chunk. */
     struct wbuf w;
     wbuf_init(&w);
-    manifest_encode(&m, &w);
+    if (!strcmp(scen, "huge"))
+        send_huge(argc > 3 ? argv[3] : NULL);
+    else
+        manifest_encode(&m, &w);
     for (size_t off = 0; off < w.len;) {
         size_t n = w.len - off < STREAM_CHUNK ? w.len - off : STREAM_CHUNK;
         msg[0] = XM_OFFER;
         msg[1] = off + n == w.len;
         memcpy(msg + 2, w.p + off, n);
-        send_msg(msg, 2 + n, 0);
+        if (send_msg(msg, 2 + n, 0) != 0)
+            break;
         off += n;
     }
     wbuf_free(&w);
 
-    /* The receiver's stream header, then its answer; if accepted, the data. */
-    const uint8_t *f;
-    size_t fl;
-    if (frame_read(&fr, FRAME_MAX, &f, &fl) == 0) {
+    /* The receiver's answer; if accepted, the data. */
+    {
         struct stream_rx srx;
         uint8_t ans[600];
         size_t al;
         int fin;
-        stream_rx_init(&srx, STREAM_SECRETSTREAM, rx, f);
+        stream_rx_init(&srx, STREAM_SECRETSTREAM, rk, hello);
         if (frame_read(&fr, FRAME_MAX, &f, &fl) == 0 && fl <= sizeof(ans) + STREAM_ABYTES &&
             stream_open(&srx, f, fl, ans, &al, &fin) == 0 && al == 1 && ans[0] == XM_ACCEPT) {
             printf("accepted\n");

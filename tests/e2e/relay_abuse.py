@@ -1,14 +1,18 @@
 """Hostile and broken clients against a running `pcp relay`.
 
-usage: relay_abuse.py HOST:PORT RELAY_PID SCENARIO
+usage: relay_abuse.py HOST:PORT RELAY_PID SCENARIO [CODE]
 
 Each scenario prints what it saw and exits non-zero when the relay did not
 behave. Most expect a relay with short limits (see t_relay_abuse.sh):
 request-timeout 2, arrival-timeout 2, idle-timeout 2, per-ip-conns 20,
 room-bytes 20M; drain, drain_cut and rate_cap are for t_relay_ops.sh's
-relays (a token in RELAY_TOKEN, --drain 1, --room-rate 2M). Standard
-library only.
+relays (a token in RELAY_TOKEN, --drain 1, --room-rate 2M); prefix_squat,
+two_senders and squat for a relay with the default limits listening on
+every address (IPv6 too), prefix_squat with 2001:db8:bad::/64 and
+2001:db8:600d::/64 local to lo (any address of them can be bound). squat
+takes the code of a waiting `pcp send --relay`. Standard library only.
 """
+import hashlib
 import os
 import signal
 import socket
@@ -21,10 +25,12 @@ relay_pid = int(sys.argv[2])
 
 
 def conn(src="127.0.0.1"):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """From src; an IPv6 source talks to the relay at ::1."""
+    v6 = ":" in src
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
     s.bind((src, 0))
     s.settimeout(10)
-    s.connect((host, port))
+    s.connect(("::1" if v6 else host, port))
     return s
 
 
@@ -49,6 +55,44 @@ def request(raw, src="127.0.0.1"):
     head = read_head(s)
     s.close()
     return status(head)
+
+
+def exchange(raw, src="127.0.0.1"):
+    """(status, body) of one request."""
+    s = conn(src)
+    s.sendall(raw)
+    head = read_head(s)
+    n = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":", 1)[1])
+    body = b""
+    while len(body) < n:
+        c = s.recv(n - len(body))
+        if not c:
+            break
+        body += c
+    s.close()
+    return status(head), body
+
+
+def put(key, owner, record, src="127.0.0.1"):
+    return exchange(
+        f"PUT /v1/rv/{key} HTTP/1.1\r\nHost: x\r\nX-Pcp-Owner: {owner}\r\n"
+        f"Content-Length: {len(record)}\r\n\r\n".encode() + record, src)[0]
+
+
+def get(path, src="127.0.0.1"):
+    return exchange(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), src)
+
+
+def delete(key, owner):
+    return exchange(
+        f"DELETE /v1/rv/{key} HTTP/1.1\r\nHost: x\r\nX-Pcp-Owner: {owner}\r\n\r\n".encode())[0]
+
+
+def record(r):
+    return f"v=1\nroom={r}\n".encode()
 
 
 def healthy(src="127.0.0.1"):
@@ -169,15 +213,32 @@ def per_ip():
 
 
 def third_peer():
+    # The first two are paired and leave the room: a third waits there
+    # (the sender entering again while a stranger sits on its last
+    # connection), a fourth is paired with it; a room has at most four
+    # pairs at once.
     r = room()
     a, sa = pipe(r)
     b, sb = pipe(r)
-    c, sc = pipe(r)
-    check((sa, sb, sc) == (101, 101, 409), f"three peers in a room: {sa} {sb} {sc}")
+    check((sa, sb) == (101, 101), f"two peers in a room: {sa} {sb}")
     a.sendall(b"ping")
     b.settimeout(5)
     check(b.recv(4) == b"ping", "the first two are paired and talk")
-    for s in (a, b, c):
+    c, sc = pipe(r)
+    check(sc == 101, f"a third waits in the room the pair left: {sc}")
+    d, sd = pipe(r)
+    check(sd == 101, f"a fourth is paired with the third: {sd}")
+    c.sendall(b"pong")
+    d.settimeout(5)
+    check(d.recv(4) == b"pong", "the second pair talks")
+    more = []
+    for _ in range(2):
+        time.sleep(0.1)  # both attached: a pairing half-way is busy too
+        more += [pipe(r)[0], pipe(r)[0]]
+    time.sleep(0.1)
+    e, se = pipe(r)
+    check(se == 409, f"a fifth pair in one room: {se}")
+    for s in [a, b, c, d, e] + more:
         s.close()
 
 
@@ -396,7 +457,81 @@ def rate_cap():
     check(0 < got <= limit, f"got {got} bytes in {elapsed:.2f} s; the cap allows {limit:.0f}")
 
 
+def prefix_squat():
+    # One /64 puts a record under every channel of a bucket from as many
+    # of its addresses: it gets the shares of one address (32), and
+    # another /64 still puts.
+    ok = 0
+    for ch in range(2048):
+        st = put(f"{ch:064x}", os.urandom(16).hex(), record(room()),
+                 f"2001:db8:bad::{ch >> 8:x}:{ch & 0xff:x}:1")
+        if st not in (200, 429):
+            check(False, f"put {ch} answered {st}")
+        ok += st == 200
+    check(ok <= 32, f"one /64 put {ok} of 2048 channel keys")
+    for i, ch in enumerate((0, 2047)):
+        st = put(f"{ch:064x}", os.urandom(16).hex(), record(room()), f"2001:db8:600d::{i + 1}")
+        check(st == 200, f"another /64 puts under channel {ch}: {st}")
+    check(healthy("2001:db8:bad::1"), "the squatting /64 is still served")
+
+
+def two_senders():
+    key = os.urandom(32).hex()
+    a, b = os.urandom(16).hex(), os.urandom(16).hex()
+    ra, rb = room(), room()
+    check(put(key, a, record(ra)) == 200, "the first sender puts")
+    check(put(key, b, record(rb), "127.0.0.2") == 200, "a second sender puts under the same key")
+    st, body = get(f"/v1/rv/{key}?all=1")
+    check(st == 200 and body == record(rb) + b"\n" + record(ra),
+          f"GET ?all=1 gives both, newest first: {st} {body!r}")
+    st, body = get(f"/v1/rv/{key}")
+    check(st == 200 and body == record(rb), f"a plain GET gives the newest: {body!r}")
+    check(delete(key, a) == 204, "the first sender withdraws its record")
+    st, body = get(f"/v1/rv/{key}?all=1")
+    check(st == 200 and body == record(rb), f"the second sender's stays: {body!r}")
+    check(delete(key, a) == 409, "nobody deletes another sender's record")
+
+
+def channel_of(code):
+    words = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "../../wordlist/english.txt")).read().split()
+    first = code.split("-")[0]
+    for i, w in enumerate(words):
+        if w == first or (len(first) >= 4 and w.startswith(first[:4])):
+            return i
+    raise SystemExit(f"no channel word in {code!r}")
+
+
+def squat():
+    # A stranger reads the waiting sender's record (the channel word is
+    # public), joins its room and says nothing. The relay dissolves that
+    # pair within seconds; t_relay_abuse.sh checks that a real receiver
+    # that comes meanwhile still gets the file.
+    channel = channel_of(sys.argv[4])
+    now = time.time_ns()
+    bucket = now - now % (300 * 10**9)
+    st = None
+    for b in (bucket, bucket - 300 * 10**9, bucket):
+        key = hashlib.blake2b(f"/pcp/{b}/{channel}".encode(), digest_size=32,
+                              person=b"pcp1-rendezvous").hexdigest()
+        st, body = get(f"/v1/rv/{key}?wait=5")
+        if st == 200:
+            break
+    check(st == 200, "the stranger read the sender's record")
+    r = [l[5:] for l in body.decode().split("\n") if l.startswith("room=")][0]
+    time.sleep(1)  # the sender's connection waits in its room by now
+    s, st = pipe(r)
+    check(st == 101, "the stranger joined the sender's room")
+    print("joined", flush=True)
+    t = time.monotonic()
+    check(ends_within(s, 20), "the relay closed the stranger's silent pair")
+    print(f"     closed after {time.monotonic() - t:.1f} s", flush=True)
+
+
 scenarios = {
+    "prefix_squat": prefix_squat,
+    "two_senders": two_senders,
+    "squat": squat,
     "drain": drain,
     "drain_cut": drain_cut,
     "rate_cap": rate_cap,

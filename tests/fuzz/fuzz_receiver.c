@@ -36,10 +36,23 @@ static void *feeder(void *arg)
     uint8_t hdr[STREAM_HELLOBYTES];
     struct stream_tx tx;
     size_t fl;
+    struct frame_reader fr;
+    const uint8_t *peer;
+    size_t pl;
     stream_tx_init(&tx, K_SR, hdr);
     /* The secretstream, and zstd, so that its decoder is fuzzed too. */
     hdr[STREAM_HEADERBYTES] = 1u << STREAM_SECRETSTREAM | XFER_HELLO_ZSTD;
     if (frame_write(f->fd, hdr, sizeof(hdr)) != 0)
+        goto done;
+    /* Both hellos go into the keys: the receiver's first (what it sends
+     * after its hello is never read here). */
+    if (frame_reader_init(&fr, f->fd) != 0)
+        goto done;
+    int e = frame_read(&fr, 64, &peer, &pl);
+    if (!e)
+        e = stream_tx_bind(&tx, hdr, sizeof(hdr), peer, pl);
+    frame_reader_free(&fr);
+    if (e || stream_tx_use(&tx, STREAM_SECRETSTREAM) != 0)
         goto done;
     for (size_t off = 0; off + 3 <= f->size;) {
         int final = f->data[off] & 1;

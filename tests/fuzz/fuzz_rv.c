@@ -1,15 +1,42 @@
 /*
- * fuzz_rv.c - the relay's handling of rendezvous requests and its config
- * parser. Input: one selector byte, then for a request "METHOD-BYTE PATH
- * \n OWNER \n WAIT \n BODY" (an empty OWNER or WAIT line means absent).
- * The store lives across inputs, so sequences of puts, gets and deletes
- * from one corpus run meet each other's records.
+ * fuzz_rv.c - the relay's handling of rendezvous requests, its config
+ * parser, and the client's parser of a key's several records. Input: one
+ * selector byte ('C' config, 'R' a GET ?all=1 body for rv_records_parse),
+ * then for a request "METHOD-BYTE PATH \n OWNER \n WAIT \n BODY" (an
+ * empty OWNER or WAIT line means absent; bits 0-1 of METHOD-BYTE are the
+ * method, bit 2 asks for ?all=1). The store lives across inputs, so
+ * sequences of puts, gets and deletes from one corpus run meet each
+ * other's records; what a GET ?all=1 answers goes through the client's
+ * parser too, which must never find its framing broken.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "relay_priv.h"
+#include "rv.h"
+
+/* rv_records_parse on body: a count within max of distinct rooms of 32
+ * lowercase hex digits, or PCP_ERR_PROTO; returns what it returned. */
+static int check_records(const uint8_t *body, size_t len)
+{
+    char rooms[RV_RECORDS_MAX][RV_ROOM_HEX + 1];
+    size_t max = len % RV_RECORDS_MAX + 1;
+    int n = rv_records_parse(body, len, rooms, max);
+    if (n == PCP_ERR_PROTO)
+        return n;
+    if (n < 1 || (size_t)n > max)
+        abort();
+    for (int i = 0; i < n; i++) {
+        if (!rv_is_hex(rooms[i], RV_ROOM_HEX))
+            abort();
+        for (int k = 0; k < i; k++)
+            if (!strcmp(rooms[i], rooms[k]))
+                abort();
+    }
+    return n;
+}
 
 static struct rv_store *store;
 static struct ipcap *cap;
@@ -41,6 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < 2)
         return 0;
+    if (data[0] == 'R') {
+        check_records(data + 1, size - 1);
+        return 0;
+    }
     if (data[0] == 'C') {
         struct relay_config c;
         char err[256];
@@ -58,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rq.path = path;
     rq.owner = owner[0] ? owner : NULL;
     rq.wait = wait[0] ? wait : NULL;
+    rq.all = data[1] & 4 ? "1" : NULL;
     rq.body = p;
     rq.body_len = (size_t)(end - p);
     rq.ip[15] = data[0];
@@ -68,8 +100,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rq.deadline_ms = now + 5000;
     struct rv_resp *rs = malloc(sizeof(*rs));
     rv_handle(store, &cfg.lim, &rq, rs);
-    if (rs->status == 200 && rq.method == RV_M_GET && rs->body_len > RV_RECORD_MAX)
-        abort();
+    if (rs->status == 200 && rq.method == RV_M_GET) {
+        if (rs->body_len > (rq.all ? RV_RECORDS_BODY_MAX : RV_RECORD_MAX) || rs->body_len == 0)
+            abort();
+        /* The relay keeps records apart: however odd they are, the body
+         * has one to eight records, each ending in a newline, and one
+         * empty line between two. */
+        size_t records = 1;
+        for (size_t i = 0; rq.all && i < rs->body_len; i++) {
+            if (rs->body[i] == '\n' && (i == 0 || rs->body[i - 1] == '\n')) {
+                if (i == 0 || i + 1 >= rs->body_len || rs->body[i + 1] == '\n')
+                    abort();
+                records++;
+            }
+        }
+        if (rq.all && (records > RV_RECORDS_MAX || rs->body[rs->body_len - 1] != '\n'))
+            abort();
+        check_records(rs->body, rs->body_len);
+    }
     free(rs);
     rv_store_sweep(store, now);
     return 0;

@@ -37,8 +37,21 @@ static void *receiver(void *arg)
     uint8_t hdr[STREAM_HEADERBYTES];
     struct stream_tx tx;
     size_t fl;
+    struct frame_reader fr;
+    const uint8_t *peer;
+    size_t pl;
     stream_tx_init(&tx, K_RS, hdr);
     if (frame_write(f->fd, hdr, sizeof(hdr)) != 0)
+        goto done;
+    /* Both hellos go into the keys: the sender's first (the rest of what
+     * it sends is drained below). */
+    if (frame_reader_init(&fr, f->fd) != 0)
+        goto done;
+    int e = frame_read(&fr, 64, &peer, &pl);
+    if (!e)
+        e = stream_tx_bind(&tx, hdr, sizeof(hdr), peer, pl);
+    frame_reader_free(&fr);
+    if (e || stream_tx_use(&tx, STREAM_SECRETSTREAM) != 0)
         goto done;
     size_t n = f->size < STREAM_MSG_MAX ? f->size : STREAM_MSG_MAX;
     if (stream_seal(&tx, f->data, n, 0, frame, &fl) != 0 ||

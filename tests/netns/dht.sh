@@ -4,7 +4,11 @@
 # a receiver on the other (no LAN in common: mDNS stays on each side, and
 # no relay is configured). Also: a record under the previous bucket is
 # found, an expired record is not taken, and with no DHT node reachable
-# the receiver says so while the relay still works. The namespaces, veth
+# the receiver says so while the relay still works. Forged records (a
+# third network, F, puts them): one whose t= is far in the future is
+# refused, and candidates that fail (a stranger's service, a pcp sender
+# with another code, on the DHT or the LAN) are passed over for the next,
+# the relay, with what was tried in the JSON events. The namespaces, veth
 # pairs and processes are made here and removed on exit.
 set -euo pipefail
 PCP=${PCP:?}
@@ -16,12 +20,12 @@ skip() { echo "SKIP: $*"; [ -n "${PCP_REQUIRE_DHT:-}" ] && exit 1; exit 77; }
 command -v dhtnode >/dev/null || skip "dhtnode not installed (apt install dhtnode)"
 "$PCP" --version | grep -q '^DHT: OpenDHT' || skip "pcp built without OpenDHT"
 tag=pcpd$$
-R=$tag-r A=$tag-a B=$tag-b
+R=$tag-r A=$tag-a B=$tag-b F=$tag-f
 WORK=$(mktemp -d /tmp/pcp-dht.XXXXXX)
 cleanup() {
     jobs -p | xargs -r kill 2>/dev/null || true
     wait 2>/dev/null || true
-    for n in "$A" "$B" "$R"; do ip netns del "$n" 2>/dev/null || true; done
+    for n in "$A" "$B" "$F" "$R"; do ip netns del "$n" 2>/dev/null || true; done
     rm -rf "$WORK" "/etc/netns/$A" "/etc/netns/$B"
 }
 trap cleanup EXIT
@@ -54,6 +58,15 @@ for l in "$R ra" "$R rb" "$A eth0" "$B eth0"; do
 done
 ip -n "$A" route add default via 203.0.113.1
 ip -n "$B" route add default via 198.51.100.1
+# F, a forger's network: 192.0.2.2 --- 192.0.2.1 R (public-looking too)
+ip netns add "$F"
+ip -n "$F" link set lo up
+ip link add rf netns "$R" type veth peer name eth0 netns "$F"
+ip -n "$R" addr add 192.0.2.1/24 dev rf
+ip -n "$F" addr add 192.0.2.2/24 dev eth0
+ip -n "$R" link set rf up
+ip -n "$F" link set eth0 up
+ip -n "$F" route add default via 192.0.2.1
 ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
 # and IPv6, global (documentation) prefixes on both sides
 ip -n "$R" addr add 2001:db8:a::1/64 dev ra
@@ -157,4 +170,106 @@ ns_receive "$B" "$WORK/receiver3.json" "$WORK/receiver3.err" --relay "203.0.113.
 [ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "relay transfer exit $RRC/$SRC"
 cmp "$WORK/file.bin" "$WORK/out3/file.bin" || fail "content differs (relay)"
 grep -q '"found_by":"relay"' "$WORK/receiver3.json" || fail "not found through the relay"
+
+# Forged records. A code of our own (so that the forger knows its channel
+# before the sender starts), its first word's index is the channel.
+WORDS=$(dirname "$0")/../../wordlist/english.txt
+new_code() { shuf -n 4 "$WORDS" | paste -sd-; }
+channel_of() { echo $(($(grep -nx "${1%%-*}" "$WORDS" | cut -d: -f1) - 1)); }
+# put_forged NAME TTL_S ADDR:PORT CHANNEL: a record from F, until stored.
+put_forged() {
+    ip netns exec "$F" "$DHT_TOOL" put 192.0.2.1:4222 "$4" 0 "$2" "$3" >"$WORK/$1.out" 2>"$WORK/$1.err" &
+    for _ in $(seq 1 300); do grep -q stored "$WORK/$1.out" && break; sleep 0.1; done
+    grep -q stored "$WORK/$1.out" || fail "the forged record $1 was not stored"
+}
+# A stranger's service on F that takes the connection and answers with
+# something that is not pcp.
+ip netns exec "$F" python3 -c '
+import socket
+s = socket.create_server(("192.0.2.2", 7001), backlog=16)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    c.close()
+' 2>"$WORK/stranger.err" &
+for _ in $(seq 1 50); do ip netns exec "$F" ss -ltn | grep -q 192.0.2.2:7001 && break; sleep 0.1; done
+
+# (a) A record whose t= is a billion seconds ahead, pointing at the
+# stranger: it used to outrank the sender's genuine record (and, once
+# dialled, end the receive). Now it is refused; the sender is found.
+CODE=$(new_code)
+put_forged far 1000000000 192.0.2.2:7001 "$(channel_of "$CODE")"
+ns_send "$A" "$WORK/sender4.json" "$WORK/sender4.err" --code "$CODE" \
+    --relay "203.0.113.1:$RPORT" --dht-bootstrap "$BOOT_A" "$WORK/file.bin"
+for _ in $(seq 1 100); do grep -q '"event":"dht","put"' "$WORK/sender4.json" && break; sleep 0.1; done
+ns_receive "$B" "$WORK/receiver4.json" "$WORK/receiver4.err" --relay "203.0.113.1:$RPORT" \
+    --dht-bootstrap "$BOOT_B" --timeout 30 --out "$WORK/out4"
+[ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "far-future forged record: exit $RRC/$SRC"
+cmp "$WORK/file.bin" "$WORK/out4/file.bin" || fail "content differs (far-future record)"
+grep -q '"event":"dht".*"invalid":[1-9]' "$WORK/receiver4.json" ||
+    fail "the far-future record was not refused: $(grep '"event":"dht"' "$WORK/receiver4.json")"
+grep -q '"event":"path".*"peer":"192.0.2.2' "$WORK/receiver4.json" && fail "the forged record was dialled"
+echo "far-future record: $(grep -o '"found_by":"[a-z]*"' "$WORK/receiver4.json")," \
+    "$(grep '"event":"dht"' "$WORK/receiver4.json")"
+
+# (b) Candidates that connect but fail the handshake, tried before the
+# sender: on the LAN a pcp sender with another code (same channel), in the
+# DHT the stranger's service and another such sender, both with a valid t=
+# later than a genuine record's. The sender (no DHT record of its own) is
+# at the relay; it starts once the receiver has its DHT records.
+CODE=$(new_code)
+CH=$(channel_of "$CODE")
+other="${CODE%%-*}-$(shuf -n 3 "$WORDS" | paste -sd-)"
+: >"$WORK/wrong_f.json"
+: >"$WORK/wrong_b.json"
+ip netns exec "$F" "$PCP" send --json --code "$other" --port 7002 --no-relay --no-dht \
+    --text stranger >"$WORK/wrong_f.json" 2>"$WORK/wrong_f.err" &
+ip netns exec "$B" "$PCP" send --json --code "$other" --no-relay --no-dht \
+    --text stranger >"$WORK/wrong_b.json" 2>"$WORK/wrong_b.err" &
+for _ in $(seq 1 100); do grep -q '"event":"code"' "$WORK/wrong_f.json" &&
+    grep -q '"event":"code"' "$WORK/wrong_b.json" && break; sleep 0.05; done
+put_forged garbage 400 192.0.2.2:7001 "$CH"
+put_forged wrong 350 192.0.2.2:7002 "$CH"
+: >"$WORK/receiver5.json"
+PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --relay "203.0.113.1:$RPORT" \
+    --dht-bootstrap "$BOOT_B" --timeout 40 --out "$WORK/out5" >"$WORK/receiver5.json" \
+    2>"$WORK/receiver5.err" &
+RPID=$!
+for _ in $(seq 1 300); do grep -q '"event":"dht"' "$WORK/receiver5.json" && break; sleep 0.1; done
+grep -q '"event":"dht","found":true' "$WORK/receiver5.json" ||
+    fail "the receiver did not get the forged records: $(cat "$WORK/receiver5.json")"
+ns_send "$A" "$WORK/sender5.json" "$WORK/sender5.err" --code "$CODE" --no-dht \
+    --relay "203.0.113.1:$RPORT" "$WORK/file.bin"
+set +e
+wait "$RPID"
+RRC=$?
+[ $RRC -eq 0 ] || kill "$SPID" 2>/dev/null
+wait "$SPID"
+SRC=$?
+set -e
+[ $RRC -eq 0 ] && [ $SRC -eq 0 ] || fail "forged candidates, then the relay: exit $RRC/$SRC"
+cmp "$WORK/file.bin" "$WORK/out5/file.bin" || fail "content differs (forged candidates)"
+path=$(grep '"event":"path"' "$WORK/receiver5.json")
+echo "$path" | grep -q '"found_by":"relay"' || fail "not through the relay: $path"
+echo "$path" | grep -q '{"via":"mdns","peer":"[^"]*","stage":"handshake","error":"wrong_code"' ||
+    fail "the LAN stranger not in the tries: $path"
+echo "$path" | grep -q '{"via":"dht","peer":"192.0.2.2:7001","stage":"handshake"' ||
+    fail "the DHT's stranger service not in the tries: $path"
+echo "$path" | grep -q '{"via":"dht","peer":"192.0.2.2:7002","stage":"handshake","error":"wrong_code"' ||
+    fail "the DHT's wrong-code sender not in the tries: $path"
+echo "forged candidates: $(echo "$path" | grep -o '"tried":.*')"
+
+# (c) The same with no sender and no relay: the receiver gives up, and its
+# message and error event say what it tried.
+set +e
+PCP_CODE=$CODE ip netns exec "$B" "$PCP" receive --json --yes --no-relay --timeout 8 \
+    --dht-bootstrap "$BOOT_B" --out "$WORK/out6" >"$WORK/receiver6.json" 2>"$WORK/receiver6.err"
+rc=$?
+set -e
+[ $rc -eq 7 ] || fail "only strangers: exit $rc, want 7"
+grep -q 'tried: the LAN ([^)]*: wrong code), the DHT (192.0.2.2:7001: handshake failed: .*), the DHT (192.0.2.2:7002: wrong code)' \
+    "$WORK/receiver6.err" || fail "the message does not say what was tried: $(cat "$WORK/receiver6.err")"
+grep -q '"event":"error".*"tried":\[{"via":"mdns".*{"via":"dht".*{"via":"dht"' "$WORK/receiver6.json" ||
+    fail "the error event has no tries: $(cat "$WORK/receiver6.json")"
+echo "only strangers: $(tail -1 "$WORK/receiver6.err")"
 echo PASS

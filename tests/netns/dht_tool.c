@@ -8,8 +8,9 @@
  *       node took it (exit 1 after 20 s if none did), then stay until
  *       killed, putting nothing more (as a sender killed with -9 would)
  *   dht_tool lookup BOOTSTRAP CHANNEL TIMEOUT_MS
- *       print "found ADDR..." or "not found", then "seen N expired N
- *       invalid N reachable N ms N"; exit 0 when found, 1 when not
+ *       print "found ADDR..." for each record the lookup gives (the latest
+ *       t first) or "not found", then "seen N expired N invalid N
+ *       reachable N ms N"; exit 0 when found, 1 when not
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,20 +64,21 @@ int main(int argc, char **argv)
             pause();
     }
     if (!strcmp(argv[1], "lookup")) {
-        struct dht_record r;
+        struct dht_record r[DHT_LOOKUP_MAX];
         struct dht_stats st;
-        e = dht_lookup(d, channel, atoi(argv[4]), NULL, &r, &st);
-        if (e == 0) {
+        size_t n;
+        e = dht_lookup(d, channel, atoi(argv[4]), NULL, r, DHT_LOOKUP_MAX, &n, &st);
+        for (size_t k = 0; e == 0 && k < n; k++) {
             printf("found");
-            for (size_t i = 0; i < r.naddr; i++) {
+            for (size_t i = 0; i < r[k].naddr; i++) {
                 char s[64];
-                net_addr_str(&r.addr[i], 1, s, sizeof(s));
+                net_addr_str(&r[k].addr[i], 1, s, sizeof(s));
                 printf(" %s", s);
             }
             printf("\n");
-        } else {
-            printf("not found\n");
         }
+        if (e != 0)
+            printf("not found\n");
         printf("seen %u expired %u invalid %u reachable %d ms %d\n", st.seen, st.expired,
                st.invalid, st.reachable, st.ms);
         dht_close(d);

@@ -11,7 +11,7 @@ ln -s "$PCP" "$bin/pcp"
 export PATH=$bin:$PATH
 
 for cmd in send receive relay; do
-    for opt in $(pcp "$cmd" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+    for opt in $(pcp "$cmd" --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u); do
         grep -qF -- "$opt" "$DIR/pcp.bash" || fail "pcp.bash lacks $cmd $opt"
         grep -qF -- "$opt" "$DIR/_pcp" || fail "_pcp lacks $cmd $opt"
         grep -qw -- "${opt#--}" "$DIR/pcp.fish" || fail "pcp.fish lacks $cmd $opt"

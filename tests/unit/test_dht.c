@@ -16,6 +16,7 @@
 
 #include "dht.h"
 #include "err.h"
+#include "net.h"
 #include "rv.h"
 
 static void hex(const uint8_t *p, size_t n, char *out)
@@ -144,6 +145,116 @@ static void test_record_parse(void **state)
     assert_int_equal(dht_record_parse((const uint8_t *)big, sizeof(big) - 1, &r), 0);
 }
 
+static int offer(uint64_t now, uint64_t t, const char *a, struct dht_record *kept, size_t *n,
+                 struct dht_stats *st)
+{
+    char rec[DHT_RECORD_MAX + 1];
+    snprintf(rec, sizeof(rec), "v=1\nt=%llu\na=%s\n", (unsigned long long)t, a);
+    return dht_record_offer((const uint8_t *)rec, strlen(rec), now, kept, n, DHT_LOOKUP_MAX, st);
+}
+
+/* What a lookup keeps of what arrives: a t= further ahead than any honest
+ * sender puts is refused (it used to outrank every genuine record), the
+ * expired are not taken, and up to DHT_LOOKUP_MAX distinct records stay,
+ * the latest first. */
+static void test_offer(void **state)
+{
+    (void)state;
+    const uint64_t now = 1795460000;
+    struct dht_record kept[DHT_LOOKUP_MAX];
+    struct dht_stats st = {0, 0, 0, 0, -1};
+    size_t n = 0;
+    char want[64];
+
+    assert_int_equal(offer(now, now + 1000000000ull, "203.0.113.66:7", kept, &n, &st),
+                     PCP_ERR_PROTO);
+    assert_int_equal(offer(now, now + DHT_TTL_S + DHT_SKEW_S + 1, "203.0.113.66:7", kept, &n, &st),
+                     PCP_ERR_PROTO);
+    assert_int_equal(offer(now, UINT64_C(9999999999999999999), "203.0.113.66:7", kept, &n, &st),
+                     PCP_ERR_PROTO);
+    assert_int_equal(n, 0);
+    assert_int_equal(st.invalid, 3);
+    assert_int_equal(offer(now, now, "203.0.113.5:1", kept, &n, &st), PCP_ERR_TIMEOUT);
+    assert_int_equal(offer(now, now - 5, "203.0.113.5:1", kept, &n, &st), PCP_ERR_TIMEOUT);
+    assert_int_equal(st.expired, 2);
+    assert_int_equal(n, 0);
+    /* The genuine record (now + TTL) and one at the very edge of the skew. */
+    assert_int_equal(offer(now, now + DHT_TTL_S, "203.0.113.2:4000", kept, &n, &st), 0);
+    assert_int_equal(offer(now, now + DHT_TTL_S + DHT_SKEW_S, "203.0.113.9:9", kept, &n, &st), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(kept[0].expires, now + DHT_TTL_S + DHT_SKEW_S);
+    assert_int_equal(kept[1].expires, now + DHT_TTL_S);
+    /* The same record again (another node's copy): one record. Its
+     * refresh (the same addresses, a later t) replaces it. */
+    assert_int_equal(offer(now, now + DHT_TTL_S, "203.0.113.2:4000", kept, &n, &st),
+                     PCP_ERR_EXISTS);
+    assert_int_equal(offer(now, now + DHT_TTL_S - 100, "203.0.113.2:4000", kept, &n, &st),
+                     PCP_ERR_EXISTS);
+    assert_int_equal(n, 2);
+    assert_int_equal(offer(now, now + DHT_TTL_S + 60, "203.0.113.2:4000", kept, &n, &st), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(kept[1].expires, now + DHT_TTL_S + 60);
+    /* Up to DHT_LOOKUP_MAX distinct ones, the latest first; then the
+     * earliest falls off, and one earlier than all of them is dropped. */
+    assert_int_equal(offer(now, now + 10, "203.0.113.10:1", kept, &n, &st), 0);
+    assert_int_equal(offer(now, now + 200, "203.0.113.11:1", kept, &n, &st), 0);
+    assert_int_equal(n, DHT_LOOKUP_MAX);
+    assert_int_equal(offer(now, now + 5, "203.0.113.12:1", kept, &n, &st), PCP_ERR_EXISTS);
+    assert_int_equal(offer(now, now + 100, "203.0.113.13:1", kept, &n, &st), 0);
+    assert_int_equal(n, DHT_LOOKUP_MAX);
+    static const uint64_t order[] = {DHT_TTL_S + DHT_SKEW_S, DHT_TTL_S + 60, 200, 100};
+    for (size_t i = 0; i < DHT_LOOKUP_MAX; i++)
+        assert_int_equal(kept[i].expires, now + order[i]);
+    net_addr_str(&kept[3].addr[0], 1, want, sizeof(want));
+    assert_string_equal(want, "203.0.113.13:1");
+    /* Malformed is invalid, as before. */
+    assert_int_equal(
+        dht_record_offer((const uint8_t *)"v=1\n", 4, now, kept, &n, DHT_LOOKUP_MAX, &st),
+        PCP_ERR_PROTO);
+    assert_int_equal(st.seen, 15);
+    assert_int_equal(st.invalid, 4);
+    assert_int_equal(st.expired, 2);
+}
+
+/* Of an interface's IPv6 addresses only the temporary ones are published
+ * when it has any (a stable one may carry the MAC address); tentative,
+ * deprecated and failed ones never; an interface without a temporary one
+ * publishes its stable one. Lines as /proc/net/if_inet6 gives them. */
+static void test_v6_publishable(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "20010db8000000010211223344556677 02 40 00 00     eth0\n"  /* stable (EUI-64) */
+        "20010db80000000184e2bd1d7c2f0a11 02 40 00 01     eth0\n"  /* temporary */
+        "20010db80000000199e2bd1d7c2f0a22 02 40 00 21     eth0\n"  /* temporary, deprecated */
+        "20010db8000000020211223344556677 03 40 00 00     wlan0\n" /* stable, no temporary */
+        "20010db8000000030000000000000001 04 40 00 40     eth1\n"  /* tentative */
+        "fe800000000000000211223344556677 02 40 20 80     eth0\n"
+        "not a line at all\n"
+        "00000000000000000000000000000001 01 80 10 80       lo\n";
+    uint8_t a[16];
+    const struct {
+        const char *addr;
+        int want;
+    } cases[] = {
+        {"2001:db8:0:1:211:2233:4455:6677", 0}, /* eth0 has a temporary one */
+        {"2001:db8:0:1:84e2:bd1d:7c2f:a11", 1}, /* that one */
+        {"2001:db8:0:1:99e2:bd1d:7c2f:a22", 0}, /* deprecated */
+        {"2001:db8:0:2:211:2233:4455:6677", 1}, /* wlan0: only a stable one */
+        {"2001:db8:0:3::1", 0},                 /* tentative */
+        {"2001:db8:0:9::9", 1},                 /* not listed: nothing to prefer */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(inet_pton(AF_INET6, cases[i].addr, a), 1);
+        assert_int_equal(dht_v6_publishable(text, sizeof(text) - 1, a), cases[i].want);
+    }
+    /* No text (no /proc, as on macOS): every address. */
+    assert_int_equal(inet_pton(AF_INET6, cases[0].addr, a), 1);
+    assert_int_equal(dht_v6_publishable("", 0, a), 1);
+    /* A line cut short is skipped, not read past its end. */
+    assert_int_equal(dht_v6_publishable(text, 40, a), 1);
+}
+
 static void test_bootstrap(void **state)
 {
     (void)state;
@@ -179,6 +290,8 @@ int main(void)
         cmocka_unit_test(test_public),
         cmocka_unit_test(test_record_roundtrip),
         cmocka_unit_test(test_record_parse),
+        cmocka_unit_test(test_offer),
+        cmocka_unit_test(test_v6_publishable),
         cmocka_unit_test(test_bootstrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,18 @@ static void test_path_check(void **state)
     assert_int_equal(chk(longc), PCP_ERR_UNSAFE_PATH);
     longc[255] = '\0';
     assert_int_equal(chk(longc), 0);
+    /* Control characters: C0, DEL, C1 as UTF-8; not what merely looks
+     * like them. */
+    const char *ctl[] = {"a\x01", "a\nb",  "a\rb",       "a\tb",           "d/a\x1b[31mb",
+                         "a\x1f", "a\x7f", "c1\xc2\x80", "c1\xc2\x9b[31m", "c1\xc2\x9f/x"};
+    for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
+        if (chk(ctl[i]) != PCP_ERR_UNSAFE_PATH)
+            fail_msg("control character %zu accepted", i);
+    assert_int_equal(chk("nbsp\xc2\xa0"), 0);
+    assert_int_equal(chk("caf\xc3\xa9"), 0);
+    assert_int_equal(chk("latin1\xe9\x9b"), 0); /* not UTF-8: no C1 there */
+    assert_int_equal(chk("cut\xc2"), 0);
+    assert_int_equal(chk("rtl\xe2\x80\xae"), 0); /* shown as '?', harmless on disk */
 }
 
 static void test_link_check(void **state)
@@ -56,6 +68,10 @@ static void test_link_check(void **state)
     assert_int_equal(manifest_link_check("d/l", "a/../../.."), PCP_ERR_UNSAFE_PATH);
     assert_int_equal(manifest_link_check("d/l", "./x/./y"), 0);
     assert_int_equal(manifest_link_check("d/l", ""), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(manifest_link_check("l", "a\nb"), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(manifest_link_check("l", "a\x1b[2J"), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(manifest_link_check("l", "x\xc2\x85"), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(manifest_link_check("l", "caf\xc3\xa9"), 0);
 }
 
 static void add(struct manifest *m, uint8_t type, const char *path, uint64_t size, const char *link)
@@ -130,7 +146,11 @@ static void test_decode_hostile(void **state)
     assert_int_equal(decode_one(MF_LINK, "d/l", 0, "../../etc"), PCP_ERR_UNSAFE_PATH);
     assert_int_equal(decode_one(9, "x", 0, NULL), PCP_ERR_PROTO);
     assert_int_equal(decode_one(MF_DIR, "x", 7, NULL), PCP_ERR_PROTO);
-    assert_int_equal(decode_one(MF_FILE, "ok\x1b[31m", 1, NULL), 0);
+    assert_int_equal(decode_one(MF_FILE, "ok\x1b[31m", 1, NULL), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(decode_one(MF_FILE, "two\nlines", 1, NULL), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(decode_one(MF_DIR, "c1\xc2\x9b", 0, NULL), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(decode_one(MF_LINK, "l", 0, "t\x1b]0;x\x07"), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(decode_one(MF_FILE, "caf\xc3\xa9", 1, NULL), 0);
 
     /* A count that the bytes cannot hold. */
     uint8_t lie[] = {'P', 'M', 'F', '1', 0xff, 0xff, 0xff, 0xff};
@@ -312,6 +332,120 @@ static void test_check_tree(void **state)
     manifest_free(&m);
 }
 
+/* check_tree on entries "T path[ -> target]" (T: d, f or l). */
+static int ltree(const char *const *spec, size_t n, size_t *bad)
+{
+    struct manifest m;
+    manifest_init(&m);
+    for (size_t i = 0; i < n; i++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", spec[i] + 2);
+        char *arrow = strstr(buf, " -> ");
+        if (arrow)
+            *arrow = '\0';
+        uint8_t t = spec[i][0] == 'd' ? MF_DIR : spec[i][0] == 'f' ? MF_FILE : MF_LINK;
+        add(&m, t, buf, 0, arrow ? arrow + 4 : NULL);
+    }
+    *bad = 99;
+    int r = manifest_check_tree(&m, bad);
+    manifest_free(&m);
+    return r;
+}
+#define LTREE(bad, ...)                                                                            \
+    ltree((const char *const[]){__VA_ARGS__},                                                      \
+          sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *), bad)
+
+/* Links resolved against the offer itself: through its other links. */
+static void test_check_links(void **state)
+{
+    (void)state;
+    size_t bad;
+    /* The audit's tree: each `..` stays inside if every name were a
+     * directory, but up is a link to top, so esc leads to /etc/passwd. */
+    assert_int_equal(LTREE(&bad, "d top", "d top/d", "d top/d/e", "l top/d/e/up -> ../..",
+                           "l top/esc -> d/e/up/../../../../etc/passwd"),
+                     PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 4);
+    /* The same, the link listed before the one it goes through. */
+    assert_int_equal(LTREE(&bad, "l top/esc -> d/e/up/../../x", "d top", "d top/d", "d top/d/e",
+                           "l top/d/e/up -> ../.."),
+                     PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 0);
+    /* Through a link and back down, staying inside: fine. */
+    assert_int_equal(LTREE(&bad, "d top", "d top/d", "d top/d/e", "l top/d/e/up -> ../..",
+                           "l top/ok -> d/e/up/d/e/up/..", "l top/root -> d/e/up/.."),
+                     0);
+    assert_int_equal(bad, 99);
+    /* ... and one step further up from the root is out. */
+    assert_int_equal(LTREE(&bad, "d top", "l top/root -> ..", "l top/out -> root/.."),
+                     PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 2);
+    /* Chains: a -> b -> c -> dir. */
+    assert_int_equal(LTREE(&bad, "l a -> b", "l b -> c", "l c -> dir", "d dir", "l x -> a/f"), 0);
+    /* Loops, short and long: they never resolve, anywhere, and neither
+     * does what goes through them; kept (as pcp always sent them). */
+    assert_int_equal(LTREE(&bad, "l a -> b", "l b -> a"), 0);
+    assert_int_equal(LTREE(&bad, "l a -> a"), 0);
+    assert_int_equal(
+        LTREE(&bad, "d d", "l d/a -> ../d/b", "l d/b -> c/x", "l d/c -> a", "l d/x -> a/../.."), 0);
+    /* ... but a loop does not hide a link that leads out by itself. */
+    assert_int_equal(
+        LTREE(&bad, "d d", "l d/a -> b", "l d/b -> a", "l d/up -> ..", "l d/out -> up/.."),
+        PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 4);
+    assert_int_equal(LTREE(&bad, "d d", "l d/self -> .", "l x -> d/self/self/self"), 0);
+    /* A name the offer does not list may be anything: below it, fine;
+     * `..` after it, refused (it may be a link the receiver has). */
+    assert_int_equal(LTREE(&bad, "d d", "l d/l -> elsewhere/x"), 0);
+    assert_int_equal(LTREE(&bad, "d d", "l d/l -> elsewhere/../x"), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(LTREE(&bad, "l a -> nothere", "l b -> a/.."), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 1);
+    /* A file is not a directory. */
+    assert_int_equal(LTREE(&bad, "f f", "l l -> f"), 0);
+    assert_int_equal(LTREE(&bad, "d d", "f d/f", "l l -> d/f/../.."), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(LTREE(&bad, "f f", "l a -> f", "l b -> a/x"), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 2);
+
+    /* Counted as Linux counts: every link followed, nested ones too. */
+    assert_int_equal(LTREE(&bad, "d d", "l d/up -> ..", "l x -> d/up/d/up/d/up/d/up/d/up/d/up/d"),
+                     0);
+    assert_int_equal(LTREE(&bad, "l a -> .", "l b -> a/a/a/a/a/a/a/a/a/a", "l c -> b/b/b/b"),
+                     PCP_ERR_UNSAFE_PATH); /* c follows 1 + 4 * 11 links */
+    assert_int_equal(bad, 2);
+    /* Depth: a chain of MF_LINK_HOPS links resolves, one more does not. */
+    for (int extra = 0; extra <= 1; extra++) {
+        struct manifest m;
+        char p[32], t[32];
+        int n = MF_LINK_HOPS + extra;
+        manifest_init(&m);
+        add(&m, MF_DIR, "dir", 0, NULL);
+        for (int i = 0; i < n; i++) {
+            snprintf(p, sizeof(p), "l%d", i);
+            snprintf(t, sizeof(t), "l%d", i + 1);
+            add(&m, MF_LINK, p, 0, i + 1 < n ? t : "dir");
+        }
+        bad = 99;
+        assert_int_equal(manifest_check_tree(&m, &bad), extra ? PCP_ERR_UNSAFE_PATH : 0);
+        assert_int_equal(bad, extra ? 1 : 99);
+        manifest_free(&m);
+    }
+    /* Many links through one link, many times: it is resolved once. */
+    struct manifest m;
+    char p[32];
+    manifest_init(&m);
+    add(&m, MF_DIR, "d", 0, NULL);
+    add(&m, MF_LINK, "d/up", 0, "..");
+    for (int i = 0; i < 20000; i++) {
+        snprintf(p, sizeof(p), "d/l%d", i);
+        add(&m, MF_LINK, p, 0, "up/d/up/d/up/d/up/d/up/d/up/d/up/d");
+    }
+    assert_int_equal(manifest_check_tree(&m, &bad), 0);
+    add(&m, MF_LINK, "d/last", 0, "l7/up/up/..");
+    assert_int_equal(manifest_check_tree(&m, &bad), PCP_ERR_UNSAFE_PATH);
+    assert_int_equal(bad, 20002);
+    manifest_free(&m);
+}
+
 static void test_display(void **state)
 {
     (void)state;
@@ -340,6 +474,187 @@ static void test_display(void **state)
     char small[4];
     manifest_display("abcdef", small, sizeof(small));
     assert_string_equal(small, "abc");
+    manifest_display("ab'", small, sizeof(small)); /* no room for the escaped quote */
+    assert_string_equal(small, "ab");
+
+    /* Invisible characters, each as UTF-8: separators, bidi controls,
+     * zero-width ones. */
+    const char *inv[] = {"\xe2\x80\xa8", "\xe2\x80\xa9", "\xd8\x9c",     "\xe2\x80\x8b",
+                         "\xe2\x80\x8c", "\xe2\x80\x8d", "\xe2\x80\x8e", "\xe2\x80\x8f",
+                         "\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad",
+                         "\xe2\x81\xa0", "\xe2\x81\xa1", "\xe2\x81\xa4", "\xe2\x81\xa6",
+                         "\xe2\x81\xa7", "\xe2\x81\xa9", "\xef\xbb\xbf", "\xe1\xa0\x8e"};
+    for (size_t i = 0; i < sizeof(inv) / sizeof(inv[0]); i++) {
+        char in[16];
+        snprintf(in, sizeof(in), "a%sb", inv[i]);
+        manifest_display(in, out, sizeof(out));
+        if (strcmp(out, "a?b") != 0)
+            fail_msg("invisible %zu shown as %s", i, out);
+        manifest_display_text(in, out, sizeof(out));
+        if (strcmp(out, "a?b") != 0)
+            fail_msg("invisible %zu shown in a message as %s", i, out);
+    }
+    /* Neighbours that are visible stay. */
+    manifest_display("\xe2\x80\x90-\xe2\x81\xa5-\xe2\x80\xaf", out, sizeof(out));
+    assert_string_equal(out, "\xe2\x80\x90-\xe2\x81\xa5-\xe2\x80\xaf");
+
+    /* Quotes cannot end the quotes a name is shown in. */
+    manifest_display("x', 'Accept? [y/N] y", out, sizeof(out));
+    assert_string_equal(out, "x\\', \\'Accept? [y/N] y");
+    manifest_display("say \"hi\" \\o/", out, sizeof(out));
+    assert_string_equal(out, "say \\\"hi\\\" \\\\o/");
+    manifest_display_text("it's \"fine\"\n", out, sizeof(out));
+    assert_string_equal(out, "it's \"fine\"\n");
+}
+
+/* Feeds w to a decoder in pieces of `piece` bytes (0: all at once). */
+static int decode_pieces(struct manifest *d, const struct wbuf *w, size_t piece)
+{
+    struct mf_decoder dec;
+    int r = 0;
+    manifest_decoder_init(&dec, d);
+    for (size_t off = 0; off < w->len && !r; off += piece) {
+        size_t n = !piece || w->len - off < piece ? w->len - off : piece;
+        r = manifest_decoder_feed(&dec, w->p + off, n);
+        if (!piece)
+            break;
+    }
+    if (!r)
+        r = manifest_decoder_finish(&dec);
+    manifest_decoder_free(&dec);
+    return r;
+}
+
+/* The same offer, fed in pieces of every size, decodes the same. */
+static void test_decode_pieces(void **state)
+{
+    (void)state;
+    struct manifest m, d;
+    struct wbuf w, w2;
+    manifest_init(&m);
+    add(&m, MF_DIR, "top", 0, NULL);
+    add(&m, MF_FILE, "top/a.txt", 5, NULL);
+    add(&m, MF_LINK, "top/l", 0, "a.txt");
+    add(&m, MF_FILE, "top/b", 7, NULL);
+    wbuf_init(&w);
+    assert_int_equal(manifest_encode(&m, &w), 0);
+    for (size_t piece = 1; piece <= w.len; piece++) {
+        assert_int_equal(decode_pieces(&d, &w, piece), 0);
+        wbuf_init(&w2);
+        assert_int_equal(manifest_encode(&d, &w2), 0);
+        assert_int_equal(w2.len, w.len);
+        assert_memory_equal(w2.p, w.p, w.len);
+        assert_int_equal(d.total_bytes, 12);
+        wbuf_free(&w2);
+        manifest_free(&d);
+    }
+    /* Cut short: refused at finish, whatever the pieces. */
+    w.len--;
+    for (size_t piece = 1; piece <= w.len; piece++)
+        assert_int_equal(decode_pieces(&d, &w, piece), PCP_ERR_TRUNCATED);
+    w.len++;
+    /* An error is sticky, and leaves the manifest empty. */
+    struct mf_decoder dec;
+    manifest_decoder_init(&dec, &d);
+    assert_int_equal(manifest_decoder_feed(&dec, (const uint8_t *)"XMF1\0\0\0\0", 8),
+                     PCP_ERR_PROTO);
+    assert_int_equal(manifest_decoder_feed(&dec, w.p, w.len), PCP_ERR_PROTO);
+    assert_int_equal(manifest_decoder_finish(&dec), PCP_ERR_PROTO);
+    assert_int_equal(d.n, 0);
+    manifest_decoder_free(&dec);
+    wbuf_free(&w);
+    manifest_free(&m);
+}
+
+/* n files "dNNN/fNNNNNNN" in dirs of 10,000, as hostile_sender's million,
+ * or, with a long name, files of that name length at the top. */
+static void big_offer(struct manifest *m, size_t n, size_t namelen)
+{
+    char p[300];
+    manifest_init(m);
+    m->e = malloc((n + n / 10000 + 1) * sizeof(*m->e));
+    assert_non_null(m->e);
+    for (size_t i = 0; i < n; i++) {
+        struct mf_entry *e;
+        if (!namelen && i % 10000 == 0) {
+            e = &m->e[m->n++];
+            memset(e, 0, sizeof(*e));
+            snprintf(p, sizeof(p), "d%03zu", i / 10000);
+            e->type = MF_DIR;
+            e->path = strdup(p);
+        }
+        if (namelen) {
+            memset(p, 'x', namelen);
+            p[namelen] = '\0';
+            snprintf(p, 9, "h%07zu", i);
+            p[8] = 'x';
+        } else {
+            snprintf(p, sizeof(p), "d%03zu/f%07zu", i / 10000, i);
+        }
+        e = &m->e[m->n++];
+        memset(e, 0, sizeof(*e));
+        e->type = MF_FILE;
+        e->path = strdup(p);
+        e->size = 1;
+        e->mode = 0644;
+    }
+    m->cap = m->n;
+}
+
+/* What a receiver holds for an offer before it asks is bounded. */
+static void test_decode_budget(void **state)
+{
+    (void)state;
+    struct manifest m, d;
+    struct wbuf w;
+    size_t bad;
+    /* A million small files fit, fed whole or as the receiver gets them. */
+    big_offer(&m, 1000000, 0);
+    assert_true(manifest_cost(&m) <= MF_MEM_MAX);
+    wbuf_init(&w);
+    assert_int_equal(manifest_encode(&m, &w), 0);
+    assert_int_equal(decode_pieces(&d, &w, 256 * 1024), 0);
+    assert_int_equal(d.n, 1000100);
+    assert_int_equal(manifest_cost(&d), manifest_cost(&m));
+    assert_int_equal(manifest_check_tree(&d, &bad), 0);
+    manifest_free(&d);
+    assert_int_equal(manifest_decode(&d, w.p, w.len), 0);
+    manifest_free(&d);
+    wbuf_free(&w);
+    manifest_free(&m);
+
+    /* 240,000 names of 248 bytes (65 MB sent, 71 MB held): over, refused
+     * by the sender's encoder and, part way through, by the decoder. */
+    big_offer(&m, 240000, 248);
+    assert_true(manifest_cost(&m) > MF_MEM_MAX);
+    wbuf_init(&w);
+    assert_int_equal(manifest_encode(&m, &w), PCP_ERR_TOO_BIG);
+    assert_true(w.len < MF_ENCODED_MAX); /* the memory bound, not the byte count */
+    assert_int_equal(decode_pieces(&d, &w, 256 * 1024), PCP_ERR_TOO_BIG);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(manifest_decode(&d, w.p, w.len), PCP_ERR_TOO_BIG);
+    wbuf_free(&w);
+    manifest_free(&m);
+
+    /* A count over the bound: refused from the header alone. */
+    uint8_t hdr[8] = {'P', 'M', 'F', '1'};
+    put_be32(hdr + 4, MF_ENTRIES_MAX + 1);
+    struct mf_decoder dec;
+    manifest_decoder_init(&dec, &d);
+    assert_int_equal(manifest_decoder_feed(&dec, hdr, sizeof(hdr)), PCP_ERR_TOO_BIG);
+    manifest_decoder_free(&dec);
+    /* So is a count whose entries alone (and the set) would pass it. */
+    put_be32(hdr + 4, 1300000);
+    manifest_decoder_init(&dec, &d);
+    assert_int_equal(manifest_decoder_feed(&dec, hdr, sizeof(hdr)), PCP_ERR_TOO_BIG);
+    manifest_decoder_free(&dec);
+    /* A count that lies (more than is sent) costs only what was sent. */
+    put_be32(hdr + 4, 1000000);
+    manifest_decoder_init(&dec, &d);
+    assert_int_equal(manifest_decoder_feed(&dec, hdr, sizeof(hdr)), 0);
+    assert_true(d.cap == 0);
+    assert_int_equal(manifest_decoder_finish(&dec), PCP_ERR_TRUNCATED);
+    manifest_decoder_free(&dec);
 }
 
 static void test_build(void **state)
@@ -348,6 +663,7 @@ static void test_build(void **state)
     char dir[] = "/tmp/pcp-mf-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char p[256];
+    size_t bad;
     snprintf(p, sizeof(p), "%s/tree", dir);
     mkdir(p, 0755);
     snprintf(p, sizeof(p), "%s/tree/empty", dir);
@@ -360,19 +676,42 @@ static void test_build(void **state)
     assert_int_equal(symlink("f", p), 0);
     snprintf(p, sizeof(p), "%s/tree/out", dir);
     assert_int_equal(symlink("/etc/passwd", p), 0);
+    /* Names a receiver refuses: a newline, an escape; left out. */
+    snprintf(p, sizeof(p), "%s/tree/two\nlines", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/tree/e\x1b[2J", dir);
+    assert_int_equal(symlink("f", p), 0);
+    /* The audit's tree: up is fine, esc leads out through it. */
+    snprintf(p, sizeof(p), "%s/tree/d", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/tree/d/e", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/tree/d/e/up", dir);
+    assert_int_equal(symlink("../..", p), 0);
+    snprintf(p, sizeof(p), "%s/tree/esc", dir);
+    assert_int_equal(symlink("d/e/up/../../../../etc/passwd", p), 0);
+    snprintf(p, sizeof(p), "%s/tree/via", dir);
+    assert_int_equal(symlink("esc", p), 0); /* through esc: out too */
+    snprintf(p, sizeof(p), "%s/tree/z", dir);
+    assert_int_equal(symlink("d/e/up/f", p), 0);
 
     struct manifest m;
     manifest_init(&m);
     snprintf(p, sizeof(p), "%s/tree/", dir);
     const char *args[] = {p};
     assert_int_equal(manifest_build(&m, args, 1), 0);
-    assert_int_equal(m.n, 4); /* tree, tree/empty, tree/f, tree/in */
-    assert_string_equal(m.e[0].path, "tree");
+    /* tree, tree/d, tree/d/e, tree/d/e/up, tree/empty, tree/f, tree/in, tree/z */
+    const char *want[] = {"tree",       "tree/d", "tree/d/e", "tree/d/e/up",
+                          "tree/empty", "tree/f", "tree/in",  "tree/z"};
+    assert_int_equal(m.n, 8);
+    for (size_t i = 0; i < m.n; i++)
+        assert_string_equal(m.e[i].path, want[i]);
     assert_int_equal(m.e[0].type, MF_DIR);
     assert_int_equal(m.nfiles, 1);
     assert_int_equal(m.total_bytes, 5);
-    assert_int_equal(m.skipped, 1);
-    assert_string_equal(m.first_skip, "tree/out");
+    assert_int_equal(m.skipped, 5); /* e\e[2J, esc, out, two\nlines, via */
+    assert_string_equal(m.first_skip, "tree/e\x1b[2J");
+    assert_int_equal(manifest_check_tree(&m, &bad), 0);
     manifest_free(&m);
 
     /* The same name twice is refused. */
@@ -388,11 +727,12 @@ static void test_build(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_path_check), cmocka_unit_test(test_link_check),
-        cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_decode_hostile),
-        cmocka_unit_test(test_check_tree), cmocka_unit_test(test_display),
-        cmocka_unit_test(test_build),      cmocka_unit_test(test_text),
-        cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_path_check),    cmocka_unit_test(test_link_check),
+        cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_decode_hostile),
+        cmocka_unit_test(test_check_tree),    cmocka_unit_test(test_display),
+        cmocka_unit_test(test_build),         cmocka_unit_test(test_text),
+        cmocka_unit_test(test_stream),        cmocka_unit_test(test_check_links),
+        cmocka_unit_test(test_decode_pieces), cmocka_unit_test(test_decode_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

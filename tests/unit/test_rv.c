@@ -250,6 +250,61 @@ static void test_record(void **state)
     assert_int_equal(rv_record_parse((const uint8_t *)big, RV_RECORD_MAX + 1, room), PCP_ERR_PROTO);
 }
 
+/* Several senders' records in one body (GET ?all=1). */
+static void test_records(void **state)
+{
+    (void)state;
+    char rooms[RV_RECORDS_MAX][RV_ROOM_HEX + 1];
+    static const char A[] = "v=1\nroom=00000000000000000000000000000001\n",
+                      B[] = "v=1\nroom=00000000000000000000000000000002\n",
+                      JUNK[] = "v=9\nroom=00000000000000000000000000000003\n";
+    char body[RV_RECORDS_BODY_MAX + 2];
+#define PARSE(s, max) rv_records_parse((const uint8_t *)(s), strlen(s), rooms, (max))
+    /* one record, as an older relay sends it, with or without its newline */
+    assert_int_equal(PARSE(A, 8), 1);
+    assert_string_equal(rooms[0], "00000000000000000000000000000001");
+    assert_int_equal(PARSE("v=1\nroom=00000000000000000000000000000001", 8), 1);
+    /* two, in the body's order; a sender's junk is skipped, a room twice
+     * counts once, max is respected */
+    snprintf(body, sizeof(body), "%s\n%s\n%s\n%s", B, JUNK, A, B);
+    assert_int_equal(PARSE(body, 8), 2);
+    assert_string_equal(rooms[0], "00000000000000000000000000000002");
+    assert_string_equal(rooms[1], "00000000000000000000000000000001");
+    assert_int_equal(PARSE(body, 1), 1);
+    assert_string_equal(rooms[0], "00000000000000000000000000000002");
+    /* nothing that parses */
+    assert_int_equal(PARSE(JUNK, 8), PCP_ERR_PROTO);
+    /* framing: empty lines where there is no record, too many records */
+    static const char *bad[] = {
+        "\nv=1\nroom=00000000000000000000000000000001\n",
+        "v=1\nroom=00000000000000000000000000000001\n\n",
+        "v=1\nroom=00000000000000000000000000000001\n\n\nv=1\nroom="
+        "00000000000000000000000000000002\n",
+        "\n",
+        "\n\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (PARSE(bad[i], 8) != PCP_ERR_PROTO)
+            fail_msg("accepted body %zu", i);
+    size_t n = 0;
+    for (int i = 0; i < RV_RECORDS_MAX + 1; i++)
+        n += (size_t)snprintf(body + n, sizeof(body) - n, "%sv=1\nroom=%032x\n", i ? "\n" : "",
+                              i + 1);
+    assert_int_equal(rv_records_parse((const uint8_t *)body, n, rooms, 8), PCP_ERR_PROTO);
+    /* the last record dropped: eight are fine */
+    n = (size_t)(strrchr(body, 'v') - body) - 1;
+    assert_int_equal(rv_records_parse((const uint8_t *)body, n, rooms, 8), 8);
+    assert_string_equal(rooms[7], "00000000000000000000000000000008");
+    /* size limits and arguments */
+    memset(body, 'x', sizeof(body));
+    assert_int_equal(rv_records_parse((const uint8_t *)body, RV_RECORDS_BODY_MAX + 1, rooms, 8),
+                     PCP_ERR_PROTO);
+    assert_int_equal(rv_records_parse((const uint8_t *)body, 0, rooms, 8), PCP_ERR_PROTO);
+    assert_int_equal(rv_records_parse(NULL, 1, rooms, 8), PCP_ERR_INVAL);
+    assert_int_equal(PARSE(A, 0), PCP_ERR_INVAL);
+#undef PARSE
+}
+
 /* ---- observed addresses ---- */
 
 static void test_addr(void **state)
@@ -490,13 +545,11 @@ static void *fake_main(void *arg)
     return NULL;
 }
 
-static void fake_start(struct fake *f, const char *resp)
+static void fake_listen(struct fake *f)
 {
     struct sockaddr_in a;
     socklen_t sl = sizeof(a);
     int one = 1;
-    f->resp = resp;
-    f->resp_len = resp ? strlen(resp) : 0;
     f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(f->lfd >= 0);
     setsockopt(f->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -507,6 +560,13 @@ static void fake_start(struct fake *f, const char *resp)
     assert_int_equal(listen(f->lfd, 4), 0);
     assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &sl), 0);
     f->port = ntohs(a.sin_port);
+}
+
+static void fake_start(struct fake *f, const char *resp)
+{
+    f->resp = resp;
+    f->resp_len = resp ? strlen(resp) : 0;
+    fake_listen(f);
     assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
 }
 
@@ -759,6 +819,58 @@ static void test_get_status(void **state)
     fake_free(f);
 }
 
+static void test_get_rooms(void **state)
+{
+    (void)state;
+    char rooms[RV_RECORDS_MAX][RV_ROOM_HEX + 1], line[160];
+    size_t n = 99;
+    struct sockaddr_storage obs;
+    struct fake *f = fake_new("HTTP/1.1 200 OK\r\nX-Pcp-Observed: 198.51.100.2:777\r\n"
+                              "Content-Length: 85\r\n\r\n"
+                              "v=1\nroom=fedcba9876543210fedcba9876543210\n\n"
+                              "v=1\nroom=00000000000000000000000000000001\n");
+    struct rv_client c = client_for(f, "", NULL);
+    assert_int_equal(rv_get_rooms(&c, KEY, 3, rooms, RV_RECORDS_MAX, &n, &obs), 0);
+    fake_join(f);
+    snprintf(line, sizeof(line), "GET /v1/rv/%s?wait=3&all=1 HTTP/1.1\r\n", KEY);
+    assert_true(starts_with(f, line));
+    free(f);
+    assert_int_equal(n, 2);
+    assert_string_equal(rooms[0], ROOM);
+    assert_string_equal(rooms[1], "00000000000000000000000000000001");
+    assert_int_equal(obs.ss_family, AF_INET);
+    /* a body of many records, longer than any other answer, is read whole */
+    static char big[256 + RV_RECORDS_BODY_MAX], body[RV_RECORDS_BODY_MAX];
+    size_t bl = 0;
+    for (int i = 0; i < RV_RECORDS_MAX; i++) {
+        bl += (size_t)snprintf(body + bl, sizeof(body) - bl, "%sv=1\nroom=%032x\nx=", i ? "\n" : "",
+                               i + 1);
+        memset(body + bl, 'p', 900);
+        bl += 900;
+        body[bl++] = '\n';
+    }
+    snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%.*s", bl, (int)bl,
+             body);
+    f = fake_new(big);
+    c = client_for(f, "", NULL);
+    assert_int_equal(rv_get_rooms(&c, KEY, 0, rooms, RV_RECORDS_MAX, &n, NULL), 0);
+    assert_int_equal(n, RV_RECORDS_MAX);
+    assert_string_equal(rooms[7], "00000000000000000000000000000008");
+    fake_free(f);
+    /* 404 and no records that parse */
+    f = fake_new("HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\nno record\n");
+    c = client_for(f, "", NULL);
+    assert_int_equal(rv_get_rooms(&c, KEY, 0, rooms, 8, &n, NULL), PCP_ERR_NOT_FOUND);
+    assert_int_equal(n, 0);
+    fake_free(f);
+    f = fake_new("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nv=1\n");
+    c = client_for(f, "", NULL);
+    assert_int_equal(rv_get_rooms(&c, KEY, 0, rooms, 8, &n, NULL), PCP_ERR_PROTO);
+    fake_free(f);
+    assert_int_equal(rv_get_rooms(&c, KEY, 0, rooms, 0, &n, NULL), PCP_ERR_INVAL);
+    assert_int_equal(rv_get_rooms(&c, "0", 0, rooms, 8, &n, NULL), PCP_ERR_INVAL);
+}
+
 static void test_delete(void **state)
 {
     (void)state;
@@ -828,7 +940,6 @@ static void test_pipe(void **state)
     check_pipe(10);
 
     static const struct mapping m[] = {
-        {"HTTP/1.1 409 Conflict\r\nContent-Length: 13\r\n\r\nroom in use\r\n", PCP_ERR_RELAY_BUSY},
         {"HTTP/1.1 429 Too Many\r\n\r\n", PCP_ERR_RELAY_BUSY},
         {"HTTP/1.1 503 Full\r\n\r\n", PCP_ERR_RELAY_BUSY},
         {"HTTP/1.1 401 Unauthorized\r\n\r\n", PCP_ERR_RELAY_AUTH},
@@ -853,6 +964,91 @@ static void test_pipe(void **state)
     assert_int_equal(rv_url_parse("127.0.0.1:1", &c.url), 0);
     assert_int_equal(rv_pipe(&c, "0123", 100, &fd), PCP_ERR_INVAL);
     assert_int_equal(rv_pipe(&c, ROOM, 100, NULL), PCP_ERR_INVAL);
+}
+
+/* A fake relay that answers connection i with resps[i] (the last one
+ * again for any after), counting them. */
+struct multi {
+    struct fake f; /* its listening socket */
+    const char *const *resps;
+    size_t nresp;
+    int conns;
+};
+
+static void *multi_main(void *arg)
+{
+    struct multi *m = arg;
+    while (!m->f.stop) {
+        struct sockaddr_storage from;
+        int fd;
+        if (net_accept(m->f.lfd, 100, &m->f.stop, &fd, &from) != 0)
+            continue;
+        net_set_timeout(fd, 2000);
+        char req[4096];
+        size_t len = 0;
+        while (len < sizeof(req) - 1) {
+            ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+            req[len] = '\0';
+            if (strstr(req, "\r\n\r\n"))
+                break;
+        }
+        size_t i = (size_t)m->conns < m->nresp ? (size_t)m->conns : m->nresp - 1;
+        m->conns++;
+        net_write_all(fd, m->resps[i], strlen(m->resps[i]));
+        close(fd);
+    }
+    return NULL;
+}
+
+static int pipe_through(const char *const *resps, size_t n, int timeout_ms, int *conns)
+{
+    struct multi m;
+    memset(&m, 0, sizeof(m));
+    m.resps = resps;
+    m.nresp = n;
+    fake_listen(&m.f);
+    assert_int_equal(pthread_create(&m.f.th, NULL, multi_main, &m), 0);
+    struct rv_client c = client_for(&m.f, "", NULL);
+    int fd = -1, e = rv_pipe(&c, ROOM, timeout_ms, &fd);
+    if (e == 0) {
+        char got[5];
+        assert_int_equal(net_set_timeout(fd, 2000), 0);
+        assert_int_equal(net_read_all(fd, got, 5), 0);
+        assert_memory_equal(got, "HELLO", 5);
+        close(fd);
+    } else {
+        assert_int_equal(fd, -1);
+    }
+    fake_join(&m.f);
+    *conns = m.conns;
+    return e;
+}
+
+/* A 409 (room busy: a stranger paired with the sender's waiting
+ * connection, for a few seconds) is tried again while time remains;
+ * other refusals are not. */
+static void test_pipe_retry(void **state)
+{
+    (void)state;
+    static const char busy[] = "HTTP/1.1 409 Conflict\r\nContent-Length: 5\r\n\r\nbusy\n",
+                      ok[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: pcp-relay/1\r\n"
+                             "Connection: Upgrade\r\n\r\nHELLO",
+                      full[] = "HTTP/1.1 429 Too Many\r\n\r\n";
+    static const char *const later[] = {busy, busy, ok}, *const never[] = {busy},
+                             *const limit[] = {full, ok};
+    int conns;
+    assert_int_equal(pipe_through(later, 3, 20000, &conns), 0);
+    assert_int_equal(conns, 3);
+    assert_int_equal(pipe_through(never, 1, 1500, &conns), PCP_ERR_RELAY_BUSY);
+    assert_true(conns >= 2);
+    assert_int_equal(pipe_through(limit, 2, 20000, &conns), PCP_ERR_RELAY_BUSY);
+    assert_int_equal(conns, 1);
+    /* no time for a second try */
+    assert_int_equal(pipe_through(never, 1, 100, &conns), PCP_ERR_RELAY_BUSY);
+    assert_int_equal(conns, 1);
 }
 
 /* An over-long head is refused rather than read forever. */
@@ -1046,8 +1242,9 @@ int main(void)
         cmocka_unit_test(test_put_status),  cmocka_unit_test(test_get),
         cmocka_unit_test(test_get_status),  cmocka_unit_test(test_delete),
         cmocka_unit_test(test_pipe),        cmocka_unit_test(test_head_too_long),
-        cmocka_unit_test(test_cancel),      cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_pipe_retry),  cmocka_unit_test(test_records),
+        cmocka_unit_test(test_get_rooms),   cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_timeout),     cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -287,6 +287,12 @@ static void test_bad_shares(void **state)
         "0100000000000000000000000000000000000000000000000000000000000000",
         "26948d35ca62e643e26a83177332e6b6afeb9d08e4268b650f1f5bbd8d81d371",
         "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        /* p itself: the field element 0 encoded as s >= p */
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        /* Bit 255 set, which libsodium 1.0.18's is_valid_point ignores:
+         * M (a valid share once the bit is clear), and the identity. */
+        "96f11cef1140d357c6936008c0ab5af2bbe2ae302f3ebfb5a09b9766e20f94de",
+        "0000000000000000000000000000000000000000000000000000000000000080",
     };
     struct spake2_ctx a;
     uint8_t pa[32], peer[32], conf[32];
@@ -298,6 +304,10 @@ static void test_bad_shares(void **state)
         assert_int_equal(spake2_finish(&a, peer, conf), PCP_ERR_CRYPTO);
         spake2_clear(&a);
     }
+    /* The control: M with bit 255 clear is a share like any other. */
+    assert_int_equal(spake2_start(&a, SPAKE2_ROLE_A, (const uint8_t *)"pw", 2, NULL, 0, pa), 0);
+    assert_int_equal(spake2_finish(&a, spake2_M, conf), 0);
+    spake2_clear(&a);
     /* Reflection: our own share sent back. */
     assert_int_equal(spake2_start(&a, SPAKE2_ROLE_A, (const uint8_t *)"pw", 2, NULL, 0, pa), 0);
     assert_int_equal(spake2_finish(&a, pa, conf), PCP_ERR_CRYPTO);

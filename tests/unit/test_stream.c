@@ -132,6 +132,91 @@ static void test_reorder_and_final(void **state)
     clear_pair(&p);
 }
 
+/* One direction set up as chan_open does: the writer's tx bound to its
+ * hello `w` and the reader's hello as the writer saw it (`r_at_w`); the
+ * reader's rx keyed with the writer's hello as it arrived (`w_at_r`) and
+ * its own (`r`). 0 when the first message opens. */
+static int bound_direction(const uint8_t key[STREAM_KEYBYTES], const uint8_t w[STREAM_HELLOBYTES],
+                           const uint8_t w_at_r[STREAM_HELLOBYTES],
+                           const uint8_t r[STREAM_HELLOBYTES],
+                           const uint8_t r_at_w[STREAM_HELLOBYTES], int cipher)
+{
+    struct stream_tx tx;
+    struct stream_rx rx;
+    uint8_t hdr[STREAM_HEADERBYTES], k[STREAM_KEYBYTES], out[FRAME_PREFIX + 64], plain[64];
+    uint8_t hello[STREAM_HELLOBYTES], seen[STREAM_HELLOBYTES];
+    size_t ol, pl;
+    int final;
+    assert_int_equal(stream_tx_init(&tx, key, hdr), 0);
+    /* The test's hellos carry this sender's fresh header. */
+    memcpy(hello, hdr, sizeof(hdr));
+    hello[STREAM_HEADERBYTES] = w[STREAM_HEADERBYTES];
+    memcpy(seen, hdr, sizeof(hdr));
+    seen[STREAM_HEADERBYTES] = w_at_r[STREAM_HEADERBYTES];
+    assert_int_equal(stream_tx_bind(&tx, hello, sizeof(hello), r_at_w, STREAM_HELLOBYTES), 0);
+    assert_int_equal(stream_tx_use(&tx, cipher), 0);
+    assert_int_equal(stream_hello_key(k, key, seen, sizeof(seen), r, STREAM_HELLOBYTES), 0);
+    assert_int_equal(stream_rx_init(&rx, cipher, k, hdr), 0);
+    assert_int_equal(stream_seal(&tx, (const uint8_t *)"offer", 5, 0, out, &ol), 0);
+    int e = stream_open(&rx, out + FRAME_PREFIX, ol - FRAME_PREFIX, plain, &pl, &final);
+    if (e == 0)
+        assert_memory_equal(plain, "offer", 5);
+    stream_tx_clear(&tx);
+    stream_rx_clear(&rx);
+    return e;
+}
+
+/* Both hellos are bound into the keys: with them as sent, the stream
+ * opens; with either one changed on the way (a cipher set lowered to the
+ * secretstream alone, as a middlebox would to force it), it does not,
+ * even though each end then seals and opens with the same cipher. */
+static void test_hello_binding(void **state)
+{
+    (void)state;
+    uint8_t key[STREAM_KEYBYTES], a[STREAM_HELLOBYTES], b[STREAM_HELLOBYTES];
+    uint8_t a2[STREAM_HELLOBYTES], b2[STREAM_HELLOBYTES];
+    randombytes_buf(key, sizeof(key));
+    randombytes_buf(a, sizeof(a));
+    randombytes_buf(b, sizeof(b));
+    a[STREAM_HEADERBYTES] = 0x87;
+    b[STREAM_HEADERBYTES] = 0x85;
+    memcpy(a2, a, sizeof(a));
+    memcpy(b2, b, sizeof(b));
+    a2[STREAM_HEADERBYTES] = 0x81;
+    b2[STREAM_HEADERBYTES] = 0x81;
+    assert_int_equal(bound_direction(key, a, a, b, b, g_cipher), 0);
+    /* The writer's hello changed on its way to the reader. */
+    assert_int_equal(bound_direction(key, a, a2, b, b, g_cipher), PCP_ERR_CRYPTO);
+    /* The reader's hello changed on its way to the writer. */
+    assert_int_equal(bound_direction(key, a, a, b, b2, g_cipher), PCP_ERR_CRYPTO);
+    /* Both. */
+    assert_int_equal(bound_direction(key, a, a2, b, b2, g_cipher), PCP_ERR_CRYPTO);
+
+    /* The key is keyed BLAKE2b-256 of "pcp/1 hello" and both hellos with
+     * 1-byte lengths, as PROTOCOL.md writes it; the order matters. */
+    uint8_t k1[STREAM_KEYBYTES], k2[STREAM_KEYBYTES], m[11 + 2 + 2 * STREAM_HELLOBYTES];
+    memcpy(m, "pcp/1 hello", 11);
+    m[11] = STREAM_HELLOBYTES;
+    memcpy(m + 12, a, sizeof(a));
+    m[12 + STREAM_HELLOBYTES] = STREAM_HEADERBYTES;
+    memcpy(m + 13 + STREAM_HELLOBYTES, b, STREAM_HEADERBYTES);
+    assert_int_equal(stream_hello_key(k1, key, a, sizeof(a), b, STREAM_HEADERBYTES), 0);
+    crypto_generichash(k2, sizeof(k2), m, sizeof(m) - 1, key, sizeof(key));
+    assert_memory_equal(k1, k2, sizeof(k1));
+    assert_int_equal(stream_hello_key(k2, key, b, STREAM_HEADERBYTES, a, sizeof(a)), 0);
+    assert_memory_not_equal(k1, k2, sizeof(k1));
+
+    /* Misuse: a hello that is not this sender's, a sender already used. */
+    struct stream_tx tx;
+    uint8_t hdr[STREAM_HEADERBYTES];
+    assert_int_equal(stream_tx_init(&tx, key, hdr), 0);
+    assert_int_equal(stream_tx_bind(&tx, a, sizeof(a), b, sizeof(b)), PCP_ERR_INVAL);
+    assert_int_equal(stream_tx_bind(&tx, hdr, 10, b, sizeof(b)), PCP_ERR_INVAL);
+    assert_int_equal(stream_tx_use(&tx, g_cipher), 0);
+    assert_int_equal(stream_tx_bind(&tx, hdr, sizeof(hdr), b, sizeof(b)), PCP_ERR_INVAL);
+    stream_tx_clear(&tx);
+}
+
 /* Both sides pick the same cipher from the two sets; a peer that sent a
  * bare header has the secretstream only. */
 static void test_pick(void **state)
@@ -206,9 +291,8 @@ int main(void)
         cmocka_unit_test_prestate_setup_teardown(t, use_cipher, NULL,                              \
                                                  (void *)STREAM_CHACHA20POLY1305)
     const struct CMUnitTest tests[] = {
-        EACH_CIPHER(test_seal_open),
-        EACH_CIPHER(test_reorder_and_final),
-        cmocka_unit_test(test_pick),
+        EACH_CIPHER(test_seal_open),     EACH_CIPHER(test_reorder_and_final),
+        EACH_CIPHER(test_hello_binding), cmocka_unit_test(test_pick),
         cmocka_unit_test(test_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

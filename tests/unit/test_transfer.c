@@ -2,6 +2,7 @@
  * Unit tests for core/transfer.c: a sender and a receiver thread joined by
  * a socketpair, with fixed keys (the handshake is tested on its own).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +27,9 @@ static uint8_t k_rs[32], k_sr[32];
 /* Ciphers each side allows in run() (0: all), and what they used. */
 static unsigned g_tx_ciphers, g_rx_ciphers;
 static int g_tx_cipher, g_rx_cipher, g_tx_zstd, g_rx_zstd;
+/* What each side's resuming callback said in the last run(): [0] the
+ * sender (what matched), [1] the receiver (what it offered). */
+static uint64_t g_res_files[2], g_res_bytes[2];
 
 struct side {
     int fd;
@@ -40,6 +45,13 @@ static int confirm(void *ud, const struct manifest *m)
 {
     (void)m;
     return ((struct side *)ud)->accept;
+}
+
+static void resuming(void *ud, uint64_t files, uint64_t bytes)
+{
+    int rx = ((struct side *)ud)->m == NULL;
+    g_res_files[rx] = files;
+    g_res_bytes[rx] = bytes;
 }
 
 static void *send_thread(void *arg)
@@ -69,6 +81,10 @@ static int run(const char *const *paths, size_t n, const char *out, int accept, 
     tx.m = &m;
     tx.o.compress = -1;
     tx.o.ciphers = g_tx_ciphers;
+    tx.o.resuming = resuming;
+    tx.o.ud = &tx;
+    rx.o.resuming = resuming;
+    g_res_files[0] = g_res_files[1] = g_res_bytes[0] = g_res_bytes[1] = 0;
     rx.o.ciphers = g_rx_ciphers;
     rx.fd = sv[1];
     rx.accept = accept;
@@ -233,6 +249,31 @@ static void test_many_small(void **state)
     sh("diff -r %s/many %s/manyout/many", root, root);
 }
 
+/* Gives the .pcp-part `part` the record a receiver writes on the part of
+ * `rel` (the offer's path) when it is sent from `src`; `dmtime` is added
+ * to the mtime and `ino_of` names the file whose inode is recorded (the
+ * part itself when NULL), so that a record of another offer or file can be
+ * made too. Skips the test where the file system has no user attributes. */
+static void tag_part(const char *part, const char *src, const char *rel, int64_t dmtime,
+                     const char *ino_of)
+{
+    struct stat s, p;
+    struct xfer_partmeta pm;
+    uint8_t b[XFER_PARTMETA_LEN];
+    assert_int_equal(stat(src, &s), 0);
+    assert_int_equal(stat(ino_of ? ino_of : part, &p), 0);
+    pm.size = (uint64_t)s.st_size;
+    pm.mtime_ns = (int64_t)s.st_mtim.tv_sec * 1000000000 + s.st_mtim.tv_nsec + dmtime;
+    pm.ino = (uint64_t)p.st_ino;
+    xfer_partmeta_path_hash(rel, pm.path_hash);
+    randombytes_buf(pm.id, sizeof(pm.id));
+    xfer_partmeta_encode(&pm, b);
+    if (setxattr(part, XFER_PART_XATTR, b, sizeof(b), 0) != 0) {
+        assert_int_equal(errno, ENOTSUP);
+        skip();
+    }
+}
+
 static void test_small_resume(void **state)
 {
     (void)state;
@@ -247,14 +288,217 @@ static void test_small_resume(void **state)
        "head -c 100 /dev/urandom > ../srout/sr/a.pcp-part && cp b ../srout/sr/b.pcp-part && "
        "head -c 1000 c > ../srout/sr/c.pcp-part",
        root, root, root);
-    char src[128], out[128];
+    char src[128], out[128], a[160], b[160];
     snprintf(src, sizeof(src), "%s/sr", root);
     snprintf(out, sizeof(out), "%s/srout", root);
+    /* Each part as a receiver leaves it: with the record of its offer. */
+    for (const char *f = "abc"; *f; f++) {
+        char rel[8];
+        snprintf(rel, sizeof(rel), "sr/%c", *f);
+        snprintf(a, sizeof(a), "%s/srout/sr/%c.pcp-part", root, *f);
+        snprintf(b, sizeof(b), "%s/sr/%c", root, *f);
+        tag_part(a, b, rel, 0, NULL);
+    }
     const char *paths[] = {src};
     int sres;
     assert_int_equal(run(paths, 1, out, 1, 0, &sres, NULL), 0);
     assert_int_equal(sres, 0);
     sh("diff -r %s/sr %s/srout/sr", root, root);
+    /* All three offered; the two true prefixes matched: the receiver's
+     * keyed hash and the sender's agree. */
+    assert_int_equal(g_res_files[1], 3);
+    assert_int_equal(g_res_bytes[1], 100 + 3000 + 1000);
+    assert_int_equal(g_res_files[0], 2);
+    assert_int_equal(g_res_bytes[0], 3000 + 1000);
+    /* The final name carries no record of the transfer. */
+    snprintf(a, sizeof(a), "%s/srout/sr/c", root);
+    assert_true(getxattr(a, XFER_PART_XATTR, b, sizeof(b)) < 0);
+}
+
+/* The resume key comes from the session: the same on both sides, another
+ * in another session; the prefix hash under it is not the plain BLAKE2b
+ * of the bytes, and differs between sessions. */
+static void test_resume_key(void **state)
+{
+    (void)state;
+    uint8_t ks[32], kr[32], kother[32], other_sr[32], h1[32], h2[32], h3[32], plain[32];
+    uint8_t data[3000];
+    char p[160];
+    xfer_resume_key(k_sr, k_rs, 1, ks);
+    xfer_resume_key(k_rs, k_sr, 0, kr);
+    assert_memory_equal(ks, kr, 32);
+    memcpy(other_sr, k_sr, 32);
+    other_sr[0] ^= 1;
+    xfer_resume_key(other_sr, k_rs, 1, kother);
+    assert_memory_not_equal(ks, kother, 32);
+    /* Which key is which matters: swapped, another key. */
+    xfer_resume_key(k_rs, k_sr, 1, kother);
+    assert_memory_not_equal(ks, kother, 32);
+
+    randombytes_buf(data, sizeof(data));
+    snprintf(p, sizeof(p), "%s/rk", root);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, sizeof(data), f), sizeof(data));
+    fclose(f);
+    int fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(xfer_prefix_hash(fd, 2000, ks, h1), 0);
+    assert_int_equal(xfer_prefix_hash(fd, 2000, kr, h2), 0);
+    assert_memory_equal(h1, h2, 32);
+    xfer_resume_key(other_sr, k_rs, 1, kother);
+    assert_int_equal(xfer_prefix_hash(fd, 2000, kother, h3), 0);
+    assert_memory_not_equal(h1, h3, 32);
+    crypto_generichash(plain, 32, data, 2000, NULL, 0);
+    assert_memory_not_equal(h1, plain, 32);
+    assert_int_equal(xfer_prefix_hash(fd, 4000, ks, h3), PCP_ERR_CHANGED);
+    close(fd);
+}
+
+/* The record a part carries, encoded and parsed back; anything but one
+ * whole record of the one version is refused. */
+static void test_partmeta(void **state)
+{
+    (void)state;
+    struct xfer_partmeta pm = {.size = 123456789, .mtime_ns = -5, .ino = 42}, back;
+    uint8_t b[XFER_PARTMETA_LEN + 1];
+    randombytes_buf(pm.path_hash, sizeof(pm.path_hash));
+    randombytes_buf(pm.id, sizeof(pm.id));
+    xfer_partmeta_encode(&pm, b);
+    assert_int_equal(xfer_partmeta_parse(b, XFER_PARTMETA_LEN, &back), 0);
+    assert_memory_equal(&pm, &back, sizeof(pm));
+    assert_int_not_equal(xfer_partmeta_parse(b, XFER_PARTMETA_LEN - 1, &back), 0);
+    assert_int_not_equal(xfer_partmeta_parse(b, XFER_PARTMETA_LEN + 1, &back), 0);
+    b[4] = 2; /* version */
+    assert_int_not_equal(xfer_partmeta_parse(b, XFER_PARTMETA_LEN, &back), 0);
+    b[4] = 1;
+    b[0] = 'X';
+    assert_int_not_equal(xfer_partmeta_parse(b, XFER_PARTMETA_LEN, &back), 0);
+    pm.size = MF_SIZE_STREAM;
+    xfer_partmeta_encode(&pm, b);
+    assert_int_not_equal(xfer_partmeta_parse(b, XFER_PARTMETA_LEN, &back), 0);
+}
+
+/* A .pcp-part that is a hard link to a file outside the target: that
+ * file is never written, with a record of this very offer on it (it has
+ * two names: not ours to go on with) or without one (not resumed, and the
+ * name is replaced, not written through). */
+static void test_part_hardlink(void **state)
+{
+    (void)state;
+    char src[128], out[128], part[160], victim[160];
+    sh("mkdir -p %s/hl %s/hlout && head -c 300000 /dev/urandom > %s/hl/f", root, root, root);
+    snprintf(src, sizeof(src), "%s/hl/f", root);
+    snprintf(out, sizeof(out), "%s/hlout", root);
+    snprintf(part, sizeof(part), "%s/hlout/f.pcp-part", root);
+    snprintf(victim, sizeof(victim), "%s/victim", root);
+    const char *paths[] = {src};
+    int sres;
+    for (int tagged = 0; tagged < 2; tagged++) {
+        /* Tagged: a true prefix, which an honest sender would match. */
+        if (tagged)
+            sh("head -c 1000 %s > %s && cp %s %s/victim.orig", src, victim, victim, root);
+        else
+            sh("echo precious > %s && cp %s %s/victim.orig", victim, victim, root);
+        sh("rm -f %s/hlout/f && ln %s %s", root, victim, part);
+        if (tagged)
+            tag_part(victim, src, "f", 0, NULL);
+        assert_int_equal(run(paths, 1, out, 1, 0, &sres, NULL), 0);
+        assert_int_equal(sres, 0);
+        assert_int_equal(g_res_files[1], 0);
+        sh("cmp %s %s/hlout/f", src, root);
+        sh("cmp %s %s/victim.orig", victim, root);
+        sh("test ! -e %s", part);
+    }
+}
+
+/* A part that did not come from this offer is not offered for resume: no
+ * record, a record of another mtime (the file changed or is another one
+ * of that name), of another path, of another inode (a copy, or a file
+ * swapped in). The control, a record of this offer, is. */
+static void test_part_foreign(void **state)
+{
+    (void)state;
+    char src[128], out[128], part[160], other[160];
+    sh("mkdir -p %s/fo %s/foout && head -c 300000 /dev/urandom > %s/fo/f && : > %s/other", root,
+       root, root, root);
+    snprintf(src, sizeof(src), "%s/fo/f", root);
+    snprintf(out, sizeof(out), "%s/foout", root);
+    snprintf(part, sizeof(part), "%s/foout/f.pcp-part", root);
+    snprintf(other, sizeof(other), "%s/other", root);
+    const char *paths[] = {src};
+    for (int k = 0; k < 5; k++) {
+        int sres;
+        sh("rm -f %s/foout/f && head -c 5000 %s > %s", root, src, part);
+        if (k == 1)
+            tag_part(part, src, "f", 1, NULL);
+        else if (k == 2)
+            tag_part(part, src, "g", 0, NULL);
+        else if (k == 3)
+            tag_part(part, src, "f", 0, other);
+        else if (k == 4)
+            tag_part(part, src, "f", 0, NULL);
+        assert_int_equal(run(paths, 1, out, 1, 0, &sres, NULL), 0);
+        assert_int_equal(sres, 0);
+        sh("cmp %s %s/foout/f", src, root);
+        assert_int_equal(g_res_files[1], k == 4 ? 1 : 0);
+        assert_int_equal(g_res_bytes[0], k == 4 ? 5000 : 0);
+    }
+}
+
+/* A FIFO named like the part: replaced, never opened for writing (which
+ * would wait for a reader forever; the alarm ends a test that hangs). */
+static void test_part_fifo(void **state)
+{
+    (void)state;
+    char src[128], out[128];
+    sh("mkdir -p %s/ff %s/ffout && head -c 300000 /dev/urandom > %s/ff/f && "
+       "mkfifo %s/ffout/f.pcp-part",
+       root, root, root, root);
+    snprintf(src, sizeof(src), "%s/ff/f", root);
+    snprintf(out, sizeof(out), "%s/ffout", root);
+    const char *paths[] = {src};
+    int sres;
+    alarm(120);
+    assert_int_equal(run(paths, 1, out, 1, 0, &sres, NULL), 0);
+    alarm(0);
+    assert_int_equal(sres, 0);
+    sh("cmp %s %s/ffout/f", src, root);
+}
+
+/* Modes as the offer has them, less the receiver's umask; a directory
+ * keeps rwx for its owner. */
+static void test_umask(void **state)
+{
+    (void)state;
+    static const struct {
+        mode_t mask, dir, file;
+    } cases[] = {{077, 0700, 0600}, {022, 0755, 0644}, {0, 0777, 0666}};
+    sh("mkdir -p %s/um/sub && echo x > %s/um/f && chmod 0666 %s/um/f && "
+       "chmod 0777 %s/um/sub %s/um",
+       root, root, root, root, root);
+    char src[128], out[128], p[192];
+    snprintf(src, sizeof(src), "%s/um", root);
+    const char *paths[] = {src};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct stat st;
+        int sres;
+        snprintf(out, sizeof(out), "%s/umout%zu", root, i);
+        mode_t old = umask(cases[i].mask);
+        int e = run(paths, 1, out, 1, 0, &sres, NULL);
+        umask(old);
+        assert_int_equal(e, 0);
+        assert_int_equal(sres, 0);
+        snprintf(p, sizeof(p), "%s/um", out);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].dir);
+        snprintf(p, sizeof(p), "%s/um/sub", out);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].dir);
+        snprintf(p, sizeof(p), "%s/um/f", out);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].file);
+    }
 }
 
 static void test_changed_source(void **state)
@@ -306,6 +550,9 @@ int main(void)
         cmocka_unit_test(test_tree),           cmocka_unit_test(test_ciphers),
         cmocka_unit_test(test_declined),       cmocka_unit_test(test_many_small),
         cmocka_unit_test(test_changed_source), cmocka_unit_test(test_small_resume),
+        cmocka_unit_test(test_resume_key),     cmocka_unit_test(test_partmeta),
+        cmocka_unit_test(test_part_hardlink),  cmocka_unit_test(test_part_foreign),
+        cmocka_unit_test(test_part_fifo),      cmocka_unit_test(test_umask),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

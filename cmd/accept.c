@@ -1,0 +1,640 @@
+/*
+ * accept.c - where `pcp send` waits for its receiver: the LAN listener and
+ * its mDNS announcement, the relay room and its rendezvous record, the DHT
+ * record; and the handshakes with whoever comes.
+ *
+ * Each connection gets a thread of its own (at most ACCEPT_SLOTS at once,
+ * ACCEPT_PER_SOURCE of them from one source), and each handshake has an
+ * absolute deadline, so a stranger that stalls holds one slot for a few
+ * seconds and blocks nobody. The first handshake that succeeds wins; the
+ * others are shut down and joined.
+ *
+ * A peer that got message 2 and then sent a wrong confirmation, left or ran
+ * out of time could test one guess: that is a wrong guess. ACCEPT_MAX_WRONG
+ * of them spend the code. The k-th wrong guess from a source (an IPv4
+ * address, an IPv6 /64, or the relay room) makes its next handshake wait
+ * until min(2^k, 60) s have passed, so one guesser cannot spend the code
+ * in a moment and others are not slowed. The wait holds the connection
+ * rather than closing it, and a source in its back-off gets one handshake
+ * at a time (more are closed at once): a user who mistyped and
+ * at once tries again from the same machine is served a moment later, not
+ * turned away, and a guesser still gets one guess per wait.
+ *
+ * Only the main thread counts; the threads report through the mutex and
+ * wake it with a byte on a pipe; a held thread waits on the condition
+ * variable, so that stopping needs no polling.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "code.h"
+#include "dht.h"
+#include "discovery.h"
+#include "err.h"
+#include "handshake.h"
+#include "net.h"
+#include "portmap.h"
+
+#define ACCEPT_SLOTS 8
+#define ACCEPT_PER_SOURCE 3
+#define ACCEPT_SOURCES 64 /* remembered for the back-off; the oldest goes first */
+#define BACKOFF_MAX_S 60
+
+/* Where the sender waits: its listening socket on the LAN and, with a
+ * relay, a connection parked in its relay room plus the rendezvous record
+ * that names the room, renewed when the five-minute bucket rolls over and
+ * before it expires. A room whose connection starts a handshake is left to
+ * it: the sender parks in a fresh room and points the record there, so a
+ * stranger in the room keeps nobody out. */
+struct meet {
+    const struct relay_choice *rly;
+    unsigned channel;
+    int lfd, rfd, wakefd, published, warned;
+    char room[RV_ROOM_HEX + 1], owner[RV_OWNER_HEX + 1], key[RV_KEY_HEX + 1];
+    uint64_t bucket, put_ms, retry_ms;
+    /* The DHT record: this host's public addresses with lport, and the
+     * router's mapping of lport once there is one. */
+    struct pcp_dht *dht;
+    struct portmap *dht_pm;
+    uint16_t lport;
+    uint64_t dht_bucket;
+    int64_t dht_put_ms;
+    int dht_mapped, dht_warned;
+    FILE *json; /* JSON events, or NULL */
+};
+
+#define RECORD_RENEW_MS 120000
+
+static int meet_publish(struct meet *mt, int now)
+{
+    uint64_t b = discovery_bucket(discovery_now_ns());
+    if (!now && b == mt->bucket && (uint64_t)net_now_ms() - mt->put_ms < RECORD_RENEW_MS)
+        return 0;
+    char rec[128], key[RV_KEY_HEX + 1];
+    rv_record_make(rec, sizeof(rec), mt->room);
+    rv_key(key, b, mt->channel);
+    int e = rv_put(&mt->rly->client, key, mt->owner, rec, strlen(rec), 5000, NULL);
+    if (e == 0) {
+        memcpy(mt->key, key, sizeof(key));
+        mt->bucket = b;
+        mt->put_ms = (uint64_t)net_now_ms();
+        mt->published = 1;
+    } else {
+        mt->put_ms = (uint64_t)net_now_ms() - RECORD_RENEW_MS + 5000; /* try again in 5 s */
+    }
+    return e;
+}
+
+/* Put the DHT record when there is none yet, when the bucket rolled, when
+ * half its life is gone, and once more when the router's mapping came. */
+static void meet_dht(struct meet *mt)
+{
+    if (!mt->dht)
+        return;
+    if (!mt->dht_warned && dht_put_state(mt->dht) == 0) {
+        mt->dht_warned = 1;
+        fprintf(stderr,
+                "pcp: the DHT: no node took the record (is %s reachable?); receivers on other "
+                "networks need a relay\n",
+                mt->rly->dht_bootstrap);
+    }
+    uint64_t b = discovery_bucket(discovery_now_ns());
+    int64_t now = net_now_ms();
+    struct sockaddr_storage a[DHT_MAX_ADDRS];
+    const char *how;
+    int map_new = !mt->dht_mapped && mt->dht_pm && portmap_get(mt->dht_pm, 0, &a[0], &how) == 0;
+    if (b == mt->dht_bucket && now - mt->dht_put_ms < DHT_TTL_S * 1000 / 2 && !map_new)
+        return;
+    size_t n = map_new || mt->dht_mapped ? 1 : 0;
+    if (n && !map_new && portmap_get(mt->dht_pm, 0, &a[0], &how) != 0)
+        n = 0;
+    n += dht_local_addrs(mt->lport, a + n, DHT_MAX_ADDRS - n);
+    mt->dht_mapped |= map_new;
+    mt->dht_put_ms = now;
+    mt->dht_bucket = b;
+    char rec[DHT_RECORD_MAX + 1];
+    /* Without a public address (behind a NAT that maps nothing) there is
+     * nothing a receiver elsewhere could dial: no record. */
+    if (n == 0 ||
+        dht_record_make(rec, sizeof(rec), discovery_now_ns() / 1000000000u + DHT_TTL_S, a, n) ||
+        dht_put_record(mt->dht, b, mt->channel, rec))
+        return;
+    if (mt->json) {
+        fprintf(mt->json, "{\"event\":\"dht\",\"put\":%zu,\"mapped\":%s}\n", n,
+                mt->dht_mapped ? "true" : "false");
+        fflush(mt->json);
+    }
+}
+
+static void meet_warn(struct meet *mt, int e)
+{
+    if (mt->warned++ == 0)
+        fprintf(stderr, "pcp: the relay %s: %s; still trying\n", mt->rly->shown, pcp_strerror(e));
+}
+
+/* Leave the room and withdraw the record (a new room comes with the next
+ * meet_wait). */
+static void meet_leave_relay(struct meet *mt)
+{
+    if (mt->rfd >= 0)
+        close(mt->rfd);
+    mt->rfd = -1;
+    if (mt->published)
+        rv_delete(&mt->rly->client, mt->key, mt->owner, 2000);
+    mt->published = 0;
+}
+
+/* The next connection that may be a receiver: from the LAN (*relayed 0,
+ * *peer set) or through the relay (*relayed 1); 1 when woken by wakefd. */
+static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_storage *peer,
+                     int *relayed)
+{
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : (uint64_t)net_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        meet_dht(mt);
+        if (mt->rly->use) {
+            int e = meet_publish(mt, 0);
+            if (e == PCP_ERR_RELAY_AUTH)
+                return e;
+            if (e)
+                meet_warn(mt, e);
+            if (mt->rfd < 0 && (uint64_t)net_now_ms() >= mt->retry_ms) {
+                e = rv_pipe(&mt->rly->client, mt->room, 5000, &mt->rfd);
+                if (e == PCP_ERR_RELAY_AUTH)
+                    return e;
+                if (e) {
+                    mt->rfd = -1;
+                    mt->retry_ms = (uint64_t)net_now_ms() + 2000;
+                    meet_warn(mt, e);
+                }
+            }
+        }
+        struct pollfd p[3];
+        nfds_t n = 0;
+        p[n++] = (struct pollfd){.fd = mt->wakefd, .events = POLLIN};
+        if (mt->lfd >= 0)
+            p[n++] = (struct pollfd){.fd = mt->lfd, .events = POLLIN};
+        if (mt->rfd >= 0)
+            p[n++] = (struct pollfd){.fd = mt->rfd, .events = POLLIN};
+        if (poll(p, n, 500) < 0 && errno != EINTR)
+            return PCP_ERR_NET;
+        if (p[0].revents) {
+            char drain[64];
+            while (read(mt->wakefd, drain, sizeof(drain)) > 0)
+                ;
+            return 1;
+        }
+        for (nfds_t i = 1; i < n; i++) {
+            if (!p[i].revents)
+                continue;
+            if (p[i].fd == mt->lfd) {
+                if (net_accept(mt->lfd, 100, NULL, fd, peer) != 0)
+                    continue;
+                *relayed = 0;
+                return 0;
+            }
+            /* The relay room: the receiver's first bytes, or its end. */
+            char c;
+            if (recv(mt->rfd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+                *fd = mt->rfd;
+                mt->rfd = -1;
+                memset(peer, 0, sizeof(*peer));
+                *relayed = 1;
+                /* The room is taken by this peer until its handshake ends:
+                 * wait in a fresh one, named by the record at once. */
+                rv_random_hex(mt->room, RV_ROOM_HEX);
+                mt->put_ms = 0;
+                return 0;
+            }
+            /* Ended with nothing said: the arrival deadline, or the relay
+             * restarted and forgot the record too. Enter again, publish
+             * again. */
+            close(mt->rfd);
+            mt->rfd = -1;
+            mt->retry_ms = (uint64_t)net_now_ms() + 500;
+            mt->put_ms = 0;
+        }
+        if ((uint64_t)net_now_ms() >= deadline)
+            return PCP_ERR_TIMEOUT;
+    }
+}
+
+/* One handshake at a time per slot. fd and done change under the mutex:
+ * the main thread shuts a loser's fd down only while it is still open. */
+struct slot {
+    struct acceptor *a;
+    pthread_t th;
+    int used; /* a thread was started and is not joined yet */
+    int done; /* it has finished */
+    int fd;   /* -1 once closed (or handed to the winner) */
+    int rc;
+    int relayed;
+    int64_t not_before; /* the source's back-off: hold until then */
+    size_t src;         /* index in a->src */
+    struct sockaddr_storage peer;
+    struct frame_reader fr;
+    uint8_t tx[32], rx[32];
+};
+
+/* A source: the relay room, an IPv4 address, or an IPv6 /64. */
+struct source {
+    uint8_t key[9]; /* 0: unused; 'r'; '4' + 4 bytes; '6' + 8 bytes */
+    char who[64];   /* for messages: the last address seen */
+    int busy;       /* handshakes now */
+    int wrong;      /* wrong guesses, all codes */
+    int tries;      /* wrong guesses at this code */
+    int64_t until;  /* no handshake before this (net_now_ms) */
+    int64_t seen;
+};
+
+struct acceptor {
+    struct accept_cfg c;
+    struct meet mt;
+    struct mdns_responder *resp;
+    struct pcp_code code;
+    uint8_t pw[2 * CODE_MAX_WORDS];
+    size_t pwlen;
+    char aad[32];
+    int wake[2];
+    int64_t deadline; /* --timeout, or INT64_MAX */
+    int wrong;        /* wrong guesses at this code */
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* stopping changed */
+    int winner;        /* slot index, or -1; under mu */
+    int stopping;      /* under mu: held handshakes give up */
+    struct slot s[ACCEPT_SLOTS];
+    struct source src[ACCEPT_SOURCES];
+};
+
+static void *serve(void *arg)
+{
+    struct slot *s = arg;
+    struct acceptor *a = s->a;
+    struct timespec ts = {.tv_sec = s->not_before / 1000,
+                          .tv_nsec = (long)(s->not_before % 1000) * 1000000};
+    pthread_mutex_lock(&a->mu);
+    while (!a->stopping && net_now_ms() < s->not_before)
+        pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+    int stopped = a->stopping;
+    pthread_mutex_unlock(&a->mu);
+    /* The stall timeout the transfer keeps after the handshake. */
+    int e = stopped ? PCP_ERR_CANCELLED : net_set_timeout(s->fd, 10000);
+    struct pollfd p = {.fd = s->fd, .events = POLLRDHUP};
+    /* A peer that gave up while it was held must not cost a guess. */
+    if (e == 0 && s->not_before && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP)))
+        e = PCP_ERR_CLOSED;
+    if (e == 0)
+        e = frame_reader_init(&s->fr, s->fd);
+    if (e == 0)
+        e = handshake_sender_by(s->fd, &s->fr, a->pw, a->pwlen, a->aad,
+                                net_now_ms() + HANDSHAKE_SENDER_MS, s->tx, s->rx);
+    pthread_mutex_lock(&a->mu);
+    if (e == 0 && a->winner < 0) {
+        a->winner = (int)(s - a->s);
+    } else {
+        if (e == 0) /* a second receiver with the code: the first one has it */
+            e = PCP_ERR_CLOSED;
+        sodium_memzero(s->tx, sizeof(s->tx));
+        sodium_memzero(s->rx, sizeof(s->rx));
+        frame_reader_free(&s->fr);
+        close(s->fd);
+        s->fd = -1;
+    }
+    s->rc = e;
+    s->done = 1;
+    pthread_mutex_unlock(&a->mu);
+    if (write(a->wake[1], "w", 1) < 0) {
+        /* The pipe is full: the main thread has wake-ups to read already. */
+    }
+    return NULL;
+}
+
+static size_t source_of(struct acceptor *a, const struct sockaddr_storage *peer, int relayed)
+{
+    uint8_t key[9] = {'r'};
+    struct sockaddr_storage p = *peer;
+    if (!relayed) {
+        net_addr_unmap(&p);
+        if (p.ss_family == AF_INET) {
+            key[0] = '4';
+            memcpy(key + 1, &((const struct sockaddr_in *)&p)->sin_addr, 4);
+        } else {
+            key[0] = '6';
+            memcpy(key + 1, &((const struct sockaddr_in6 *)&p)->sin6_addr, 8);
+        }
+    }
+    size_t i, free_i = 0;
+    int64_t oldest = INT64_MAX;
+    for (i = 0; i < ACCEPT_SOURCES; i++) {
+        if (a->src[i].key[0] && !memcmp(a->src[i].key, key, sizeof(key)))
+            break;
+        /* A source is forgotten only when none of its handshakes runs. */
+        if (a->src[i].busy == 0 && a->src[i].seen < oldest) {
+            oldest = a->src[i].seen;
+            free_i = i;
+        }
+    }
+    if (i == ACCEPT_SOURCES) {
+        i = free_i;
+        memset(&a->src[i], 0, sizeof(a->src[i]));
+        memcpy(a->src[i].key, key, sizeof(key));
+    }
+    struct source *s = &a->src[i];
+    if (relayed)
+        snprintf(s->who, sizeof(s->who), "the relay");
+    else
+        net_addr_str(&p, 0, s->who, sizeof(s->who));
+    s->seen = net_now_ms();
+    return i;
+}
+
+/* Start a handshake on fd (held while its source waits out a back-off), or
+ * close it at once: its source has ACCEPT_PER_SOURCE handshakes already (or
+ * one, during its back-off), or every slot is taken. */
+static void admit(struct acceptor *a, int fd, const struct sockaddr_storage *peer, int relayed)
+{
+    size_t si = source_of(a, peer, relayed);
+    struct source *src = &a->src[si];
+    size_t i;
+    for (i = 0; i < ACCEPT_SLOTS && a->s[i].used; i++)
+        ;
+    int64_t now = net_now_ms();
+    if (src->busy >= (now < src->until ? 1 : ACCEPT_PER_SOURCE) || i == ACCEPT_SLOTS) {
+        close(fd);
+        return;
+    }
+    struct slot *s = &a->s[i];
+    memset(s, 0, sizeof(*s));
+    s->a = a;
+    s->fd = fd;
+    s->peer = *peer;
+    s->relayed = relayed;
+    s->src = si;
+    s->not_before = now < src->until ? src->until : 0;
+    if (pthread_create(&s->th, NULL, serve, s) != 0) {
+        close(fd);
+        return;
+    }
+    s->used = 1;
+    src->busy++;
+}
+
+/* Join the handshakes that ended and count their wrong guesses. */
+static void reap(struct acceptor *a)
+{
+    for (size_t i = 0; i < ACCEPT_SLOTS; i++) {
+        struct slot *s = &a->s[i];
+        pthread_mutex_lock(&a->mu);
+        int done = s->used && s->done;
+        pthread_mutex_unlock(&a->mu);
+        if (!done)
+            continue;
+        pthread_join(s->th, NULL);
+        s->used = 0;
+        struct source *src = &a->src[s->src];
+        src->busy--;
+        if (s->rc != PCP_ERR_BAD_CODE)
+            continue; /* not a receiver of ours, or a winner: it learnt nothing */
+        a->wrong++;
+        src->tries++;
+        src->wrong++;
+        int wait_s = src->wrong >= 6 ? BACKOFF_MAX_S : 1 << src->wrong;
+        src->until = net_now_ms() + wait_s * 1000;
+        /* Not in the room meanwhile: a receiver that comes waits there as
+         * the lone peer until we enter again. */
+        if (s->relayed && a->mt.retry_ms < (uint64_t)src->until)
+            a->mt.retry_ms = (uint64_t)src->until;
+        if (a->c.json) {
+            fprintf(a->c.json,
+                    "{\"event\":\"wrong_code\",\"attempt\":%d,\"max\":%d,\"peer\":", a->wrong,
+                    ACCEPT_MAX_WRONG);
+            ui_json_str(a->c.json, src->who);
+            fprintf(a->c.json, ",\"wait\":%d}\n", wait_s);
+            fflush(a->c.json);
+        }
+        if (a->wrong >= ACCEPT_MAX_WRONG) /* spent() says what comes next */
+            fprintf(stderr, "pcp: a receiver at %s used a wrong code (attempt %d of %d)\n",
+                    src->who, a->wrong, ACCEPT_MAX_WRONG);
+        else
+            fprintf(stderr,
+                    "pcp: a receiver at %s used a wrong code (attempt %d of %d; %s may try "
+                    "again in %d s); still waiting\n",
+                    src->who, a->wrong, ACCEPT_MAX_WRONG, s->relayed ? "the relay" : "that address",
+                    wait_s);
+    }
+}
+
+/* Shut every running handshake but the winner's down and join them. */
+static void stop_all(struct acceptor *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->stopping = 1;
+    pthread_cond_broadcast(&a->cv);
+    for (size_t i = 0; i < ACCEPT_SLOTS; i++)
+        if (a->s[i].used && !a->s[i].done && a->s[i].fd >= 0 && (int)i != a->winner)
+            shutdown(a->s[i].fd, SHUT_RDWR);
+    pthread_mutex_unlock(&a->mu);
+    for (size_t i = 0; i < ACCEPT_SLOTS; i++) {
+        struct slot *s = &a->s[i];
+        if (!s->used)
+            continue;
+        pthread_join(s->th, NULL);
+        s->used = 0;
+        a->src[s->src].busy--;
+    }
+    pthread_mutex_lock(&a->mu);
+    a->stopping = 0;
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* Announce the code's channel: mDNS, the relay record, the DHT. */
+static int announce(struct acceptor *a)
+{
+    struct ui *u = a->c.u;
+    int e;
+    a->mt.channel = code_channel(&a->code);
+    a->pwlen = code_password(&a->code, a->pw);
+    snprintf(a->aad, sizeof(a->aad), "pcp/1/%u", a->mt.channel);
+    a->mt.dht_bucket = 0; /* a record under the new channel at once */
+    if (a->mt.lfd >= 0 &&
+        (e = mdns_responder_start(&a->resp, a->c.ifname, a->mt.channel, a->mt.lport, "v=1")) != 0)
+        return ui_fail(u, e, "cannot announce on the local network%s%s: %s",
+                       a->c.ifname ? " on interface " : "", a->c.ifname ? a->c.ifname : "",
+                       pcp_strerror(e));
+    if (a->c.rly->use) {
+        rv_random_hex(a->mt.room, RV_ROOM_HEX);
+        if ((e = meet_publish(&a->mt, 1)) != 0)
+            return ui_fail(u, e, "the relay %s refused or could not be reached: %s%s",
+                           a->c.rly->shown, pcp_strerror(e),
+                           a->c.rly->only ? "" : " (--no-relay sends on the LAN only)");
+    }
+    return EXIT_OK;
+}
+
+/* Stop being found: while the user decides, and at the end. */
+static void unannounce(struct acceptor *a)
+{
+    mdns_responder_stop(a->resp);
+    a->resp = NULL;
+    if (a->c.rly->use)
+        meet_leave_relay(&a->mt);
+}
+
+int accept_open(struct acceptor **out, const struct accept_cfg *c, const struct pcp_code *code)
+{
+    struct acceptor *a = calloc(1, sizeof(*a));
+    *out = NULL;
+    if (!a)
+        return ui_fail(c->u, PCP_ERR_NOMEM, "out of memory");
+    a->c = *c;
+    a->code = *code;
+    a->winner = -1;
+    a->mt = (struct meet){.rly = c->rly, .lfd = -1, .rfd = -1, .json = c->json};
+    a->wake[0] = a->wake[1] = -1;
+    a->deadline = c->timeout_ms < 0 ? INT64_MAX : net_now_ms() + c->timeout_ms;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* net_now_ms()'s clock */
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    *out = a;
+    if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) != 0)
+        return ui_fail(c->u, PCP_ERR_NET, "cannot make a pipe: %s", strerror(errno));
+    a->mt.wakefd = a->wake[0];
+    if (!c->rly->only) {
+        int e;
+        if ((e = net_listen((uint16_t)c->port, &a->mt.lfd, &a->mt.lport)) != 0)
+            return ui_fail(c->u, e, "cannot listen on TCP port %ld: is it in use?", c->port);
+        if (c->rly->dht) {
+            if ((e = dht_open(&a->mt.dht, c->rly->dht_bootstrap)) != 0)
+                fprintf(stderr, "pcp: cannot join the DHT: %s; going on without it\n",
+                        pcp_strerror(e));
+            else
+                a->mt.dht_pm = portmap_start(a->mt.lport);
+        }
+    }
+    if (c->rly->use)
+        rv_random_hex(a->mt.owner, RV_OWNER_HEX);
+    return announce(a);
+}
+
+/* The bound is reached: say who tried; on a terminal offer a fresh code. */
+static int spent(struct acceptor *a)
+{
+    char who[512] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < ACCEPT_SOURCES; i++) {
+        struct source *s = &a->src[i];
+        if (!s->key[0] || !s->tries || off >= sizeof(who))
+            continue;
+        int n = snprintf(who + off, sizeof(who) - off, "%s%d from %s", off ? ", " : "", s->tries,
+                         s->who);
+        off += n > 0 ? (size_t)n : 0;
+    }
+    if (off >= sizeof(who))
+        memcpy(who + sizeof(who) - 5, "...", 4);
+    unannounce(a);
+    if (!a->c.ask || a->c.fixed_code)
+        return ui_fail(a->c.u, PCP_ERR_ATTEMPTS,
+                       "%d receivers used a wrong code (%s): someone may be guessing. Nothing "
+                       "was sent; run 'pcp send' again for a new code.",
+                       a->wrong, who);
+    fprintf(stderr,
+            "pcp: %d receivers used a wrong code (%s): someone may be guessing. This code "
+            "is spent; nothing was sent.\nMake a new code and keep waiting? [Y/n] ",
+            a->wrong, who);
+    fflush(stderr);
+    char line[64];
+    if (!fgets(line, sizeof(line), stdin) || (line[0] != '\n' && line[0] != 'y' && line[0] != 'Y'))
+        return ui_fail(a->c.u, PCP_ERR_ATTEMPTS, "no new code: nothing was sent");
+    int e = code_generate(&a->code, a->c.words);
+    if (e != 0)
+        return ui_fail(a->c.u, PCP_ERR_INVAL, "cannot make a code");
+    a->wrong = 0;
+    for (size_t i = 0; i < ACCEPT_SOURCES; i++)
+        a->src[i].tries = 0;
+    int rc = announce(a);
+    if (rc != EXIT_OK)
+        return rc;
+    char text[CODE_TEXT_MAX];
+    code_format(&a->code, text, sizeof(text));
+    a->c.show(a->c.ud, text);
+    fprintf(stderr, "Waiting for the receiver with the new code...\n");
+    return EXIT_OK;
+}
+
+int accept_wait(struct acceptor *a, struct accepted *out)
+{
+    int fd, relayed, rc;
+    struct sockaddr_storage peer;
+    for (;;) {
+        reap(a);
+        pthread_mutex_lock(&a->mu);
+        int w = a->winner;
+        pthread_mutex_unlock(&a->mu);
+        if (w >= 0) {
+            stop_all(a);
+            struct slot *s = &a->s[w];
+            out->fd = s->fd;
+            out->fr = s->fr;
+            memcpy(out->tx, s->tx, sizeof(out->tx));
+            memcpy(out->rx, s->rx, sizeof(out->rx));
+            sodium_memzero(s->tx, sizeof(s->tx));
+            sodium_memzero(s->rx, sizeof(s->rx));
+            out->peer = s->peer;
+            out->relayed = s->relayed;
+            s->fd = -1;
+            return EXIT_OK;
+        }
+        if (a->wrong >= ACCEPT_MAX_WRONG) {
+            stop_all(a);
+            if ((rc = spent(a)) != EXIT_OK)
+                return rc;
+            continue;
+        }
+        int wait_ms = -1, e;
+        if (a->deadline != INT64_MAX) {
+            int64_t left = a->deadline - net_now_ms();
+            wait_ms = left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+        }
+        e = wait_ms == 0 ? PCP_ERR_TIMEOUT : meet_wait(&a->mt, wait_ms, &fd, &peer, &relayed);
+        if (e == 1)
+            continue;
+        if (e == PCP_ERR_TIMEOUT)
+            return ui_fail(a->c.u, PCP_ERR_NOT_FOUND,
+                           "no receiver came within %d s; nothing was sent",
+                           a->c.timeout_ms / 1000);
+        if (e)
+            return ui_fail(a->c.u, e, "waiting for the receiver failed: %s", pcp_strerror(e));
+        admit(a, fd, &peer, relayed);
+    }
+}
+
+void accept_close(struct acceptor *a)
+{
+    if (!a)
+        return;
+    stop_all(a);
+    unannounce(a);
+    if (a->mt.lfd >= 0)
+        close(a->mt.lfd);
+    dht_close(a->mt.dht);
+    portmap_stop(a->mt.dht_pm);
+    for (int i = 0; i < 2; i++)
+        if (a->wake[i] >= 0)
+            close(a->wake[i]);
+    sodium_memzero(a->pw, sizeof(a->pw));
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
