@@ -586,7 +586,7 @@ static void big_offer(struct manifest *m, size_t n, size_t namelen)
         if (namelen) {
             memset(p, 'x', namelen);
             p[namelen] = '\0';
-            snprintf(p, 9, "h%07zu", i);
+            snprintf(p, 9, "h%07u", (unsigned)(i % 10000000u));
             p[8] = 'x';
         } else {
             snprintf(p, sizeof(p), "d%03zu/f%07zu", i / 10000, i);
