@@ -17,6 +17,11 @@
 #include "cmd.h"
 #include "err.h"
 #include "relay.h"
+#include "rvproto.h"
+
+#define TEXT_OF(x) #x
+#define TEXT(x) TEXT_OF(x)
+#define RELAY_PORT_TEXT TEXT(RV_DEFAULT_PORT)
 
 /* Every setting is also a flag of the same name. */
 static const char *const keys[] = {
@@ -52,7 +57,8 @@ static void help(FILE *f)
                "receivers that cannot reach each other directly meet here; the relay only\n"
                "ever sees encrypted bytes.\n\n"
                "Options (each also a 'key = value' line of the config file):\n"
-               "      --listen [ADDR:]PORT   where to listen (default 9474, every address;\n"
+               "      --listen [ADDR:]PORT   where to listen (default " RELAY_PORT_TEXT
+               ", every address;\n"
                "                             env PCP_RELAY_LISTEN)\n"
                "      --token TOKEN          private relay: clients need this token (env\n"
                "                             PCP_RELAY_TOKEN; --token-file keeps it out of ps)\n"

@@ -655,8 +655,8 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
             res->portmap = how;
         size_t blen =
             seal_cands(&k, l.port, has_map ? &mapped : NULL, blob, sizeof(blob), &have_v6);
-        got = rv_punch(pp->relay, k.room, pp->receiver ? 'r' : 's', l.port, blob, blen,
-                       COORD_WAIT_S, &ans) == 0;
+        got = rv_punch(pp->relay, k.room, pp->receiver ? RVP_SIDE_RECEIVER : RVP_SIDE_SENDER,
+                       l.port, blob, blen, COORD_WAIT_S, &ans) == 0;
     }
     int64_t now = net_now_ms(), dial_at = now, dial_end = now;
     if (got) {

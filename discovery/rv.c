@@ -51,20 +51,6 @@ static int is_alnum(int ch)
     return is_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
-static int is_lower_hex(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!is_digit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-            return 0;
-    return 1;
-}
-
-/* Exactly n lowercase hex digits and a NUL. */
-static int is_hex_string(const char *s, size_t n)
-{
-    return s && strnlen(s, n + 1) == n && is_lower_hex(s, n);
-}
-
 /* RFC 9110 tchar: what a header name is made of. */
 static int is_tchar(int ch)
 {
@@ -83,27 +69,11 @@ static int is_path_char(int ch)
     return is_alnum(ch) || (ch != 0 && strchr("-._~!$&'()*+,;=:%/", ch) != NULL);
 }
 
-/* 1..max_digits decimal digits, nothing else (max_digits <= 18, so that
- * the value cannot overflow). */
-static int parse_dec(const char *s, size_t n, size_t max_digits, unsigned long long *v)
-{
-    unsigned long long x = 0;
-    if (n == 0 || n > max_digits)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit(s[i]))
-            return -1;
-        x = x * 10 + (unsigned)(s[i] - '0');
-    }
-    *v = x;
-    return 0;
-}
-
 /* 1..5 digits, 1..65535. */
 static int parse_port(const char *s, size_t n, unsigned *port)
 {
-    unsigned long long v;
-    if (parse_dec(s, n, 5, &v) != 0 || v == 0 || v > 65535)
+    uint64_t v;
+    if (rvp_dec(s, n, 5, 65535, &v) != 0 || v == 0)
         return -1;
     *port = (unsigned)v;
     return 0;
@@ -243,7 +213,7 @@ void rv_random_hex(char *out, size_t hex_digits)
 
 int rv_record_make(char *out, size_t cap, const char *room)
 {
-    if (!out || !is_hex_string(room, RV_ROOM_HEX))
+    if (!out || !rvp_is_hex(room, RV_ROOM_HEX))
         return PCP_ERR_INVAL;
     int n = snprintf(out, cap, "v=1\nroom=%s\n", room);
     if (n < 0 || (size_t)n >= cap) {
@@ -289,7 +259,7 @@ int rv_record_parse(const uint8_t *rec, size_t len, char room[RV_ROOM_HEX + 1])
             if (have_v++ || !span_is(val, vl, "1"))
                 return PCP_ERR_PROTO;
         } else if (span_is(line, kl, "room")) {
-            if (have_room++ || vl != RV_ROOM_HEX || !is_lower_hex((const char *)val, vl))
+            if (have_room++ || vl != RV_ROOM_HEX || !rvp_hex_span((const char *)val, vl))
                 return PCP_ERR_PROTO;
             memcpy(got, val, RV_ROOM_HEX);
             got[RV_ROOM_HEX] = '\0';
@@ -446,17 +416,17 @@ static int parse_header(const uint8_t *l, size_t n, struct http_resp *r, int *se
     const uint8_t *v = trim_ows(l + nl + 1, n - nl - 1, &vl);
 
     if (name_is(l, nl, "Content-Length")) {
-        unsigned long long x;
-        if ((*seen_cl)++ || parse_dec((const char *)v, vl, 18, &x) != 0)
+        uint64_t x;
+        if ((*seen_cl)++ || rvp_dec((const char *)v, vl, 18, UINT64_MAX, &x) != 0)
             return PCP_ERR_PROTO;
         r->content_length = (long long)x;
-    } else if (name_is(l, nl, "X-Pcp-Observed")) {
+    } else if (name_is(l, nl, RVP_HDR_OBSERVED)) {
         if ((*seen_obs)++ || vl == 0 || vl >= sizeof(r->observed))
             return PCP_ERR_PROTO;
         memcpy(r->observed, v, vl);
         r->observed[vl] = '\0';
     } else if (name_is(l, nl, "Upgrade")) {
-        if (name_is(v, vl, "pcp-relay/1"))
+        if (name_is(v, vl, RVP_UPGRADE))
             r->upgrade = 1;
     } else if (name_is(l, nl, "Transfer-Encoding")) {
         return PCP_ERR_PROTO;
@@ -622,12 +592,12 @@ static int read_head(const struct conn *k, uint8_t head[HEAD_MAX], size_t *head_
 struct req {
     const char *method;
     const char *path;  /* after the prefix: "/v1/rv/KEY?wait=3" */
-    const char *owner; /* X-Pcp-Owner, or NULL */
+    const char *owner; /* RVP_HDR_OWNER, or NULL */
     const void *body;  /* with Content-Length, or NULL */
     size_t blen;
     int upgrade;         /* a pipe: Upgrade instead of Connection: close */
     uint16_t local_port; /* dial from this port (0: any) */
-    int send_rtt;        /* X-Pcp-Rtt: how long the connect took */
+    int send_rtt;        /* RVP_HDR_RTT: how long the connect took */
 };
 
 static void put_str(struct wbuf *w, const char *s)
@@ -668,18 +638,18 @@ static int build_request(const struct rv_client *c, const struct req *q, int rtt
     put_str(w, c->url.port);
     put_str(w, "\r\nUser-Agent: pcp/" PCP_VERSION "\r\n");
     if (has_token) {
-        put_str(w, "Authorization: Bearer ");
+        put_str(w, "Authorization: " RVP_AUTH_BEARER);
         put_str(w, c->token);
         put_str(w, "\r\n");
     }
     if (q->owner) {
-        put_str(w, "X-Pcp-Owner: ");
+        put_str(w, RVP_HDR_OWNER ": ");
         put_str(w, q->owner);
         put_str(w, "\r\n");
     }
     if (q->send_rtt) {
         char num[48];
-        snprintf(num, sizeof(num), "X-Pcp-Rtt: %d\r\n", rtt_ms);
+        snprintf(num, sizeof(num), RVP_HDR_RTT ": %d\r\n", rtt_ms);
         put_str(w, num);
     }
     if (q->body) {
@@ -687,7 +657,7 @@ static int build_request(const struct rv_client *c, const struct req *q, int rtt
         snprintf(num, sizeof(num), "Content-Length: %zu\r\n", q->blen);
         put_str(w, num);
     }
-    put_str(w, q->upgrade ? "Connection: Upgrade\r\nUpgrade: pcp-relay/1\r\n\r\n"
+    put_str(w, q->upgrade ? "Connection: Upgrade\r\nUpgrade: " RVP_UPGRADE "\r\n\r\n"
                           : "Connection: close\r\n\r\n");
     if (q->body)
         wbuf_put_bytes(w, q->body, q->blen);
@@ -836,12 +806,12 @@ int rv_put(const struct rv_client *c, const char *key, const char *owner, const 
     int e;
 
     clear_addr(observed);
-    if (!c || !is_hex_string(key, RV_KEY_HEX) || !is_hex_string(owner, RV_OWNER_HEX) || !rec ||
+    if (!c || !rvp_is_hex(key, RV_KEY_HEX) || !rvp_is_hex(owner, RV_OWNER_HEX) || !rec ||
         len == 0 || timeout_ms <= 0)
         return PCP_ERR_INVAL;
     if (len > RV_RECORD_MAX)
         return PCP_ERR_TOO_BIG;
-    snprintf(path, sizeof(path), "/v1/rv/%s", key);
+    snprintf(path, sizeof(path), RVP_PATH_RV "%s", key);
     struct req q = {.method = "PUT", .path = path, .owner = owner, .body = rec, .blen = len};
     e = exchange(c, &q, timeout_ms, -1, &resp, body, sizeof(body), &blen, PCP_ERR_PROTO, NULL);
     if (e)
@@ -849,18 +819,20 @@ int rv_put(const struct rv_client *c, const char *key, const char *owner, const 
     if (resp.status != 200)
         return status_err(resp.status);
     /* "observed ADDR:PORT\n" */
-    if (blen < 9 || memcmp(body, "observed ", 9) != 0)
+    const size_t skip = RVP_LEN(RVP_PUT_OBSERVED);
+    if (blen < skip || memcmp(body, RVP_PUT_OBSERVED, skip) != 0)
         return PCP_ERR_PROTO;
     if (body[blen - 1] == '\n')
         blen--;
-    if ((e = rv_addr_parse((const char *)body + 9, blen - 9, &obs)) != 0)
+    if ((e = rv_addr_parse((const char *)body + skip, blen - skip, &obs)) != 0)
         return e;
     if (observed)
         *observed = obs;
     return 0;
 }
 
-/* GET /v1/rv/KEY?wait=S[&all=1] into body[0..cap); see rv_get. */
+/* GET /v1/rv/KEY?wait=S[&all=1] into body[0..cap); see rv_get.
+ * PCP_ERR_INVAL for a bad client, key or wait_s. */
 static int get_body(const struct rv_client *c, const char *key, int wait_s, int all, uint8_t *body,
                     size_t cap, size_t *len, struct sockaddr_storage *observed)
 {
@@ -869,7 +841,10 @@ static int get_body(const struct rv_client *c, const char *key, int wait_s, int 
     struct http_resp resp;
     int e;
 
-    snprintf(path, sizeof(path), "/v1/rv/%s?wait=%d%s", key, wait_s, all ? "&all=1" : "");
+    if (!c || !rvp_is_hex(key, RV_KEY_HEX) || wait_s < 0 || wait_s > RV_WAIT_MAX_S)
+        return PCP_ERR_INVAL;
+    snprintf(path, sizeof(path), RVP_PATH_RV "%s?" RVP_Q_WAIT "=%d%s", key, wait_s,
+             all ? "&" RVP_Q_ALL "=1" : "");
     struct req q = {.method = "GET", .path = path};
     e = exchange(c, &q, RV_CONNECT_MS, wait_s * 1000 + RV_GET_SLACK_MS, &resp, body, cap, &blen,
                  PCP_ERR_TOO_BIG, NULL);
@@ -902,8 +877,7 @@ int rv_get(const struct rv_client *c, const char *key, int wait_s, uint8_t *rec,
     clear_addr(observed);
     if (len)
         *len = 0;
-    if (!c || !is_hex_string(key, RV_KEY_HEX) || wait_s < 0 || wait_s > RV_WAIT_MAX_S || !rec ||
-        cap == 0 || !len)
+    if (!rec || cap == 0 || !len)
         return PCP_ERR_INVAL;
     e = get_body(c, key, wait_s, 0, body, cap < sizeof(body) ? cap : sizeof(body), &blen, observed);
     if (e)
@@ -924,8 +898,7 @@ int rv_get_rooms(const struct rv_client *c, const char *key, int wait_s,
     clear_addr(observed);
     if (n)
         *n = 0;
-    if (!c || !is_hex_string(key, RV_KEY_HEX) || wait_s < 0 || wait_s > RV_WAIT_MAX_S || !rooms ||
-        max == 0 || !n)
+    if (!rooms || max == 0 || !n)
         return PCP_ERR_INVAL;
     e = get_body(c, key, wait_s, 1, body, sizeof(body), &blen, observed);
     if (e)
@@ -942,10 +915,9 @@ int rv_delete(const struct rv_client *c, const char *key, const char *owner, int
     struct http_resp resp;
     int e;
 
-    if (!c || !is_hex_string(key, RV_KEY_HEX) || !is_hex_string(owner, RV_OWNER_HEX) ||
-        timeout_ms <= 0)
+    if (!c || !rvp_is_hex(key, RV_KEY_HEX) || !rvp_is_hex(owner, RV_OWNER_HEX) || timeout_ms <= 0)
         return PCP_ERR_INVAL;
-    snprintf(path, sizeof(path), "/v1/rv/%s", key);
+    snprintf(path, sizeof(path), RVP_PATH_RV "%s", key);
     struct req q = {.method = "DELETE", .path = path, .owner = owner};
     e = exchange(c, &q, timeout_ms, -1, &resp, NULL, 0, NULL, PCP_ERR_PROTO, NULL);
     if (e)
@@ -975,9 +947,9 @@ int rv_pipe(const struct rv_client *c, const char *room, int timeout_ms, int *fd
 
     if (fd_out)
         *fd_out = -1;
-    if (!c || !is_hex_string(room, RV_ROOM_HEX) || timeout_ms <= 0 || !fd_out)
+    if (!c || !rvp_is_hex(room, RV_ROOM_HEX) || timeout_ms <= 0 || !fd_out)
         return PCP_ERR_INVAL;
-    snprintf(path, sizeof(path), "/v1/pipe/%s", room);
+    snprintf(path, sizeof(path), RVP_PATH_PIPE "%s", room);
     struct req q = {.method = "GET", .path = path, .upgrade = 1};
     int64_t deadline = net_now_ms() + timeout_ms;
     for (;;) {
@@ -1010,27 +982,30 @@ int rv_pipe(const struct rv_client *c, const char *room, int timeout_ms, int *fd
 int rv_punch_parse(const uint8_t *body, size_t len, struct rv_punch_answer *ans)
 {
     const char *p = (const char *)body, *end = p + len, *nl;
+    const size_t lpeer = RVP_LEN(RVP_PUNCH_PEER), ldelay = RVP_LEN(RVP_PUNCH_DELAY),
+                 lblob = RVP_LEN(RVP_PUNCH_BLOB);
     memset(ans, 0, sizeof(*ans));
     /* "peer ADDR:PORT\n" */
-    if (len < 5 || memcmp(p, "peer ", 5) != 0 || !(nl = memchr(p, '\n', len)))
+    if (len < lpeer || memcmp(p, RVP_PUNCH_PEER, lpeer) != 0 || !(nl = memchr(p, '\n', len)))
         return PCP_ERR_PROTO;
-    if (rv_addr_parse(p + 5, (size_t)(nl - p - 5), &ans->peer) != 0)
+    if (rv_addr_parse(p + lpeer, (size_t)(nl - p) - lpeer, &ans->peer) != 0)
         return PCP_ERR_PROTO;
     p = nl + 1;
-    /* "delay N\n", N 0..30000 */
-    if (end - p < 6 || memcmp(p, "delay ", 6) != 0 || !(nl = memchr(p, '\n', (size_t)(end - p))))
+    /* "delay N\n", N 0..RVP_DELAY_MAX_MS */
+    if ((size_t)(end - p) < ldelay || memcmp(p, RVP_PUNCH_DELAY, ldelay) != 0 ||
+        !(nl = memchr(p, '\n', (size_t)(end - p))))
         return PCP_ERR_PROTO;
-    unsigned long long d;
-    if (parse_dec(p + 6, (size_t)(nl - p - 6), 5, &d) != 0 || d > 30000)
+    uint64_t d;
+    if (rvp_dec(p + ldelay, (size_t)(nl - p) - ldelay, RVP_DELAY_DIGITS, RVP_DELAY_MAX_MS, &d) != 0)
         return PCP_ERR_PROTO;
     ans->delay_ms = (unsigned)d;
     p = nl + 1;
     /* "blob HEX\n", the last line */
-    if (end - p < 6 || memcmp(p, "blob ", 5) != 0 || end[-1] != '\n')
+    if ((size_t)(end - p) < lblob + 1 || memcmp(p, RVP_PUNCH_BLOB, lblob) != 0 || end[-1] != '\n')
         return PCP_ERR_PROTO;
-    const char *hex = p + 5;
+    const char *hex = p + lblob;
     size_t hexlen = (size_t)(end - 1 - hex);
-    if (hexlen % 2 || hexlen / 2 > RV_PUNCH_BLOB_MAX || !is_lower_hex(hex, hexlen) ||
+    if (hexlen % 2 || hexlen / 2 > RV_PUNCH_BLOB_MAX || !rvp_hex_span(hex, hexlen) ||
         sodium_hex2bin(ans->blob, sizeof(ans->blob), hex, hexlen, NULL, &ans->blob_len, NULL) != 0)
         return PCP_ERR_PROTO;
     return 0;
@@ -1045,10 +1020,12 @@ int rv_punch(const struct rv_client *c, const char *room, char side, uint16_t lo
     struct http_resp resp;
     int e;
 
-    if (!c || !is_hex_string(room, RV_ROOM_HEX) || (side != 's' && side != 'r') || !ans ||
+    if (!c || !rvp_is_hex(room, RV_ROOM_HEX) ||
+        (side != RVP_SIDE_SENDER && side != RVP_SIDE_RECEIVER) || !ans ||
         blen > RV_PUNCH_BLOB_MAX || (blen && !blob) || wait_s < 0 || wait_s > RV_WAIT_MAX_S)
         return PCP_ERR_INVAL;
-    snprintf(path, sizeof(path), "/v1/punch/%s?side=%c&wait=%d", room, side, wait_s);
+    snprintf(path, sizeof(path), RVP_PATH_PUNCH "%s?" RVP_Q_SIDE "=%c&" RVP_Q_WAIT "=%d", room,
+             side, wait_s);
     static const uint8_t none[1];
     struct req q = {.method = "POST",
                     .path = path,

@@ -14,16 +14,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define RV_DEFAULT_PORT 9474
-#define RV_KEY_HEX 64   /* rendezvous key: hex digits */
-#define RV_ROOM_HEX 32  /* relay room: hex digits */
-#define RV_OWNER_HEX 32 /* record owner: hex digits */
-#define RV_RECORD_MAX 1024
-#define RV_WAIT_MAX_S 30
-/* A key holds up to RV_RECORDS_MAX senders' records; GET ?all=1 sends
- * them all in one body of at most RV_RECORDS_BODY_MAX bytes. */
-#define RV_RECORDS_MAX 8
-#define RV_RECORDS_BODY_MAX (RV_RECORDS_MAX * (RV_RECORD_MAX + 2))
+#include "rvproto.h"
+
+/* The protocol's sizes (RV_KEY_HEX, RV_RECORD_MAX, RV_WAIT_MAX_S,
+ * RV_RECORDS_MAX, RV_PUNCH_BLOB_MAX, ...) and names are in rvproto.h,
+ * shared with the relay; what follows is the client's own. */
 /* rv_pipe's first wait after a 409 (room busy); it doubles up to
  * RV_PIPE_BACKOFF_MAX_MS. */
 #define RV_PIPE_BACKOFF_MS 200
@@ -103,7 +98,6 @@ int rv_pipe(const struct rv_client *c, const char *room, int timeout_ms, int *fd
  * net_dial_from) so that the relay observes the address the punch will
  * use. blob (at most RV_PUNCH_BLOB_MAX bytes) goes to the other side as
  * it is. PCP_ERR_NOT_FOUND when the other side did not come. */
-#define RV_PUNCH_BLOB_MAX 256
 struct rv_punch_answer {
     struct sockaddr_storage peer;     /* the other side, as the relay saw it */
     struct sockaddr_storage observed; /* this side, as the relay saw it */
@@ -145,9 +139,9 @@ int rv_addr_parse(const char *s, size_t len, struct sockaddr_storage *out);
 /* HTTP/1.1 response head parsing (exposed for tests and fuzzing). */
 struct http_resp {
     int status;
-    long long content_length; /* -1 when absent */
-    char observed[64];        /* X-Pcp-Observed, "" when absent */
-    int upgrade;              /* "Upgrade: pcp-relay/1" present */
+    long long content_length;        /* -1 when absent */
+    char observed[RVP_OBSERVED_MAX]; /* X-Pcp-Observed, "" when absent */
+    int upgrade;                     /* "Upgrade: pcp-relay/1" present */
 };
 /* Parse the head in buf[0..len) (ending with CRLF CRLF). Strict: status
  * line "HTTP/1.x NNN reason", header lines "Name: value", no obs-fold, no

@@ -78,6 +78,20 @@ static int live, exiting;
 #define EXIT_WAIT_MS 3000 /* at most, for the bridges to finish at exit */
 #define POLL_MS 200       /* how often an idle bridge looks at `exiting` */
 
+/* After an SSL_read or SSL_write that returned r <= 0: -1 when it waits
+ * for the network (*net_in or *net_out set), else SSL_get_error's code. */
+static int ssl_wait(SSL *ssl, int r, int *net_in, int *net_out)
+{
+    int e = SSL_get_error(ssl, r);
+    if (e == SSL_ERROR_WANT_READ)
+        *net_in = 1;
+    else if (e == SSL_ERROR_WANT_WRITE)
+        *net_out = 1;
+    else
+        return e;
+    return -1;
+}
+
 static void *bridge_main(void *arg)
 {
     struct bridge *b = arg;
@@ -109,14 +123,8 @@ static void *bridge_main(void *arg)
                     memmove(b->up, b->up + r, b->uplen - (size_t)r);
                     b->uplen -= (size_t)r;
                     progress = 1;
-                } else {
-                    int e = SSL_get_error(b->ssl, r);
-                    if (e == SSL_ERROR_WANT_READ)
-                        net_in = 1;
-                    else if (e == SSL_ERROR_WANT_WRITE)
-                        net_out = 1;
-                    else
-                        goto done;
+                } else if (ssl_wait(b->ssl, r, &net_in, &net_out) >= 0) {
+                    goto done;
                 }
             } else if (app_eof && !tls_shut) {
                 SSL_shutdown(b->ssl); /* close_notify: our side is done */
@@ -128,14 +136,10 @@ static void *bridge_main(void *arg)
                     b->downlen += (size_t)r;
                     progress = 1;
                 } else {
-                    int e = SSL_get_error(b->ssl, r);
-                    if (e == SSL_ERROR_WANT_READ)
-                        net_in = 1;
-                    else if (e == SSL_ERROR_WANT_WRITE)
-                        net_out = 1;
-                    else if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL)
+                    int e = ssl_wait(b->ssl, r, &net_in, &net_out);
+                    if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL)
                         tls_eof = progress = 1; /* closed, with or without notify */
-                    else
+                    else if (e >= 0)
                         goto done;
                 }
             }

@@ -1,7 +1,7 @@
 /*
  * config.c - the relay's settings: defaults, "key = value" files, flags.
  */
-#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +9,12 @@
 #include "err.h"
 #include "kv.h"
 #include "relay.h"
+#include "rvproto.h"
 
 void relay_config_default(struct relay_config *c)
 {
     memset(c, 0, sizeof(*c));
-    snprintf(c->listen, sizeof(c->listen), "9474");
+    snprintf(c->listen, sizeof(c->listen), "%d", RV_DEFAULT_PORT);
     c->drain_s = 30;
     c->lim.max_rooms = 10000;
     c->lim.max_records = 10000;
@@ -34,13 +35,9 @@ void relay_config_default(struct relay_config *c)
 /* A whole number with an optional K/M/G/T suffix (powers of 1024). */
 static int parse_size(const char *v, uint64_t max, uint64_t *out)
 {
-    char *end;
-    if (*v < '0' || *v > '9')
-        return -1;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (errno)
-        return -1;
+    size_t digits = strspn(v, "0123456789");
+    const char *end = v + digits;
+    uint64_t n;
     unsigned shift = 0;
     switch (*end) {
     case 'K':
@@ -62,7 +59,8 @@ static int parse_size(const char *v, uint64_t max, uint64_t *out)
     }
     if (*end && end[1])
         return -1;
-    if (n > (max >> shift))
+    /* Any number of digits (leading zeros too), nothing over max. */
+    if (rvp_dec(v, digits, digits, max >> shift, &n) != 0)
         return -1;
     *out = (uint64_t)n << shift;
     return 0;
@@ -77,13 +75,37 @@ static int set_uint(unsigned *dst, const char *v, unsigned min, unsigned max)
     return 0;
 }
 
+/* The settings that are a whole number from min to max. */
+static const struct {
+    const char *key;
+    size_t off; /* of the unsigned in struct relay_config */
+    unsigned min, max;
+} uint_keys[] = {
+    {"drain", offsetof(struct relay_config, drain_s), 0, 86400},
+    {"max-rooms", offsetof(struct relay_config, lim.max_rooms), 1, 1000000},
+    {"max-records", offsetof(struct relay_config, lim.max_records), 1, 1000000},
+    {"max-conns", offsetof(struct relay_config, lim.max_conns), 4, 1000000},
+    {"per-ip-conns", offsetof(struct relay_config, lim.per_ip_conns), 0, 1000000},
+    {"per-ip-rooms", offsetof(struct relay_config, lim.per_ip_rooms), 0, 1000000},
+    {"ipv6-prefix", offsetof(struct relay_config, lim.ipv6_prefix), 32, 128},
+    {"arrival-timeout", offsetof(struct relay_config, lim.arrival_s), 1, 86400},
+    {"idle-timeout", offsetof(struct relay_config, lim.idle_s), 1, 86400},
+    {"request-timeout", offsetof(struct relay_config, lim.request_s), 1, 3600},
+};
+
 int relay_config_set(struct relay_config *c, const char *key, const char *v, char *err,
                      size_t errlen)
 {
     struct relay_limits *l = &c->lim;
     uint64_t n;
     int bad = 0;
-    if (!strcmp(key, "listen")) {
+    size_t i = 0;
+    while (i < sizeof(uint_keys) / sizeof(uint_keys[0]) && strcmp(key, uint_keys[i].key) != 0)
+        i++;
+    if (i < sizeof(uint_keys) / sizeof(uint_keys[0])) {
+        bad = set_uint((unsigned *)(void *)((char *)c + uint_keys[i].off), v, uint_keys[i].min,
+                       uint_keys[i].max);
+    } else if (!strcmp(key, "listen")) {
         bad = !*v || strlen(v) >= sizeof(c->listen);
         if (!bad)
             snprintf(c->listen, sizeof(c->listen), "%s", v);
@@ -91,26 +113,6 @@ int relay_config_set(struct relay_config *c, const char *key, const char *v, cha
         bad = strlen(v) >= sizeof(c->token) || strpbrk(v, " \t\r\n") != NULL;
         if (!bad)
             snprintf(c->token, sizeof(c->token), "%s", v);
-    } else if (!strcmp(key, "drain")) {
-        bad = set_uint(&c->drain_s, v, 0, 86400);
-    } else if (!strcmp(key, "max-rooms")) {
-        bad = set_uint(&l->max_rooms, v, 1, 1000000);
-    } else if (!strcmp(key, "max-records")) {
-        bad = set_uint(&l->max_records, v, 1, 1000000);
-    } else if (!strcmp(key, "max-conns")) {
-        bad = set_uint(&l->max_conns, v, 4, 1000000);
-    } else if (!strcmp(key, "per-ip-conns")) {
-        bad = set_uint(&l->per_ip_conns, v, 0, 1000000);
-    } else if (!strcmp(key, "per-ip-rooms")) {
-        bad = set_uint(&l->per_ip_rooms, v, 0, 1000000);
-    } else if (!strcmp(key, "ipv6-prefix")) {
-        bad = set_uint(&l->ipv6_prefix, v, 32, 128);
-    } else if (!strcmp(key, "arrival-timeout")) {
-        bad = set_uint(&l->arrival_s, v, 1, 86400);
-    } else if (!strcmp(key, "idle-timeout")) {
-        bad = set_uint(&l->idle_s, v, 1, 86400);
-    } else if (!strcmp(key, "request-timeout")) {
-        bad = set_uint(&l->request_s, v, 1, 3600);
     } else if (!strcmp(key, "room-bytes")) {
         bad = parse_size(v, UINT64_MAX, &l->room_bytes);
     } else if (!strcmp(key, "room-rate")) {

@@ -12,23 +12,16 @@
 
 #include "net.h"
 #include "relay.h"
+#include "rvproto.h"
 
-#define RV_KEY_HEX 64
-#define RV_ROOM_HEX 32
-#define RV_OWNER_HEX 32
-#define RV_RECORD_MAX 1024
-#define RV_WAIT_MAX_S 30
-#define RV_TTL_S 300
-/* Senders under one key at once (each with its own record, owner and
- * TTL), and how many of them may come from one address (prefix): a key
- * squatted in advance still has room for the real sender. */
-#define RV_RECORDS_MAX 8
+/* The protocol's sizes and names (RV_KEY_HEX, RV_RECORDS_MAX,
+ * RV_PUNCH_BLOB_MAX, RVP_HDR_*, ...) are in rvproto.h, shared with the
+ * client; what follows is the relay's own policy. */
+/* Of the RV_RECORDS_MAX senders a key holds at once, how many may come
+ * from one address (prefix): a key squatted in advance still has room
+ * for the real sender. */
 #define RV_KEY_PER_ADDR 2
-/* GET ?all=1: every record, each ending in a newline, between them an
- * empty line. */
-#define RV_RECORDS_BODY_MAX (RV_RECORDS_MAX * (RV_RECORD_MAX + 2))
-#define PUNCH_BLOB_MAX 256 /* a side's sealed candidates, opaque to the relay */
-#define PUNCH_TTL_S 60     /* a punch meeting is forgotten after this */
+#define PUNCH_TTL_S 60 /* a punch meeting is forgotten after this */
 
 /* ---- counters (metrics.c prints them) ---------------------------------- */
 
@@ -77,7 +70,7 @@ enum rv_method { RV_M_GET, RV_M_PUT, RV_M_DELETE, RV_M_POST, RV_M_OTHER };
 struct rv_req {
     enum rv_method method;
     const char *path;  /* "/v1/rv/KEY" ... */
-    const char *owner; /* X-Pcp-Owner or NULL */
+    const char *owner; /* RVP_HDR_OWNER or NULL */
     const char *wait;  /* ?wait= or NULL */
     const char *all;   /* GET: ?all= ("1": every record) or NULL */
     const char *side;  /* punch: ?side= ("s" or "r") or NULL */
@@ -85,8 +78,8 @@ struct rv_req {
     const uint8_t *body;
     size_t body_len;
     int body_too_big;
-    uint8_t ip[16];    /* ip_key of the caller */
-    char observed[64]; /* "ADDR:PORT" of the caller */
+    uint8_t ip[16];                  /* ip_key of the caller */
+    char observed[RVP_OBSERVED_MAX]; /* "ADDR:PORT" of the caller */
     uint64_t now_ms;
     uint64_t deadline_ms; /* long-poll: 0 the first time, then as returned */
 };
@@ -109,9 +102,6 @@ struct rv_resp {
  * an HTTP status with a one-line text body. Thread-safe. */
 void rv_handle(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
                struct rv_resp *rs);
-
-/* 1 when s is exactly n lowercase hex digits. */
-int rv_is_hex(const char *s, size_t n);
 
 /* ---- pipes ------------------------------------------------------------- */
 

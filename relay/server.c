@@ -5,7 +5,6 @@
  * keeps time: record expiry, long-poll deadlines, reload and drain.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -20,8 +19,6 @@
 #include "err.h"
 #include "net.h"
 #include "relay_priv.h"
-
-#define UPGRADE_PROTO "pcp-relay/1"
 
 struct relay {
     struct MHD_Daemon *d;
@@ -102,11 +99,15 @@ static int token_ok(struct relay *rl, struct MHD_Connection *mc)
     if (open)
         return 1;
     const char *h = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncmp(h, "Bearer ", 7) != 0)
+    const size_t skip = RVP_LEN(RVP_AUTH_BEARER);
+    if (!h || strncmp(h, RVP_AUTH_BEARER, skip) != 0) {
+        sodium_memzero(want, sizeof(want));
         return 0;
-    crypto_generichash(got, sizeof(got), (const uint8_t *)h + 7, strlen(h + 7), NULL, 0);
+    }
+    crypto_generichash(got, sizeof(got), (const uint8_t *)h + skip, strlen(h + skip), NULL, 0);
     int ok = sodium_memcmp(want, got, sizeof(want)) == 0;
     sodium_memzero(want, sizeof(want));
+    sodium_memzero(got, sizeof(got));
     return ok;
 }
 
@@ -154,11 +155,11 @@ static enum MHD_Result handle_rv(struct relay *rl, struct conn *c, const char *m
                 : !strcmp(method, "POST")   ? RV_M_POST
                                             : RV_M_OTHER;
     rq.path = url;
-    rq.owner = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "X-Pcp-Owner");
-    rq.wait = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "wait");
-    rq.all = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "all");
-    rq.side = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, "side");
-    rq.rtt = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "X-Pcp-Rtt");
+    rq.owner = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, RVP_HDR_OWNER);
+    rq.wait = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, RVP_Q_WAIT);
+    rq.all = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, RVP_Q_ALL);
+    rq.side = MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, RVP_Q_SIDE);
+    rq.rtt = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, RVP_HDR_RTT);
     rq.body = c->body;
     rq.body_len = c->body_len;
     rq.body_too_big = c->too_big;
@@ -198,7 +199,7 @@ static enum MHD_Result handle_rv(struct relay *rl, struct conn *c, const char *m
         }
         if (rs->content_type)
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
-        MHD_add_response_header(r, "X-Pcp-Observed", rq.observed);
+        MHD_add_response_header(r, RVP_HDR_OBSERVED, rq.observed);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         ret = MHD_queue_response(c->mc, (unsigned)rs->status, r);
@@ -261,10 +262,10 @@ static enum MHD_Result handle_pipe(struct relay *rl, struct conn *c, const char 
 {
     if (strcmp(method, "GET") != 0)
         return respond_text(c->mc, 405, "a pipe is opened with GET");
-    if (!header_has(c->mc, "Upgrade", UPGRADE_PROTO) || !header_has(c->mc, "Connection", "upgrade"))
+    if (!header_has(c->mc, "Upgrade", RVP_UPGRADE) || !header_has(c->mc, "Connection", "upgrade"))
         return respond_text(c->mc, 426,
-                            "a pipe needs Connection: Upgrade and Upgrade: " UPGRADE_PROTO);
-    if (!rv_is_hex(room, RV_ROOM_HEX)) {
+                            "a pipe needs Connection: Upgrade and Upgrade: " RVP_UPGRADE);
+    if (!rvp_is_hex(room, RV_ROOM_HEX)) {
         atomic_fetch_add(&rl->st.refused_bad, 1);
         return respond_text(c->mc, 404, "a room is 32 lowercase hex digits");
     }
@@ -288,7 +289,7 @@ static enum MHD_Result handle_pipe(struct relay *rl, struct conn *c, const char 
     struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgraded, rl);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, UPGRADE_PROTO);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, RVP_UPGRADE);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
     enum MHD_Result ret = MHD_queue_response(c->mc, MHD_HTTP_SWITCHING_PROTOCOLS, r);
     MHD_destroy_response(r);
@@ -362,7 +363,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             return respond_text(mc, 405, "use GET");
         return handle_page(rl, c, url);
     }
-    if (strncmp(url, "/v1/", 4) != 0) {
+    if (strncmp(url, RVP_PATH_API, RVP_LEN(RVP_PATH_API)) != 0) {
         atomic_fetch_add(&rl->st.refused_bad, 1);
         return respond_text(mc, 404, "not a pcp relay path");
     }
@@ -370,8 +371,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         atomic_fetch_add(&rl->st.refused_auth, 1);
         return respond_text(mc, 401, "this relay needs a token: --relay-token or PCP_RELAY_TOKEN");
     }
-    if (!strncmp(url, "/v1/pipe/", 9))
-        return handle_pipe(rl, c, method, url + 9);
+    if (!strncmp(url, RVP_PATH_PIPE, RVP_LEN(RVP_PATH_PIPE)))
+        return handle_pipe(rl, c, method, url + RVP_LEN(RVP_PATH_PIPE));
     return handle_rv(rl, c, method, url);
 }
 
@@ -428,10 +429,8 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, int *dual)
         memcpy(host, s, (size_t)(e - s));
         port = e + 1;
     }
-    char *end;
-    errno = 0;
-    long p = strtol(port, &end, 10);
-    if (!*port || *end || errno || p < 0 || p > 65535)
+    uint64_t p;
+    if (rvp_dec(port, strlen(port), strlen(port), 65535, &p) != 0)
         return -1;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
     struct sockaddr_in *a4 = (struct sockaddr_in *)ss;

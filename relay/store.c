@@ -12,16 +12,6 @@
 #include "err.h"
 #include "relay_priv.h"
 
-int rv_is_hex(const char *s, size_t n)
-{
-    if (!s || strlen(s) != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
-
 /* ---- per-address accounting -------------------------------------------- */
 
 void ip_key(const struct sockaddr *sa, unsigned v6_prefix, uint8_t out[16])
@@ -152,9 +142,9 @@ struct rec {
 struct punch_side {
     int present, answered;
     unsigned rtt_ms;
-    char observed[64];
+    char observed[RVP_OBSERVED_MAX];
     size_t len;
-    uint8_t blob[PUNCH_BLOB_MAX];
+    uint8_t blob[RV_PUNCH_BLOB_MAX];
 };
 
 struct punch {
@@ -266,26 +256,14 @@ static void reply(struct rv_resp *rs, int status, const char *text)
     rs->body_len = n < 0 ? 0 : (size_t)n < sizeof(rs->body) ? (size_t)n : sizeof(rs->body) - 1;
 }
 
-/* 1..max_digits decimal digits (at most 18) worth at most max; -1 for
- * anything else. */
-static long long parse_num(const char *s, size_t max_digits, long long max)
+/* A number parameter: 1..max_digits digits worth at most max (absent:
+ * 0); -1 when malformed. */
+static long long parse_num(const char *s, size_t max_digits, uint64_t max)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > max_digits)
+    uint64_t v = 0;
+    if (s && rvp_dec(s, strlen(s), max_digits, max, &v) != 0)
         return -1;
-    long long v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v <= max ? v : -1;
-}
-
-/* The wait parameter: 0..RV_WAIT_MAX_S (absent: 0); -1 when malformed. */
-static int parse_wait(const char *w)
-{
-    return w ? (int)parse_num(w, 2, RV_WAIT_MAX_S) : 0;
+    return (long long)v;
 }
 
 /* 1 when the record has an empty line: the records of a key go out
@@ -309,8 +287,8 @@ static int has_empty_line(const uint8_t *p, size_t n)
 static void do_put(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
                    const char *key, struct rv_resp *rs)
 {
-    if (!rv_is_hex(rq->owner, RV_OWNER_HEX))
-        return reply(rs, 400, "X-Pcp-Owner must be 32 lowercase hex digits");
+    if (!rvp_is_hex(rq->owner, RV_OWNER_HEX))
+        return reply(rs, 400, RVP_HDR_OWNER " must be 32 lowercase hex digits");
     if (rq->body_too_big || rq->body_len > RV_RECORD_MAX)
         return reply(rs, 413, "a record is at most 1024 bytes");
     if (rq->body_len == 0)
@@ -374,7 +352,7 @@ static void do_put(struct rv_store *s, const struct relay_limits *lim, const str
     pthread_mutex_unlock(&s->mu);
     atomic_fetch_add(&s->st->puts, 1);
     char text[96];
-    snprintf(text, sizeof(text), "observed %s", rq->observed);
+    snprintf(text, sizeof(text), RVP_PUT_OBSERVED "%s", rq->observed);
     reply(rs, 200, text);
     rs->stored = 1;
 }
@@ -385,11 +363,11 @@ static void do_put(struct rv_store *s, const struct relay_limits *lim, const str
  * an empty line between them. */
 static void do_get(struct rv_store *s, const struct rv_req *rq, const char *key, struct rv_resp *rs)
 {
-    int wait = parse_wait(rq->wait);
+    int wait = (int)parse_num(rq->wait, RV_WAIT_DIGITS, RV_WAIT_MAX_S);
     if (wait < 0)
-        return reply(rs, 400, "wait takes 0 to 30 seconds");
+        return reply(rs, 400, RVP_Q_WAIT " takes 0 to 30 seconds");
     if (rq->all && strcmp(rq->all, "0") != 0 && strcmp(rq->all, "1") != 0)
-        return reply(rs, 400, "all is 0 or 1");
+        return reply(rs, 400, RVP_Q_ALL " is 0 or 1");
     int all = rq->all && rq->all[0] == '1';
     uint64_t deadline = rq->deadline_ms ? rq->deadline_ms : rq->now_ms + (uint64_t)wait * 1000u;
     size_t o = 0;
@@ -435,8 +413,8 @@ static void do_get(struct rv_store *s, const struct rv_req *rq, const char *key,
 static void do_delete(struct rv_store *s, const struct rv_req *rq, const char *key,
                       struct rv_resp *rs)
 {
-    if (!rv_is_hex(rq->owner, RV_OWNER_HEX))
-        return reply(rs, 400, "X-Pcp-Owner must be 32 lowercase hex digits");
+    if (!rvp_is_hex(rq->owner, RV_OWNER_HEX))
+        return reply(rs, 400, RVP_HDR_OWNER " must be 32 lowercase hex digits");
     int status = 404;
     pthread_mutex_lock(&s->mu);
     for (struct rec **pp = rec_chain(s, key); (pp = rec_next(pp, key)) != NULL; pp = &(*pp)->next) {
@@ -465,8 +443,9 @@ static void punch_answer(const struct punch *m, int me, struct rv_resp *rs)
 {
     const struct punch_side *a = &m->side[me], *b = &m->side[!me];
     unsigned delay = b->rtt_ms > a->rtt_ms ? (b->rtt_ms - a->rtt_ms) / 2 : 0;
-    int n = snprintf((char *)rs->body, sizeof(rs->body), "peer %s\ndelay %u\nblob ", b->observed,
-                     delay);
+    int n =
+        snprintf((char *)rs->body, sizeof(rs->body),
+                 RVP_PUNCH_PEER "%s\n" RVP_PUNCH_DELAY "%u\n" RVP_PUNCH_BLOB, b->observed, delay);
     size_t o = (size_t)n;
     sodium_bin2hex((char *)rs->body + o, sizeof(rs->body) - o, b->blob, b->len);
     o += 2 * b->len;
@@ -490,16 +469,17 @@ static struct punch **punch_find(struct rv_store *s, const char *room)
 static void do_punch(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
                      const char *room, struct rv_resp *rs)
 {
-    int wait = parse_wait(rq->wait);
+    int wait = (int)parse_num(rq->wait, RV_WAIT_DIGITS, RV_WAIT_MAX_S);
     if (wait < 0)
-        return reply(rs, 400, "wait takes 0 to 30 seconds");
-    if (!rq->side || (strcmp(rq->side, "s") != 0 && strcmp(rq->side, "r") != 0))
-        return reply(rs, 400, "side is s (sender) or r (receiver)");
-    int me = rq->side[0] == 'r';
-    long long rtt = rq->rtt ? parse_num(rq->rtt, 18, 60000) : 0;
+        return reply(rs, 400, RVP_Q_WAIT " takes 0 to 30 seconds");
+    if (!rq->side || (rq->side[0] != RVP_SIDE_SENDER && rq->side[0] != RVP_SIDE_RECEIVER) ||
+        rq->side[1] != 0)
+        return reply(rs, 400, RVP_Q_SIDE " is s (sender) or r (receiver)");
+    int me = rq->side[0] == RVP_SIDE_RECEIVER;
+    long long rtt = parse_num(rq->rtt, RVP_RTT_DIGITS, RVP_RTT_MAX_MS);
     if (rtt < 0)
-        return reply(rs, 400, "X-Pcp-Rtt is 0 to 60000 milliseconds");
-    if (rq->body_too_big || rq->body_len > PUNCH_BLOB_MAX)
+        return reply(rs, 400, RVP_HDR_RTT " is 0 to 60000 milliseconds");
+    if (rq->body_too_big || rq->body_len > RV_PUNCH_BLOB_MAX)
         return reply(rs, 413, "punch candidates are at most 256 bytes");
     snprintf(rs->key, sizeof(rs->key), "p/%s", room);
     pthread_mutex_lock(&s->mu);
@@ -569,7 +549,7 @@ static void do_punch(struct rv_store *s, const struct relay_limits *lim, const s
 void rv_handle(struct rv_store *s, const struct relay_limits *lim, const struct rv_req *rq,
                struct rv_resp *rs)
 {
-    static const char prefix[] = "/v1/rv/", pprefix[] = "/v1/punch/";
+    static const char prefix[] = RVP_PATH_RV, pprefix[] = RVP_PATH_PUNCH;
     rs->status = 0;
     rs->body_len = 0;
     rs->content_type = NULL;
@@ -578,7 +558,7 @@ void rv_handle(struct rv_store *s, const struct relay_limits *lim, const struct 
     rs->key[0] = 0;
     if (strncmp(rq->path, pprefix, strlen(pprefix)) == 0) {
         const char *room = rq->path + strlen(pprefix);
-        if (!rv_is_hex(room, RV_ROOM_HEX)) {
+        if (!rvp_is_hex(room, RV_ROOM_HEX)) {
             atomic_fetch_add(&s->st->refused_bad, 1);
             return reply(rs, 404, "no such API path; a punch room is 32 lowercase hex digits");
         }
@@ -587,7 +567,7 @@ void rv_handle(struct rv_store *s, const struct relay_limits *lim, const struct 
         return do_punch(s, lim, rq, room, rs);
     }
     const char *key = rq->path + strlen(prefix);
-    if (strncmp(rq->path, prefix, strlen(prefix)) != 0 || !rv_is_hex(key, RV_KEY_HEX)) {
+    if (strncmp(rq->path, prefix, strlen(prefix)) != 0 || !rvp_is_hex(key, RV_KEY_HEX)) {
         atomic_fetch_add(&s->st->refused_bad, 1);
         return reply(rs, 404, "no such API path; a key is 64 lowercase hex digits");
     }

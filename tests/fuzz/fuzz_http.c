@@ -17,6 +17,7 @@
 #include "net.h"
 #include "punch.h"
 #include "rv.h"
+#include "rvproto.h"
 
 static void check_head(const uint8_t *data, size_t size)
 {
@@ -106,8 +107,8 @@ static void check_punch(const uint8_t *data, size_t size)
     struct rv_punch_answer a;
     if (rv_punch_parse(data, size, &a) != 0)
         return;
-    if ((a.peer.ss_family != AF_INET && a.peer.ss_family != AF_INET6) || a.delay_ms > 30000 ||
-        a.blob_len > RV_PUNCH_BLOB_MAX)
+    if ((a.peer.ss_family != AF_INET && a.peer.ss_family != AF_INET6) ||
+        a.delay_ms > RVP_DELAY_MAX_MS || a.blob_len > RV_PUNCH_BLOB_MAX)
         abort();
 }
 

@@ -29,7 +29,7 @@ static int check_records(const uint8_t *body, size_t len)
     if (n < 1 || (size_t)n > max)
         abort();
     for (int i = 0; i < n; i++) {
-        if (!rv_is_hex(rooms[i], RV_ROOM_HEX))
+        if (!rvp_is_hex(rooms[i], RV_ROOM_HEX))
             abort();
         for (int k = 0; k < i; k++)
             if (!strcmp(rooms[i], rooms[k]))

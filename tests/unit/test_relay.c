@@ -220,7 +220,7 @@ static void test_punch(void **state)
         struct rv_req b = punch_req(bad[i].side, bad[i].rtt, NULL, "192.0.2.1:1", 1000);
         assert_int_equal(handle(f, &b), 400);
     }
-    char big[PUNCH_BLOB_MAX + 2];
+    char big[RV_PUNCH_BLOB_MAX + 2];
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
     struct rv_req b = punch_req("r", "1", big, "192.0.2.1:1", 1000);
@@ -629,6 +629,25 @@ static void test_config(void **state)
     assert_true(c.lim.room_rate == 50ull << 20);
     assert_int_equal(c.lim.conn_memory, 32 << 10);
     assert_int_equal(c.lim.ipv6_prefix, 56);
+    /* Every whole-number setting, the number parsing's edges with them. */
+    static const char more[] = "drain = 0\nmax-records = 0007\nmax-conns = 4\n"
+                               "per-ip-conns = 0\nper-ip-rooms = 1000000\n"
+                               "arrival-timeout = 86400\nidle-timeout = 1\n"
+                               "request-timeout = 3600\n"
+                               "room-bytes = 18446744073709551615\n"
+                               "room-rate = 000000000000000000000001K\n";
+    assert_int_equal(relay_config_parse(&c, more, strlen(more), err, sizeof(err)), 0);
+    assert_int_equal(c.drain_s, 0);
+    assert_int_equal(c.lim.max_records, 7);
+    assert_int_equal(c.lim.max_conns, 4);
+    assert_int_equal(c.lim.per_ip_conns, 0);
+    assert_int_equal(c.lim.per_ip_rooms, 1000000);
+    assert_int_equal(c.lim.arrival_s, 86400);
+    assert_int_equal(c.lim.idle_s, 1);
+    assert_int_equal(c.lim.request_s, 3600);
+    assert_true(c.lim.room_bytes == UINT64_MAX);
+    assert_true(c.lim.room_rate == 1024);
+    assert_int_equal(c.lim.max_rooms, 5); /* untouched */
 
     static const struct {
         const char *text, *err;
@@ -644,6 +663,13 @@ static void test_config(void **state)
         {"listen = \n", "line 1: bad value for listen: ''"},
         {"ipv6-prefix = 31\n", "line 1: bad value for ipv6-prefix: '31'"},
         {"ipv6-prefix = 129\n", "line 1: bad value for ipv6-prefix: '129'"},
+        {"room-bytes = 18446744073709551616\n",
+         "line 1: bad value for room-bytes: '18446744073709551616'"},
+        {"room-rate = 16777216T\n", "line 1: bad value for room-rate: '16777216T'"},
+        {"room-rate = K\n", "line 1: bad value for room-rate: 'K'"},
+        {"drain = 86401\n", "line 1: bad value for drain: '86401'"},
+        {"request-timeout = 0\n", "line 1: bad value for request-timeout: '0'"},
+        {"max-conns = 3\n", "line 1: bad value for max-conns: '3'"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         relay_config_default(&c);

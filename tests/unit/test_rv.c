@@ -25,6 +25,7 @@
 #include "net.h"
 #include "punch.h"
 #include "rv.h"
+#include "rvproto.h"
 
 static const char KEY[] = "eabd34de62a9cf76178604eb47439e2cc07253081d137a846747c924e378a2f2";
 static const char OWNER[] = "0123456789abcdef0123456789abcdef";
@@ -275,11 +276,12 @@ static void test_records(void **state)
     /* nothing that parses */
     assert_int_equal(PARSE(JUNK, 8), PCP_ERR_PROTO);
     /* framing: empty lines where there is no record, too many records */
+    static const char two_blank[] = "v=1\nroom=00000000000000000000000000000001\n\n\nv=1\nroom="
+                                    "00000000000000000000000000000002\n";
     static const char *bad[] = {
         "\nv=1\nroom=00000000000000000000000000000001\n",
         "v=1\nroom=00000000000000000000000000000001\n\n",
-        "v=1\nroom=00000000000000000000000000000001\n\n\nv=1\nroom="
-        "00000000000000000000000000000002\n",
+        two_blank,
         "\n",
         "\n\n",
     };
@@ -1230,6 +1232,62 @@ static void test_punch_cands(void **state)
         assert_int_equal(punch_cands_parse(bad[i], strlen(bad[i]), c), PCP_ERR_PROTO);
 }
 
+/* The shared checks (core/rvproto.c) both ends of the protocol use. */
+static void test_rvproto(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    assert_true(rvp_hex_span("0123456789abcdef", 16));
+    assert_true(rvp_hex_span("", 0));
+    assert_false(rvp_hex_span("0A", 2));
+    assert_false(rvp_hex_span("0g", 2));
+    assert_true(rvp_hex_span("ab\n", 2)); /* only n bytes are looked at */
+    assert_true(rvp_is_hex("00ff", 4));
+    assert_false(rvp_is_hex("00ff", 3));
+    assert_false(rvp_is_hex("00ff0", 4));
+    assert_false(rvp_is_hex("00FF", 4));
+    assert_false(rvp_is_hex(NULL, 0));
+    assert_true(rvp_is_hex("", 0));
+
+    assert_int_equal(rvp_dec("30", 2, 2, RV_WAIT_MAX_S, &v), 0);
+    assert_int_equal(v, 30);
+    assert_int_equal(rvp_dec("0", 1, 2, RV_WAIT_MAX_S, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(rvp_dec("31", 2, 2, RV_WAIT_MAX_S, &v), -1);
+    assert_int_equal(rvp_dec("030", 3, 2, 100, &v), -1); /* too many digits */
+    assert_int_equal(rvp_dec("", 0, 2, 100, &v), -1);
+    assert_int_equal(rvp_dec("+1", 2, 2, 100, &v), -1);
+    assert_int_equal(rvp_dec("-1", 2, 2, 100, &v), -1);
+    assert_int_equal(rvp_dec(" 1", 2, 2, 100, &v), -1);
+    assert_int_equal(rvp_dec("1 ", 2, 2, 100, &v), -1);
+    assert_int_equal(rvp_dec("12x", 2, 2, 100, &v), 0); /* only n bytes */
+    assert_int_equal(v, 12);
+    assert_int_equal(rvp_dec("18446744073709551615", 20, 20, UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(rvp_dec("18446744073709551616", 20, 20, UINT64_MAX, &v), -1);
+    assert_int_equal(rvp_dec("000000000000000000000000001", 27, 27, 1, &v), 0);
+    assert_int_equal(v, 1);
+    v = 9;
+    assert_int_equal(rvp_dec("99999", 5, 5, 65535, &v), -1);
+    assert_int_equal(v, 9); /* untouched on failure */
+
+    /* The names on the wire, pinned: a change here breaks old peers. */
+    assert_string_equal(RVP_UPGRADE, "pcp-relay/1");
+    assert_string_equal(RVP_HDR_OWNER, "X-Pcp-Owner");
+    assert_string_equal(RVP_HDR_OBSERVED, "X-Pcp-Observed");
+    assert_string_equal(RVP_HDR_RTT, "X-Pcp-Rtt");
+    assert_string_equal(RVP_PATH_RV, "/v1/rv/");
+    assert_string_equal(RVP_PATH_PIPE, "/v1/pipe/");
+    assert_string_equal(RVP_PATH_PUNCH, "/v1/punch/");
+    assert_int_equal(RV_KEY_HEX, 64);
+    assert_int_equal(RV_ROOM_HEX, 32);
+    assert_int_equal(RV_OWNER_HEX, 32);
+    assert_int_equal(RV_RECORD_MAX, 1024);
+    assert_int_equal(RV_RECORDS_MAX, 8);
+    assert_int_equal(RV_PUNCH_BLOB_MAX, 256);
+    assert_int_equal(RVP_DELAY_MAX_MS, 30000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1245,6 +1303,7 @@ int main(void)
         cmocka_unit_test(test_pipe_retry),  cmocka_unit_test(test_records),
         cmocka_unit_test(test_get_rooms),   cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_timeout),     cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_rvproto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
