@@ -1,7 +1,7 @@
 /*
  * cmd.h - the pcp command: one entry point per subcommand (send.c,
- * receive.c) and the terminal helpers they share (ui.c). Only cmd/ prints
- * or decides exit codes.
+ * receive.c), the terminal helpers they share (ui.c) and every event they
+ * print (events.c). Only cmd/ prints or decides exit codes.
  */
 #ifndef PCP_CMD_H
 #define PCP_CMD_H
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "path.h"
 #include "rv.h"
 #include "transfer.h"
 
@@ -59,7 +60,7 @@ void ui_install_signals(const struct ui *u);
 /* Parse option OPT's value S as a whole decimal number in [MIN, MAX] into
  * *OUT; on anything else print "pcp: OPT takes MIN to MAX" and return -1. */
 #define TIMEOUT_MAX_S 2000000L /* seconds; times 1000 still fits an int */
-#define THREADS_MAX 8          /* MAX_WORKERS in core/transfer.c */
+#define THREADS_MAX 8          /* MAX_WORKERS in core/transfer_priv.h */
 int ui_option_num(const char *opt, const char *s, long min, long max, long *out);
 /* The client's settings file: "key = value" lines, # comments. Keys:
  * relay, relay-token, dht (yes or no), dht-bootstrap; and defaults that
@@ -93,21 +94,32 @@ struct relay_choice {
     const char *dht_bootstrap;
 };
 /* The relay flags that send and receive share. */
-struct relay_flags {
-    const char *url, *token, *dht_bootstrap;
+/* The options send and receive share: where to find the peer (relay, DHT,
+ * mDNS interface), how long to look and to wait, events, threads. */
+struct shared_flags {
+    const char *url, *token, *dht_bootstrap, *ifopt;
     int no, force, no_dht;
+    FILE *json;            /* --json, --json-fd: the events, or NULL */
+    long timeout_s;        /* --timeout; the caller sets its default */
+    struct xfer_opts *xo;  /* --stall-timeout and --threads go there */
+    void (*help)(FILE *f); /* the command's --help */
 };
-#define RELAY_LONG_OPTIONS                                                                         \
+#define SHARED_LONG_OPTIONS                                                                        \
     {"relay", required_argument, 0, 'r'}, {"relay-token", required_argument, 0, 'k'},              \
         {"no-relay", no_argument, 0, 'N'}, {"force-relay", no_argument, 0, 'F'},                   \
-        {"dht-bootstrap", required_argument, 0, 'D'},                                              \
+        {"dht-bootstrap", required_argument, 0, 'D'}, {"no-dht", no_argument, 0, 'X'},             \
+        {"json", no_argument, 0, 'j'}, {"json-fd", required_argument, 0, 'J'},                     \
+        {"mdns-interface", required_argument, 0, 'i'}, {"timeout", required_argument, 0, 't'},     \
+        {"threads", required_argument, 0, 'T'},                                                    \
     {                                                                                              \
-        "no-dht", no_argument, 0, 'X'                                                              \
+        "stall-timeout", required_argument, 0, 'S'                                                 \
     }
-/* 1 when getopt's o is a relay flag (kept in *f), else 0. */
-int ui_relay_flag(struct relay_flags *f, int o, const char *arg);
+/* -1 when getopt's o is one of the shared options (kept in *f): go on;
+ * else the exit status: EXIT_OK after --help, EXIT_USAGE after printing
+ * why (an unknown option, a value refused). */
+int ui_shared_flag(struct shared_flags *f, int o, const char *arg);
 /* 0, or -1 after printing why (bad URL, unreadable config file). */
-int ui_relay_choice(struct relay_choice *rc, const struct relay_flags *f);
+int ui_relay_choice(struct relay_choice *rc, const struct shared_flags *f);
 
 /* The ciphers PCP_CIPHER allows (a name, for tests and benchmarks; unset:
  * 0, all), or -1 after printing why. */
@@ -119,84 +131,77 @@ int ui_cipher_env(unsigned *set);
 int ui_qr(FILE *f, const char *text);
 const char *ui_qr_version(void);
 
-/*
- * accept.c: where `pcp send` waits and who it lets in. accept_open listens
- * and announces the code (mDNS, relay record, DHT); accept_wait runs
- * handshakes with whoever comes, several at once, until one knows the code.
- * ACCEPT_MAX_WRONG wrong guesses spend a code: with a 4-word code (33 bits
- * of password) a guesser's chance is at most 20 / 2^33, about 2.3e-9.
- * Each returns an exit code, having printed why when not EXIT_OK.
- */
-#define ACCEPT_MAX_WRONG 20
-struct pcp_code;
-struct accept_cfg {
-    struct ui *u;
-    const struct relay_choice *rly;
-    const char *ifname; /* mDNS interface, or NULL for every one */
-    long port;          /* TCP port, 0: any */
-    int timeout_ms;     /* give up when no receiver came; -1: wait */
-    FILE *json;
-    int ask;        /* may ask on the terminal for a new code when one is spent */
-    int fixed_code; /* --code: never make another */
-    unsigned words; /* of a new code */
-    void (*show)(void *ud, const char *code); /* print a new code */
-    void *ud;
-};
-struct accepted {
-    int fd;
-    struct frame_reader fr;
-    uint8_t tx[32], rx[32];
-    struct sockaddr_storage peer; /* unset when relayed */
-    int relayed;
-};
-struct acceptor;
-int accept_open(struct acceptor **out, const struct accept_cfg *c, const struct pcp_code *code);
-int accept_wait(struct acceptor *a, struct accepted *out);
-/* Stop listening, leave the room, withdraw the records. NULL is fine. */
-void accept_close(struct acceptor *a);
-
 /* MDNS interface from the option, PCP_MDNS_INTERFACE or the config
  * file's mdns-interface (NULL: every interface). */
 const char *ui_mdns_ifname(const char *opt, const struct client_config *cfg);
 
-/* find.c: the receiver's way to its sender. mDNS, the DHT and the relay
- * are asked at once (as rly says); what they find are candidates, tried
- * one after the other in order of preference (the LAN, the DHT's records,
- * the relay's rooms), each with its connection and handshake, until one
- * handshake succeeds. Anyone can answer mDNS or put a DHT record, so a
- * candidate that fails is a reason to try the next, not to give up. */
-#define FIND_MAX_TRIES 6
-struct find_try {
-    const char *via; /* "mdns", "dht", "relay" */
-    char peer[96];   /* the address dialled (or the first one), or the room */
-    int connected;   /* 1: err is the handshake's, 0: the connection's */
-    int err;
+/*
+ * events.c: every JSON event, one function each (field names and order
+ * are an interface: README.md and the tests rely on them), and what the
+ * connection room (discovery/path/path.h) reports, in words.
+ */
+void ev_code(FILE *f, const char *code);
+void ev_wrong_code(FILE *f, int attempt, int max, const char *peer, int wait_s);
+void ev_connected(FILE *f, const struct path_conn *c);
+void ev_dht_put(FILE *f, size_t put, int mapped);
+void ev_dht_lookup(FILE *f, const struct dht_stats *st, size_t found);
+void ev_path(FILE *f, const struct path_conn *c);
+struct ev_offer_info {
+    const char *names; /* at most three top-level names, then "and N more" */
+    size_t top, entries;
+    uint64_t files, bytes;
+    int unsized, hidden;
+    const char *merge; /* the first directory merged into, or NULL / "" */
+    const char *peer;
 };
-struct find {
-    /* in */
+void ev_offer(FILE *f, const struct ev_offer_info *o);
+void ev_text(FILE *f, const char *text, uint64_t bytes, const char *peer);
+void ev_resume(FILE *f, uint64_t files, uint64_t bytes);
+void ev_progress(FILE *f, const struct xfer_progress *p, double rate, const char *path);
+void ev_done(FILE *f, const struct xfer_progress *res, double rate, const char *path,
+             const struct xfer_opts *xo);
+/* tried: the receiver's failed candidates for a "tried" array, or NULL. */
+void ev_error(FILE *f, int err, const char *msg, const struct path_conn *tried);
+
+/* What ev_path_event (a path_cfg's event hook) needs. */
+struct path_ui {
+    struct ui *u;
     const struct relay_choice *rly;
-    const char *ifname; /* mDNS interface, NULL for all */
-    unsigned channel;
-    long timeout_s;
-    int handshake_ms; /* the handshake's read timeout (0: 10 s) */
-    const uint8_t *pw;
-    size_t pwlen;
-    const char *aad;
-    /* out, after success */
-    int fd;
-    const char *path;     /* "lan", "direct", "relayed" */
-    const char *found_by; /* "mdns", "dht", "relay" */
-    char who[320];
-    /* what failed on the way */
-    struct find_try tried[FIND_MAX_TRIES];
-    size_t ntried;
+    int qr; /* a new code (sender) also as a QR code */
 };
-/* 0 (EXIT_OK) with f->fd connected to the sender, fr reading it and tx/rx
- * its traffic keys; else the failure is reported through u (the message
- * and the JSON error event say what was tried) and its exit code returned. */
-int find_sender(struct find *f, struct ui *u, struct frame_reader *fr, uint8_t tx[32],
-                uint8_t rx[32]);
-/* The JSON array of f's failed tries: [{"via":..,"peer":..,..}, ...]. */
-void find_tried_json(FILE *out, const struct find *f);
+void ev_path_event(void *ud, const struct path_event *ev);
+/* The code (the event, or the words for the other computer), with qr
+ * also the receive command as a QR code. */
+void ev_show_code(const struct ui *u, int qr, const char *code);
+/* A path_cfg's ask_new_code: asks on the terminal. */
+int ev_ask_new_code(void *ud, int wrong, const char *who);
+/* How a transfer ended, in words or as the done or error event; the exit
+ * code. msg: a --text message was sent. */
+int ev_send_result(struct ui *u, int e, const struct xfer_progress *res, const struct xfer_opts *xo,
+                   int msg, const char *peer_msg);
+
+/* The receiver's side of an offer (offer.c) and of its transfer. */
+struct recv_ctx {
+    struct ui *u;
+    int yes;
+    const char *peer;
+    const char *out_dir;
+    int to_stdout;
+    int text;          /* the offer was a message, already shown */
+    int merge;         /* --merge: --yes also adds to existing directories, hidden names */
+    int refused_merge; /* --yes without --merge met such an offer */
+    int dfd;           /* the target directory, to see what is already there; or -1 */
+};
+/* The transfer's confirm hook: show the offer, ask, 1 to accept. */
+int offer_confirm(void *ud, const struct manifest *m);
+int ev_receive_result(struct ui *u, int e, const struct xfer_progress *res,
+                      const struct xfer_opts *xo, const struct recv_ctx *r, const char *errpath,
+                      const char *peer_msg);
+/* Print why path_offer / path_accept (or path_connect) failed with e and
+ * return the exit code. */
+int ev_send_fail(const struct path_ui *p, const struct path_cfg *cfg, int e,
+                 const struct path_why *w);
+int ev_receive_fail(const struct path_ui *p, const struct path_conn *c, int e, const char *ifname,
+                    long timeout_s);
 
 #endif

@@ -1,24 +1,16 @@
 /*
  * send.c - `pcp send PATH...`: offer files under a fresh code, wait for the
- * receiver that knows it (accept.c), stream the files.
+ * receiver that knows it (path_offer, path_accept), stream the files.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "code.h"
-#include "dht.h"
-#include "discovery.h"
 #include "err.h"
-#include "handshake.h"
-#include "net.h"
-#include "portmap.h"
-#include "punch.h"
 
 static void help(FILE *f)
 {
@@ -67,44 +59,6 @@ static void send_resuming(void *ud, uint64_t files, uint64_t bytes)
     ui_resuming(ud, 0, files, bytes);
 }
 
-struct code_show {
-    struct ui *u;
-    int qr;
-};
-
-/* The code, the command for the other computer, and with --qr that
- * command as a QR code. */
-static void print_code(const struct code_show *cs, const char *code)
-{
-    const struct ui *u = cs->u;
-    if (u->json) {
-        fprintf(u->json, "{\"event\":\"code\",\"code\":\"%s\"}\n", code);
-        fflush(u->json);
-    } else {
-        /* The code travels in the environment, not in argv: a command line
-         * is readable by every user of the machine (ps), an environment
-         * only by its owner. */
-        printf("Code: %s\nOn the other computer run:  PCP_CODE=%s pcp receive\n"
-               "(or 'pcp receive' and type the code when asked)\n",
-               code, code);
-        fflush(stdout);
-    }
-    if (cs->qr) {
-        char cmdline[CODE_TEXT_MAX + 32];
-        snprintf(cmdline, sizeof(cmdline), "PCP_CODE=%s pcp receive", code);
-        if (ui_qr(stderr, cmdline) != 0)
-            fprintf(stderr, "pcp: %s\n",
-                    ui_qr_version() ? "cannot draw the QR code"
-                                    : "this pcp was built without libqrencode: no QR code");
-    }
-}
-
-/* A fresh code, after the last one was spent on wrong guesses. */
-static void show_code(void *ud, const char *code)
-{
-    print_code(ud, code);
-}
-
 /* The message of --text, or with "-" what standard input holds. */
 static int offer_text(struct manifest *m, const char *msg)
 {
@@ -127,314 +81,214 @@ static int offer_text(struct manifest *m, const char *msg)
     return e;
 }
 
-int cmd_send(int argc, char **argv)
+/* What the command line asks for. */
+struct send_args {
+    const char *given_code, *msg, *name;
+    struct shared_flags rf;
+    unsigned words;
+    long port;
+    int qr, words_set, from_stdin;
+    struct xfer_opts xo;
+};
+
+/* -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct send_args *a)
 {
     static const struct option opts[] = {{"words", required_argument, 0, 'w'},
                                          {"code", required_argument, 0, 'c'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"json-fd", required_argument, 0, 'J'},
-                                         {"mdns-interface", required_argument, 0, 'i'},
                                          {"port", required_argument, 0, 'p'},
-                                         {"timeout", required_argument, 0, 't'},
                                          {"no-compress", no_argument, 0, 'n'},
-                                         {"threads", required_argument, 0, 'T'},
                                          {"compress", no_argument, 0, 'C'},
-                                         {"stall-timeout", required_argument, 0, 'S'},
                                          {"text", required_argument, 0, 'x'},
                                          {"name", required_argument, 0, 'm'},
                                          {"qr", no_argument, 0, 'Q'},
-                                         RELAY_LONG_OPTIONS,
+                                         SHARED_LONG_OPTIONS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    struct ui u;
-    struct pcp_code code;
-    struct manifest m;
-    struct xfer_opts xo;
-    struct xfer_progress res;
-    struct acceptor *acc = NULL;
-    const char *ifopt = NULL, *given_code = NULL, *msg = NULL, *name = NULL;
-    struct relay_flags rf = {0};
-    struct relay_choice rly;
-    struct punch_prep prep = {.lfd = -1};
-    unsigned words = 4;
-    long port = 0, timeout_s = -1, num;
-    FILE *json = NULL;
-    int qr = 0, words_set = 0, fd = -1, rc, e, o;
-    char text[CODE_TEXT_MAX], err[256], peer_msg[256];
-
-    memset(&xo, 0, sizeof(xo));
-    xo.compress = -1;
+    long num;
+    int o, rc;
     optind = 1;
     while ((o = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
         switch (o) {
         case 'w':
             if (ui_option_num("--words", optarg, CODE_MIN_WORDS, CODE_MAX_WORDS, &num) != 0)
                 return EXIT_USAGE;
-            words = (unsigned)num;
-            words_set = 1;
+            a->words = (unsigned)num;
+            a->words_set = 1;
             break;
         case 'c':
-            given_code = optarg;
+            a->given_code = optarg;
             break;
         case 'x':
-            msg = optarg;
+            a->msg = optarg;
             break;
         case 'm':
-            name = optarg;
+            a->name = optarg;
             break;
         case 'Q':
-            qr = 1;
-            break;
-        case 'j':
-            json = stdout;
-            break;
-        case 'J':
-            if (ui_json_fd(optarg, &json) != 0)
-                return EXIT_USAGE;
-            break;
-        case 'i':
-            ifopt = optarg;
+            a->qr = 1;
             break;
         case 'p':
-            if (ui_option_num("--port", optarg, 0, 65535, &port) != 0)
-                return EXIT_USAGE;
-            break;
-        case 't':
-            if (ui_option_num("--timeout", optarg, 1, TIMEOUT_MAX_S, &timeout_s) != 0)
+            if (ui_option_num("--port", optarg, 0, 65535, &a->port) != 0)
                 return EXIT_USAGE;
             break;
         case 'n':
-            xo.compress = 0;
-            break;
         case 'C':
-            xo.compress = 1;
+            a->xo.compress = o == 'C';
             break;
-        case 'S':
-            if (ui_option_num("--stall-timeout", optarg, 1, TIMEOUT_MAX_S, &num) != 0)
-                return EXIT_USAGE;
-            xo.stall_ms = (int)(num * 1000);
-            break;
-        case 'T':
-            if (ui_option_num("--threads", optarg, 1, THREADS_MAX, &num) != 0)
-                return EXIT_USAGE;
-            xo.threads = (int)num;
-            break;
-        case 'h':
-            help(stdout);
-            return EXIT_OK;
         default:
-            if (ui_relay_flag(&rf, o, optarg))
-                break;
-            help(stderr);
-            return EXIT_USAGE;
+            if ((rc = ui_shared_flag(&a->rf, o, optarg)) >= 0)
+                return rc;
         }
     }
-    int from_stdin = optind < argc && !strcmp(argv[optind], "-");
-    if (msg ? optind < argc : optind >= argc) {
-        fprintf(stderr, msg ? "pcp: --text sends a message, not files: give one or the other\n\n"
-                            : "pcp: nothing to send\n\n");
+    a->from_stdin = optind < argc && !strcmp(argv[optind], "-");
+    if (a->msg ? optind < argc : optind >= argc) {
+        fprintf(stderr, a->msg ? "pcp: --text sends a message, not files: give one or the other\n\n"
+                               : "pcp: nothing to send\n\n");
         help(stderr);
         return EXIT_USAGE;
     }
-    if (from_stdin && argc - optind > 1) {
+    if (a->from_stdin && argc - optind > 1) {
         fprintf(stderr, "pcp: '-' (standard input) is sent alone, not with other paths\n");
         return EXIT_USAGE;
     }
-    if (name && !from_stdin) {
+    if (a->name && !a->from_stdin) {
         fprintf(stderr, "pcp: --name names standard input's data: use it with '-'\n");
         return EXIT_USAGE;
     }
-    if (ui_relay_choice(&rly, &rf) != 0 || ui_cipher_env(&xo.ciphers) != 0)
-        return EXIT_USAGE;
-    /* The config file's defaults, where no option said otherwise. */
-    if (!words_set && rly.cfg.words[0])
-        words = (unsigned)(rly.cfg.words[0] - '0');
-    qr |= !strcmp(rly.cfg.qr, "yes");
-    struct code_show cs = {.u = &u, .qr = qr};
-    ui_init(&u, json, "Sending");
-    ui_install_signals(&u);
+    return -1;
+}
 
-    manifest_init(&m);
-    if (msg) {
-        if ((e = offer_text(&m, msg)) != 0) {
-            rc = ui_fail(&u, e,
-                         e == PCP_ERR_IO ? "cannot read the message from standard input"
-                                         : "a message is text of at most 1 MiB, without NUL "
-                                           "bytes; send a longer one as a file");
-            goto out;
-        }
-    } else if (from_stdin) {
-        if ((e = manifest_add_stream(&m, name ? name : "stdin")) != 0) {
-            rc = ui_fail(&u, PCP_ERR_INVAL,
-                         "--name takes a file name: not empty, '.', '..', or with '/'");
-            goto out;
-        }
+/* The offer: the message, standard input, or the paths. */
+static int build_offer(struct ui *u, const struct send_args *a, char **paths, size_t npaths,
+                       struct manifest *m)
+{
+    int e;
+    if (a->msg) {
+        if ((e = offer_text(m, a->msg)) != 0)
+            return ui_fail(u, e,
+                           e == PCP_ERR_IO ? "cannot read the message from standard input"
+                                           : "a message is text of at most 1 MiB, without NUL "
+                                             "bytes; send a longer one as a file");
+    } else if (a->from_stdin) {
+        if (manifest_add_stream(m, a->name ? a->name : "stdin") != 0)
+            return ui_fail(u, PCP_ERR_INVAL,
+                           "--name takes a file name: not empty, '.', '..', or with '/'");
         if (isatty(0))
             fprintf(stderr, "pcp: reading what to send from the terminal; end it with Ctrl-D\n");
-    } else if ((e = manifest_build(&m, (const char *const *)argv + optind,
-                                   (size_t)(argc - optind))) != 0) {
-        rc = ui_fail(&u, e == PCP_ERR_INVAL || e == PCP_ERR_TOO_BIG ? PCP_ERR_INVAL : PCP_ERR_IO,
-                     e == PCP_ERR_INVAL ? "two of the paths have the same name, or a path has none"
-                     : e == PCP_ERR_TOO_BIG
-                         ? "too many files for one offer (a receiver holds at most 64 MiB of "
-                           "names and entries before it answers): send them in parts or as an "
-                           "archive"
-                         : "cannot read what was given to send: %s",
-                     pcp_strerror(e));
-        goto out;
+    } else if ((e = manifest_build(m, (const char *const *)paths, npaths)) != 0) {
+        return ui_fail(u, e == PCP_ERR_INVAL || e == PCP_ERR_TOO_BIG ? PCP_ERR_INVAL : PCP_ERR_IO,
+                       e == PCP_ERR_INVAL
+                           ? "two of the paths have the same name, or a path has none"
+                       : e == PCP_ERR_TOO_BIG
+                           ? "too many files for one offer (a receiver holds at most 64 MiB of "
+                             "names and entries before it answers): send them in parts or as an "
+                             "archive"
+                           : "cannot read what was given to send: %s",
+                       pcp_strerror(e));
     }
-    if (m.skipped) {
+    if (m->skipped) {
         char shown[512];
-        manifest_display(m.first_skip, shown, sizeof(shown));
+        manifest_display(m->first_skip, shown, sizeof(shown));
         fprintf(stderr,
                 "pcp: warning: left out %zu special file(s), name(s) with control "
                 "characters, or link(s) leading outside, such as '%s'\n",
-                m.skipped, shown);
+                m->skipped, shown);
     }
-    if (given_code) {
-        if ((e = code_parse(given_code, &code, err, sizeof(err))) != 0) {
+    return EXIT_OK;
+}
+
+int cmd_send(int argc, char **argv)
+{
+    struct send_args a = {
+        .words = 4, .rf = {.timeout_s = -1, .help = help}, .xo = {.compress = -1}};
+    a.rf.xo = &a.xo;
+    struct ui u;
+    struct pcp_code code;
+    struct manifest m;
+    struct xfer_progress res;
+    struct path_offer *off = NULL;
+    struct path_conn conn;
+    struct relay_choice rly;
+    int rc, e;
+    char text[CODE_TEXT_MAX], err[256], peer_msg[256] = "";
+
+    if ((rc = parse_args(argc, argv, &a)) >= 0)
+        return rc;
+    if (ui_relay_choice(&rly, &a.rf) != 0 || ui_cipher_env(&a.xo.ciphers) != 0)
+        return EXIT_USAGE;
+    /* The config file's defaults, where no option said otherwise. */
+    if (!a.words_set && rly.cfg.words[0])
+        a.words = (unsigned)(rly.cfg.words[0] - '0');
+    a.qr |= !strcmp(rly.cfg.qr, "yes");
+    ui_init(&u, a.rf.json, "Sending");
+    ui_install_signals(&u);
+    path_conn_init(&conn);
+    manifest_init(&m);
+    if ((rc = build_offer(&u, &a, argv + optind, (size_t)(argc - optind), &m)) != EXIT_OK)
+        goto out;
+    if (a.given_code) {
+        if (code_parse(a.given_code, &code, err, sizeof(err)) != 0) {
             rc = ui_fail(&u, PCP_ERR_INVAL, "%s", err);
             goto out;
         }
-    } else if (code_generate(&code, words) != 0) {
+    } else if (code_generate(&code, a.words) != 0) {
         rc = ui_fail(&u, PCP_ERR_INVAL, "cannot make a code");
         goto out;
     }
     code_format(&code, text, sizeof(text));
 
-    struct accept_cfg ac = {.u = &u,
-                            .rly = &rly,
-                            .ifname = ui_mdns_ifname(ifopt, &rly.cfg),
-                            .port = port,
-                            .timeout_ms = timeout_s < 0 ? -1 : (int)(timeout_s * 1000),
-                            .json = json,
-                            .ask = !json && !from_stdin && !(msg && !strcmp(msg, "-")) &&
-                                   isatty(0) && isatty(2),
-                            .fixed_code = given_code != NULL,
-                            .words = words,
-                            .show = show_code,
-                            .ud = &cs};
-    if ((rc = accept_open(&acc, &ac, &code)) != EXIT_OK)
+    int ask = !a.rf.json && !a.from_stdin && !(a.msg && !strcmp(a.msg, "-")) && isatty(0) &&
+              isatty(2) && !a.given_code;
+    struct path_ui pu = {.u = &u, .rly = &rly, .qr = a.qr};
+    struct path_cfg pc = {.relay = rly.use ? &rly.client : NULL,
+                          .relay_shown = rly.shown,
+                          .relay_only = rly.only,
+                          .dht = rly.dht,
+                          .dht_bootstrap = rly.dht_bootstrap,
+                          .ifname = ui_mdns_ifname(a.rf.ifopt, &rly.cfg),
+                          .port = a.port,
+                          .timeout_ms = a.rf.timeout_s < 0 ? -1 : (int)(a.rf.timeout_s * 1000),
+                          .words = a.words,
+                          .event = ev_path_event,
+                          .ask_new_code = ask ? ev_ask_new_code : NULL,
+                          .ud = &pu};
+    if ((e = path_offer(&pc, &code, &off)) != 0) {
+        rc = ev_send_fail(&pu, &pc, e, off ? path_offer_why(off) : &conn.why);
         goto out;
-    if (rly.use)
-        punch_prepare(&prep, 1); /* for a direct path once a receiver came */
-    print_code(&cs, text);
-    if (!json)
+    }
+    ev_show_code(&u, a.qr, text);
+    if (!a.rf.json)
         fprintf(stderr, "Waiting for the receiver%s%s...\n",
                 !rly.use   ? ""
                 : rly.only ? " at "
                            : " here and at ",
                 rly.use ? rly.shown : "");
-
     /* Handshakes with whoever comes, until one knows the code. */
-    struct accepted got;
-    if ((rc = accept_wait(acc, &got)) != EXIT_OK)
+    if ((e = path_accept(off, &conn)) != 0) {
+        rc = ev_send_fail(&pu, &pc, e, &conn.why);
         goto out;
-    /* Found: stop announcing so that nobody else comes. */
-    accept_close(acc);
-    acc = NULL;
-    uint8_t tx[32], rx[32];
-    int relayed = got.relayed;
-    struct sockaddr_storage peer = got.peer;
-    struct frame_reader fr = got.fr;
-    fd = got.fd;
-    memcpy(tx, got.tx, sizeof(tx));
-    memcpy(rx, got.rx, sizeof(rx));
-    sodium_memzero(&got, sizeof(got));
-
-    char who[320];
-    struct punch_result pr = {.attempts = 0};
-    if (relayed) {
-        /* The receiver may now lead us to a direct connection. */
-        struct punch_params pp = {.relay = &rly.client,
-                                  .tx = tx,
-                                  .rx = rx,
-                                  .relay_fd = fd,
-                                  .relay_fr = &fr,
-                                  .prep = &prep};
-        e = punch_upgrade(&pp, &pr);
-        if (pr.fd != fd)
-            net_addr_str(&pr.peer, 1, who, sizeof(who));
-        else
-            snprintf(who, sizeof(who), "relay %s", rly.shown);
-        fd = pr.fd;
-        if (e) {
-            rc = ui_fail(&u, e, "the receiver went away after the handshake: %s", pcp_strerror(e));
-            goto out;
-        }
-        u.path = pr.path;
-    } else {
-        net_addr_str(&peer, 0, who, sizeof(who));
-        /* Straight to our port from a public address of another network:
-         * it found us in the DHT. */
-        struct sockaddr_storage p = peer;
-        net_addr_unmap(&p);
-        if (dht_addr_public(&p) && !dht_addr_onlink(&p))
-            u.path = "direct";
     }
-    if (json)
-        fprintf(json,
-                "{\"event\":\"connected\",\"peer\":\"%s\",\"path\":\"%s\",\"attempts\":%u,"
-                "\"punch_ms\":%d,\"portmap\":\"%s\"}\n",
-                who, u.path, pr.attempts, pr.ms, pr.portmap ? pr.portmap : "none");
+    path_offer_end(off); /* found: nobody else comes */
+    off = NULL;
+    u.path = conn.path;
+    if (a.rf.json)
+        ev_connected(a.rf.json, &conn);
     else
-        fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", who);
+        fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", conn.who);
     fflush(stdout);
-    xo.progress = msg ? NULL : ui_progress; /* a message has no progress to show */
-    xo.resuming = send_resuming;
-    xo.ud = &u;
-    peer_msg[0] = '\0';
-    xo.peer_msg = peer_msg;
-    xo.peer_msg_len = sizeof(peer_msg);
-    e = xfer_send(fd, &fr, tx, rx, &m, &xo, &res);
-    sodium_memzero(tx, sizeof(tx));
-    sodium_memzero(rx, sizeof(rx));
-    frame_reader_free(&fr);
-    if (e == PCP_ERR_REFUSED)
-        rc = ui_fail(&u, e, "the receiver declined%s%s", peer_msg[0] ? ": " : "", peer_msg);
-    else if (e == PCP_ERR_PEER)
-        rc = ui_fail(&u, e, "the receiver stopped with an error: %s", peer_msg);
-    else if (e == PCP_ERR_CHANGED)
-        rc = ui_fail(&u, e,
-                     "a file changed while it was being sent; nothing was promoted on "
-                     "the receiver. Send again once it is stable.");
-    else if (e == PCP_ERR_IO)
-        rc = ui_fail(&u, e, "cannot read a file to send");
-    else if (e == PCP_ERR_TIMEOUT)
-        rc = ui_fail(&u, e,
-                     "the transfer stalled: nothing moved for %d s (the network or the "
-                     "receiver stopped). Run both commands again: the receiver resumes "
-                     "where it stopped.",
-                     (xo.stall_ms ? xo.stall_ms : XFER_STALL_MS) / 1000);
-    else if (e)
-        rc = ui_fail(&u, e,
-                     "transfer failed: %s. Run both commands again: the receiver resumes "
-                     "where it stopped.",
-                     pcp_strerror(e));
-    else {
-        rc = EXIT_OK;
-        double mbs = res.seconds > 0 ? (double)res.bytes / res.seconds / 1e6 : 0;
-        if (json)
-            fprintf(json,
-                    "{\"event\":\"done\",\"bytes\":%llu,\"files\":%llu,\"seconds\":%.3f,"
-                    "\"rate\":%.0f,\"wire\":%llu,\"path\":\"%s\",\"cipher\":\"%s\","
-                    "\"compression\":\"%s\"}\n",
-                    (unsigned long long)res.bytes, (unsigned long long)res.files, res.seconds,
-                    mbs * 1e6, (unsigned long long)res.wire_bytes, u.path,
-                    stream_cipher_name(xo.cipher), xo.zstd ? "zstd" : "zlib");
-        else if (msg)
-            fprintf(stderr, "Sent the message; the receiver has it.\n");
-        else
-            fprintf(stderr,
-                    "Sent %llu file(s), %llu bytes in %.2f s (%.0f MB/s); the receiver "
-                    "has confirmed.\n",
-                    (unsigned long long)res.files, (unsigned long long)res.bytes, res.seconds, mbs);
-    }
+    a.xo.progress = a.msg ? NULL : ui_progress; /* a message has no progress to show */
+    a.xo.resuming = send_resuming;
+    a.xo.ud = &u;
+    a.xo.peer_msg = peer_msg;
+    a.xo.peer_msg_len = sizeof(peer_msg);
+    e = xfer_send(conn.fd, &conn.fr, conn.tx, conn.rx, &m, &a.xo, &res);
+    sodium_memzero(conn.tx, sizeof(conn.tx));
+    sodium_memzero(conn.rx, sizeof(conn.rx));
+    rc = ev_send_result(&u, e, &res, &a.xo, a.msg != NULL, peer_msg);
 out:
-    punch_prep_end(&prep);
-    accept_close(acc);
-    if (fd >= 0)
-        close(fd);
+    path_offer_end(off);
+    path_conn_close(&conn);
     manifest_free(&m);
     fflush(stdout);
     return rc;

@@ -102,9 +102,7 @@ void ui_resuming(struct ui *u, int here, uint64_t files, uint64_t bytes)
     char size[32];
     ui_human_size(bytes, size, sizeof(size));
     if (u->json) {
-        fprintf(u->json, "{\"event\":\"resume\",\"files\":%llu,\"bytes\":%llu}\n",
-                (unsigned long long)files, (unsigned long long)bytes);
-        fflush(u->json);
+        ev_resume(u->json, files, bytes);
         return;
     }
     fprintf(stderr, "Resuming: %s of %llu file(s) %s\n", size, (unsigned long long)files,
@@ -120,17 +118,7 @@ void ui_progress(void *ud, const struct xfer_progress *p)
         if (!p->done && p->seconds - u->last < 0.5)
             return;
         u->last = p->seconds;
-        fprintf(u->json,
-                "{\"event\":\"progress\",\"bytes\":%llu,\"total\":", (unsigned long long)p->bytes);
-        if (p->unsized)
-            fprintf(u->json, "null");
-        else
-            fprintf(u->json, "%llu", (unsigned long long)p->total);
-        fprintf(u->json,
-                ",\"files\":%llu,\"nfiles\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"path\":\"%s\"}\n",
-                (unsigned long long)p->files, (unsigned long long)p->nfiles, p->seconds, rate,
-                u->path);
-        fflush(u->json);
+        ev_progress(u->json, p, rate, u->path);
         return;
     }
     if (p->unsized) {
@@ -178,69 +166,16 @@ void ui_progress(void *ud, const struct xfer_progress *p)
             path_label(u->path));
 }
 
+/* Both read the one table in core/err.c (exit statuses and JSON names are
+ * kept beside the codes there). */
 int ui_exit_code(int err)
 {
-    switch (err) {
-    case PCP_OK:
-        return EXIT_OK;
-    case PCP_ERR_BAD_CODE:
-    case PCP_ERR_ATTEMPTS:
-        return EXIT_WRONG_CODE;
-    case PCP_ERR_BAD_WORD:
-    case PCP_ERR_INVAL:
-        return EXIT_USAGE;
-    case PCP_ERR_REFUSED:
-        return EXIT_REFUSED;
-    case PCP_ERR_CANCELLED:
-        return EXIT_CANCELLED;
-    case PCP_ERR_IO:
-    case PCP_ERR_CHANGED:
-    case PCP_ERR_NOSPACE:
-        return EXIT_IO;
-    case PCP_ERR_NET:
-    case PCP_ERR_CLOSED:
-    case PCP_ERR_TIMEOUT:
-    case PCP_ERR_NOT_FOUND:
-    case PCP_ERR_TRUNCATED:
-    case PCP_ERR_RELAY_AUTH:
-    case PCP_ERR_RELAY_BUSY:
-    case PCP_ERR_TLS:
-        return EXIT_NETWORK;
-    case PCP_ERR_PROTO:
-    case PCP_ERR_TOO_BIG:
-    case PCP_ERR_CRYPTO:
-    case PCP_ERR_UNSAFE_PATH:
-    case PCP_ERR_DIGEST:
-        return EXIT_UNSAFE;
-    case PCP_ERR_EXISTS:
-        return EXIT_EXISTS;
-    default:
-        return EXIT_ERROR;
-    }
+    return pcp_err_desc(err)->exit_status;
 }
 
 const char *ui_err_name(int err)
 {
-    switch (ui_exit_code(err)) {
-    case EXIT_USAGE:
-        return "usage";
-    case EXIT_WRONG_CODE:
-        return "wrong_code";
-    case EXIT_REFUSED:
-        return "refused";
-    case EXIT_CANCELLED:
-        return "cancelled";
-    case EXIT_IO:
-        return "io";
-    case EXIT_NETWORK:
-        return "network";
-    case EXIT_UNSAFE:
-        return "unsafe";
-    case EXIT_EXISTS:
-        return "exists";
-    default:
-        return "error";
-    }
+    return pcp_err_desc(err)->name;
 }
 
 int ui_fail(struct ui *u, int err, const char *fmt, ...)
@@ -253,14 +188,8 @@ int ui_fail(struct ui *u, int err, const char *fmt, ...)
     int code = ui_exit_code(err);
     if (u->tty)
         fputc('\n', stderr);
-    if (u->json) {
-        fprintf(u->json,
-                "{\"event\":\"error\",\"code\":\"%s\",\"exit\":%d,\"message\":", ui_err_name(err),
-                code);
-        ui_json_str(u->json, msg);
-        fprintf(u->json, "}\n");
-        fflush(u->json);
-    }
+    if (u->json)
+        ev_error(u->json, err, msg, NULL);
     fprintf(stderr, "pcp: %s\n", msg);
     return code;
 }
@@ -379,33 +308,63 @@ static char *config_text(char *path, size_t pathlen, size_t *len, int *missing)
     return buf;
 }
 
-int ui_relay_flag(struct relay_flags *f, int o, const char *arg)
+int ui_shared_flag(struct shared_flags *f, int o, const char *arg)
 {
+    long num;
     switch (o) {
+    case 'j':
+        f->json = stdout;
+        break;
+    case 'J':
+        if (ui_json_fd(arg, &f->json) != 0)
+            return EXIT_USAGE;
+        break;
+    case 'i':
+        f->ifopt = arg;
+        break;
+    case 't':
+        if (ui_option_num("--timeout", arg, 1, TIMEOUT_MAX_S, &f->timeout_s) != 0)
+            return EXIT_USAGE;
+        break;
+    case 'S':
+        if (ui_option_num("--stall-timeout", arg, 1, TIMEOUT_MAX_S, &num) != 0)
+            return EXIT_USAGE;
+        f->xo->stall_ms = (int)(num * 1000);
+        break;
+    case 'T':
+        if (ui_option_num("--threads", arg, 1, THREADS_MAX, &num) != 0)
+            return EXIT_USAGE;
+        f->xo->threads = (int)num;
+        break;
     case 'r':
         f->url = arg;
-        return 1;
+        break;
     case 'k':
         f->token = arg;
-        return 1;
+        break;
     case 'N':
         f->no = 1;
-        return 1;
+        break;
     case 'D':
         f->dht_bootstrap = arg;
-        return 1;
+        break;
     case 'X':
         f->no_dht = 1;
-        return 1;
+        break;
     case 'F':
         f->force = 1;
-        return 1;
+        break;
+    case 'h':
+        f->help(stdout);
+        return EXIT_OK;
     default:
-        return 0;
+        f->help(stderr);
+        return EXIT_USAGE;
     }
+    return -1;
 }
 
-int ui_relay_choice(struct relay_choice *rc, const struct relay_flags *f)
+int ui_relay_choice(struct relay_choice *rc, const struct shared_flags *f)
 {
     const char *flag_url = f->url, *flag_token = f->token;
     int no_relay = f->no, force_relay = f->force;

@@ -36,7 +36,24 @@ enum pcp_err {
     PCP_ERR_TLS = -24,         /* TLS to the relay failed (certificate?) */
     PCP_ERR_NOSPACE = -25,     /* the disk is (or would be) full */
     PCP_ERR_UNSUPPORTED = -26, /* this build lacks the feature */
+    /* The lowest code: move it when you add one below (and give the new
+     * code its row in err.c; a static assertion and tests/unit/test_err.c
+     * check that every code from here to PCP_OK has one). */
+    PCP_ERR_LOWEST = PCP_ERR_UNSUPPORTED,
 };
+
+/* Everything said about one code: its name in JSON error events (a
+ * contract: scripts match it), its text for people, and the exit status of
+ * the command line tool (cmd/cmd.h's EXIT_*, README "Exit codes"). */
+struct pcp_err_desc {
+    const char *name;
+    const char *text;
+    int exit_status;
+};
+
+/* The row for an error code; never NULL (an unknown code gets a generic
+ * row: "error", "unknown error", exit status 1). */
+const struct pcp_err_desc *pcp_err_desc(int err);
 
 /* Static text for an error code; never NULL. */
 const char *pcp_strerror(int err);

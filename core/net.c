@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "rvproto.h"
 
 int64_t net_now_ms(void)
 {
@@ -397,6 +398,58 @@ int net_addr_is_local(const struct sockaddr_storage *ss)
         uint32_t h = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
         return (h >> 24) == 127 || (h >> 24) == 10 || (h >> 20) == 0xac1 || (h >> 16) == 0xc0a8 ||
                (h >> 16) == 0xa9fe;
+    }
+    return 0;
+}
+
+/* The address format of the relay protocol and the DHT record: numeric
+ * hosts only, no names, the port 1 to 65535 (rvproto.h's decimal parser). */
+int net_addr_parse(const char *s, size_t len, struct sockaddr_storage *out)
+{
+    char host[INET6_ADDRSTRLEN];
+    const char *h, *port;
+    size_t hl;
+    uint64_t portnum;
+    int v6 = 0;
+
+    if (!out)
+        return PCP_ERR_INVAL;
+    memset(out, 0, sizeof(*out));
+    if (!s || len == 0)
+        return PCP_ERR_PROTO;
+    if (s[0] == '[') {
+        const char *rb = memchr(s, ']', len);
+        if (!rb || (size_t)(rb - s) + 1 >= len || rb[1] != ':')
+            return PCP_ERR_PROTO;
+        h = s + 1;
+        hl = (size_t)(rb - h);
+        port = rb + 2;
+        v6 = 1;
+    } else {
+        const char *colon = memchr(s, ':', len);
+        if (!colon)
+            return PCP_ERR_PROTO;
+        h = s;
+        hl = (size_t)(colon - s);
+        port = colon + 1;
+    }
+    if (hl == 0 || hl >= sizeof(host) || memchr(h, '\0', hl) != NULL ||
+        rvp_dec(port, len - (size_t)(port - s), 5, 65535, &portnum) != 0 || portnum == 0)
+        return PCP_ERR_PROTO;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return PCP_ERR_PROTO;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)portnum);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)out;
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return PCP_ERR_PROTO;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)portnum);
     }
     return 0;
 }

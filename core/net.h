@@ -72,4 +72,9 @@ int net_addr_same(const struct sockaddr_storage *x, const struct sockaddr_storag
 /* 1 when the address is loopback, link-local or private (RFC 1918, ULA). */
 int net_addr_is_local(const struct sockaddr_storage *ss);
 
+/* "a.b.c.d:PORT" or "[v6]:PORT" (s[0..len), no NUL needed), PORT 1..65535,
+ * into *out (a relay's observed address, a DHT record's address).
+ * PCP_ERR_PROTO otherwise. */
+int net_addr_parse(const char *s, size_t len, struct sockaddr_storage *out);
+
 #endif

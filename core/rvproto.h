@@ -1,7 +1,7 @@
 /*
  * rvproto.h - the facts of the relay protocol, defined once for both of
- * its ends: the relay (relay/, `pcp relay`) and its client (discovery/rv.c,
- * discovery/punch.c). Sizes, paths, header names, query keys, the punch
+ * its ends: the relay (relay/, `pcp relay`) and its client (discovery/path/rv.c,
+ * discovery/path/punch.c). Sizes, paths, header names, query keys, the punch
  * answer's words, and the two checks every untrusted field goes through
  * (lowercase hex, bounded decimal). core/PROTOCOL.md ("Rendezvous and
  * relay") is the prose; a change here is a change of the wire protocol.

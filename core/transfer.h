@@ -61,61 +61,10 @@ struct xfer_opts {
     size_t peer_msg_len;
 };
 
-/* Message types inside the sealed streams. */
-enum xfer_msg {
-    XM_OFFER = 1,    /* u8 last ‖ manifest bytes */
-    XM_ACCEPT = 2,   /* [u32 n ‖ n × (u32 file ‖ u64 have ‖ prefix BLAKE2b-256)] */
-    XM_REFUSE = 3,   /* u16 err ‖ text */
-    XM_DATA = 4,     /* u32 file ‖ u64 offset ‖ u8 flags ‖ u32 raw_len ‖ payload */
-    XM_FILE_END = 5, /* u32 file ‖ digest[32] */
-    XM_END = 6,      /* u64 bytes ‖ u32 files (TAG_FINAL) */
-    XM_DONE = 7,     /* (TAG_FINAL) */
-    XM_ERROR = 8,    /* u16 err ‖ text (TAG_FINAL) */
-    XM_FILES = 9,    /* u8 flags ‖ u32 raw_len ‖ payload: whole small files */
-};
-
-#define XF_DEFLATED 1u
-#define XF_ZSTD 2u /* only when both ends said they have zstd */
-/* In the stream-header byte, next to the cipher set: this end has zstd. */
-#define XFER_HELLO_ZSTD 0x80u
-
 /* 1 when this build can compress and expand zstd. */
 int xfer_have_zstd(void);
-#define XM_DATA_HDR 18u
-#define XM_FILES_HDR 6u
-/* FILES carries, after expansion, records `u32 file ‖ u32 size ‖ bytes`:
- * consecutive files of the offer, each whole and this small at most. */
-#define XM_FILES_REC 8u
-#define XFER_BATCH_FILE_MAX (64u * 1024u)
-#define XFER_DIGESTBYTES 32u
 
-/* Resume. A .pcp-part carries, in the extended attribute XFER_PART_XATTR,
- * what ties it to the transfer it came from: the offered size and mtime,
- * a hash of the offered path, its own inode and a random id drawn when it
- * was created. Encoded as `"PCPP" ‖ u8 1 ‖ u64 size ‖ u64 mtime_ns ‖
- * u64 ino ‖ path_hash[16] ‖ id[16]` (big-endian), exactly
- * XFER_PARTMETA_LEN bytes. */
-#define XFER_PART_XATTR "user.pcp.part"
-#define XFER_PARTMETA_LEN 61u
-struct xfer_partmeta {
-    uint64_t size;
-    int64_t mtime_ns;
-    uint64_t ino;
-    uint8_t path_hash[16];
-    uint8_t id[16];
-};
-void xfer_partmeta_encode(const struct xfer_partmeta *pm, uint8_t out[XFER_PARTMETA_LEN]);
-/* Bytes read from disk: 0 only for exactly one well-formed record. */
-int xfer_partmeta_parse(const uint8_t *p, size_t len, struct xfer_partmeta *pm);
-/* The path hash a part file of `path` records. */
-void xfer_partmeta_path_hash(const char *path, uint8_t out[16]);
-/* The key that resume's prefix hashes are keyed with, from the session's
- * traffic keys as this side holds them (sender: 1 on the sending side);
- * both sides get the same bytes. */
-void xfer_resume_key(const uint8_t tx[32], const uint8_t rx[32], int sender, uint8_t key[32]);
-/* Keyed BLAKE2b-256 of the first len bytes of fd; PCP_ERR_CHANGED when
- * the file is shorter. */
-int xfer_prefix_hash(int fd, uint64_t len, const uint8_t key[32], uint8_t out[XFER_DIGESTBYTES]);
+/* The messages themselves, and the resume record and hashes: wire.h. */
 
 /* fd is connected and the handshake done; keys are this side's. */
 int xfer_send(int fd, struct frame_reader *fr, const uint8_t tx[32], const uint8_t rx[32],

@@ -23,7 +23,6 @@
 #include "discovery.h"
 #include "err.h"
 #include "net.h"
-#include "rv.h"
 
 void dht_key(uint8_t out[DHT_KEYBYTES], uint64_t bucket, unsigned channel)
 {
@@ -101,7 +100,7 @@ int dht_record_parse(const uint8_t *p, size_t len, struct dht_record *out)
             }
             out->expires = t;
         } else if (kl == 1 && *s == 'a') {
-            if (out->naddr == DHT_MAX_ADDRS || rv_addr_parse(v, vl, &out->addr[out->naddr]) != 0 ||
+            if (out->naddr == DHT_MAX_ADDRS || net_addr_parse(v, vl, &out->addr[out->naddr]) != 0 ||
                 !dht_addr_public(&out->addr[out->naddr]))
                 return PCP_ERR_PROTO;
             out->naddr++;

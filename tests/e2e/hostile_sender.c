@@ -66,6 +66,7 @@
 #include "net.h"
 #include "stream.h"
 #include "transfer.h"
+#include "wire.h"
 
 static uint8_t frame[FRAME_PREFIX + FRAME_MAX];
 static uint8_t msg[XM_DATA_HDR + STREAM_CHUNK];
@@ -77,12 +78,6 @@ static int send_msg(const uint8_t *m, size_t len, int final)
     size_t fl;
     int e = stream_seal(&stx, m, len, final, frame, &fl);
     return e ? e : net_write_all(fd, frame, fl);
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
 }
 
 static struct mf_entry *entry(struct manifest *m, uint8_t type, const char *path, uint64_t size)
@@ -104,26 +99,22 @@ static struct mf_entry *entry(struct manifest *m, uint8_t type, const char *path
  * DATA frame's tag ‖ u64 size). */
 static int send_chunk(uint32_t idx, uint64_t off, uint32_t n, crypto_generichash_state *hs)
 {
-    msg[0] = XM_DATA;
-    put_be32(msg + 1, idx);
-    put_be64(msg + 5, off);
-    msg[13] = 0;
-    put_be32(msg + 14, n);
+    wire_put_data_hdr(msg, idx, off, 0, n);
     for (uint32_t i = 0; i < n; i++)
         msg[XM_DATA_HDR + i] = (uint8_t) "owned"[(off + i) % 5];
     size_t fl;
     if (stream_seal(&stx, msg, XM_DATA_HDR + n, 0, frame, &fl) != 0)
         return -1;
-    crypto_generichash_update(hs, frame + fl - 16, 16); /* the MAC */
+    crypto_generichash_update(hs, frame + fl - XFER_MACBYTES, XFER_MACBYTES); /* the MAC */
     return net_write_all(fd, frame, fl);
 }
 
 static int send_file_end(uint32_t idx, uint64_t size, crypto_generichash_state *hs, int good)
 {
-    uint8_t end[5 + XFER_DIGESTBYTES] = {XM_FILE_END};
+    uint8_t end[XM_FILE_END_LEN];
     uint8_t size_be[8];
-    put_be32(end + 1, idx);
-    put_be64(size_be, size);
+    wire_put_file_end(end, idx);
+    wire_put_be64(size_be, size);
     crypto_generichash_update(hs, size_be, 8);
     crypto_generichash_final(hs, end + 5, XFER_DIGESTBYTES);
     if (!good)
@@ -145,8 +136,7 @@ static void send_range(uint32_t idx, uint64_t from, uint64_t to, crypto_generich
  * claims, then n bytes of the pattern. */
 static size_t batch_rec(size_t at, uint32_t idx, uint32_t claim, uint32_t n)
 {
-    put_be32(msg + at, idx);
-    put_be32(msg + at + 4, claim);
+    wire_put_files_rec(msg + at, idx, claim);
     for (uint32_t i = 0; i < n; i++)
         msg[at + XM_FILES_REC + i] = (uint8_t) "owned"[i % 5];
     return at + XM_FILES_REC + n;
@@ -155,17 +145,14 @@ static size_t batch_rec(size_t at, uint32_t idx, uint32_t claim, uint32_t n)
 /* The FILES message in msg, its records ending at `end`, stored raw. */
 static void send_files(size_t end)
 {
-    msg[0] = XM_FILES;
-    msg[1] = 0;
-    put_be32(msg + 2, (uint32_t)(end - XM_FILES_HDR));
+    wire_put_files_hdr(msg, 0, (uint32_t)(end - XM_FILES_HDR));
     send_msg(msg, end, 0);
 }
 
 static void send_end(const struct manifest *m, uint64_t total)
 {
-    uint8_t fin[13] = {XM_END};
-    put_be64(fin + 1, total);
-    put_be32(fin + 9, (uint32_t)m->nfiles);
+    uint8_t fin[XM_END_LEN];
+    wire_put_end(fin, total, (uint32_t)m->nfiles);
     send_msg(fin, sizeof(fin), 1);
 }
 
@@ -229,16 +216,16 @@ static void send_data(const char *scen, const struct manifest *m)
  * first write that fails (the receiver refused and closed). */
 static void send_huge(const char *arg)
 {
-    static uint8_t hb[2 + STREAM_CHUNK + 512];
+    static uint8_t hb[XM_OFFER_HDR + STREAM_CHUNK + 512];
     unsigned long count = 240000, namelen = 248;
-    size_t have = 2 + 8;
+    size_t have = XM_OFFER_HDR + 8;
     if (arg && strchr(arg, ':'))
         sscanf(arg, "%lu:%lu", &count, &namelen);
     if (namelen < 8 || namelen > MF_NAME_MAX)
         namelen = 248;
     hb[0] = XM_OFFER;
-    memcpy(hb + 2, "PMF1", 4);
-    put_be32(hb + 6, (uint32_t)count);
+    memcpy(hb + XM_OFFER_HDR, "PMF1", 4);
+    put_be32(hb + XM_OFFER_HDR + 4, (uint32_t)count);
     for (unsigned long i = 0; i < count; i++) {
         uint8_t *p = hb + have;
         char name[16];
@@ -250,14 +237,15 @@ static void send_huge(const char *arg)
         memcpy(p + 3, name, strlen(name));
         p += 3 + namelen;
         put_be32(p, 0644);
-        put_be64(p + 4, 1);
-        put_be64(p + 12, 0);
+        wire_put_be64(p + 4, 1);
+        wire_put_be64(p + 12, 0);
         have += 3 + namelen + 20;
-        if (have - 2 >= STREAM_CHUNK) {
+        if (have - XM_OFFER_HDR >= STREAM_CHUNK) {
             hb[1] = 0;
-            if (send_msg(hb, 2 + STREAM_CHUNK, 0) != 0)
+            if (send_msg(hb, XM_OFFER_HDR + STREAM_CHUNK, 0) != 0)
                 return;
-            memmove(hb + 2, hb + 2 + STREAM_CHUNK, have - 2 - STREAM_CHUNK);
+            memmove(hb + XM_OFFER_HDR, hb + XM_OFFER_HDR + STREAM_CHUNK,
+                    have - XM_OFFER_HDR - STREAM_CHUNK);
             have -= STREAM_CHUNK;
         }
     }
@@ -429,8 +417,8 @@ int main(int argc, char **argv)
         size_t n = w.len - off < STREAM_CHUNK ? w.len - off : STREAM_CHUNK;
         msg[0] = XM_OFFER;
         msg[1] = off + n == w.len;
-        memcpy(msg + 2, w.p + off, n);
-        if (send_msg(msg, 2 + n, 0) != 0)
+        memcpy(msg + XM_OFFER_HDR, w.p + off, n);
+        if (send_msg(msg, XM_OFFER_HDR + n, 0) != 0)
             break;
         off += n;
     }

@@ -1,30 +1,14 @@
 # lib.sh - shared helpers for the end-to-end tests. Each test runs inside a
 # fresh network namespace (see tests/interop/netns-lo.sh), so mDNS stays on
-# that namespace's loopback and never reaches a real interface.
+# that namespace's loopback and never reaches a real interface. What every
+# kind of test shares (fail, cleanup, waiting for a code or a relay) is in
+# tests/lib/common.sh.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-# Only in a private namespace (netns-lo.sh): no interface but lo.
-if ip -o link show | awk -F': ' '{ print $2 }' | grep -qvx lo; then
-    echo "e2e: run me through tests/interop/netns-lo.sh (pcp multicasts mDNS)" >&2
-    exit 2
-fi
+need_private_netns e2e "pcp multicasts mDNS"
 PCP=${PCP:?PCP must point at the pcp binary}
-WORK=$(mktemp -d /tmp/pcp-e2e.XXXXXX)
-cleanup() {
-    local pids
-    pids=$(jobs -p)
-    [ -n "$pids" ] && kill $pids 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$WORK"/*.err "$WORK"/*.json; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }
-    done
-    exit 1
-}
+pcp_workdir e2e
 
 # start_sender [send options and paths]: runs `pcp send --json` in the
 # background, its standard input from $SEND_STDIN (default /dev/null); sets
@@ -35,14 +19,7 @@ start_sender() {
     : >"$WORK/sender.json"
     "$PCP" send --json "$@" <"${SEND_STDIN:-/dev/null}" >"$WORK/sender.json" 2>"$WORK/sender.err" &
     SENDER_PID=$!
-    CODE=
-    for _ in $(seq 1 200); do
-        CODE=$(sed -n 's/.*"event":"code","code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
-        [ -n "$CODE" ] && return 0
-        kill -0 "$SENDER_PID" 2>/dev/null || fail "sender exited before printing a code"
-        sleep 0.05
-    done
-    fail "sender printed no code"
+    wait_code "$WORK/sender.json" "$SENDER_PID"
 }
 
 # wait_sender: the sender's exit status, in $SENDER_RC. A sender still
@@ -89,15 +66,8 @@ start_relay() {
     : >"$WORK/relay.err" # read below before the job's own redirect may have made it
     "$PCP" relay --listen 127.0.0.1:0 "$@" 2>"$WORK/relay.err" &
     RELAY_PID=$!
-    RELAY=
-    for _ in $(seq 1 100); do
-        local port
-        port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/relay.err")
-        [ -n "$port" ] && { RELAY=127.0.0.1:$port; return 0; }
-        kill -0 "$RELAY_PID" 2>/dev/null || fail "relay exited: $(cat "$WORK/relay.err")"
-        sleep 0.05
-    done
-    fail "relay did not start"
+    wait_relay_port "$WORK/relay.err" "$RELAY_PID"
+    RELAY=127.0.0.1:$RELAY_PORT
 }
 
 # http_get HOSTPORT PATH: the response (head and body) of a plain GET.

@@ -44,7 +44,7 @@ static void check_addr(const char *s, size_t len)
 {
     struct sockaddr_storage a, b;
     char text[80];
-    if (rv_addr_parse(s, len, &a) != 0) {
+    if (net_addr_parse(s, len, &a) != 0) {
         if (a.ss_family != AF_UNSPEC)
             abort();
         return;
@@ -52,7 +52,7 @@ static void check_addr(const char *s, size_t len)
     if (a.ss_family != AF_INET && a.ss_family != AF_INET6)
         abort();
     net_addr_str(&a, 1, text, sizeof(text));
-    if (rv_addr_parse(text, strlen(text), &b) != 0)
+    if (net_addr_parse(text, strlen(text), &b) != 0)
         abort();
     uint16_t pa = a.ss_family == AF_INET ? ((struct sockaddr_in *)&a)->sin_port
                                          : ((struct sockaddr_in6 *)&a)->sin6_port;

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transfer.h"
+#include "manifest.h"
+#include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

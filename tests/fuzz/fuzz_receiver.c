@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "transfer.h"
+#include "wire.h"
 
 static const uint8_t K_SR[32] = {1}, K_RS[32] = {2};
 static char root[64], out[96];

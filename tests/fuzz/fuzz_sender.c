@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "transfer.h"
+#include "wire.h"
 
 static const uint8_t K_SR[32] = {1}, K_RS[32] = {2};
 static char dir[64], f1[96], f2[96];

@@ -1,13 +1,11 @@
 # lib.sh - shared helpers for the mDNS interop tests. Every test runs
 # inside netns-lo.sh's private namespace; this file refuses to run outside
-# one, since the tests multicast.
+# one, since the tests multicast. What every kind of test shares is in
+# tests/lib/common.sh.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-# Only in a private namespace (netns-lo.sh): no interface but lo.
-if ip -o link show | awk -F': ' '{ print $2 }' | grep -qvx lo; then
-    echo "interop: run me through tests/interop/netns-lo.sh (I send multicast)" >&2
-    exit 2
-fi
+need_private_netns interop "I send multicast"
 MDNS_TOOL=${MDNS_TOOL:?MDNS_TOOL must point at mdns_tool}
 INTEROP_DIR=${INTEROP_DIR:-$(dirname "$0")}
 PY=/usr/bin/python3 # the Debian python, where python3-zeroconf lives
@@ -16,23 +14,10 @@ PY=/usr/bin/python3 # the Debian python, where python3-zeroconf lives
 # the tests of the rollover make their own.
 B=300000000000 # a bucket, in ns
 export MDNS_TOOL_BUCKET=${MDNS_TOOL_BUCKET:-$(($(date +%s) / 300 * B))}
-WORK=$(mktemp -d /tmp/pcp-interop.XXXXXX)
-cleanup() {
-    local pids
-    pids=$(jobs -p)
-    [ -n "$pids" ] && kill $pids 2>/dev/null || true
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$WORK"/*; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }
-    done
-    exit 1
-}
+pcp_workdir interop
+FAIL_LOGS='*' # fail shows every file of $WORK
+# The responders and listeners still running are waited for after the kill.
+on_cleanup() { wait 2>/dev/null || true; }
 
 need_zeroconf() {
     if ! "$PY" -c 'import zeroconf' 2>/dev/null; then

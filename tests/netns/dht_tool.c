@@ -21,7 +21,6 @@
 #include "discovery.h"
 #include "err.h"
 #include "net.h"
-#include "rv.h"
 
 int main(int argc, char **argv)
 {
@@ -41,7 +40,7 @@ int main(int argc, char **argv)
         char rec[DHT_RECORD_MAX + 1];
         uint64_t back = strtoull(argv[4], NULL, 10);
         uint64_t b = discovery_bucket(discovery_now_ns()) - back * DISCOVERY_BUCKET_NS;
-        if (rv_addr_parse(argv[6], strlen(argv[6]), &a) != 0 ||
+        if (net_addr_parse(argv[6], strlen(argv[6]), &a) != 0 ||
             dht_record_make(rec, sizeof(rec),
                             discovery_now_ns() / 1000000000u + strtoull(argv[5], NULL, 10), &a,
                             1) != 0)

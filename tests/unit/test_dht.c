@@ -17,7 +17,6 @@
 #include "dht.h"
 #include "err.h"
 #include "net.h"
-#include "rv.h"
 
 static void hex(const uint8_t *p, size_t n, char *out)
 {
@@ -50,7 +49,7 @@ static void test_key(void **state)
 static struct sockaddr_storage addr(const char *s)
 {
     struct sockaddr_storage a;
-    assert_int_equal(rv_addr_parse(s, strlen(s), &a), 0);
+    assert_int_equal(net_addr_parse(s, strlen(s), &a), 0);
     return a;
 }
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for discovery/punch.c: the proofs and words said on direct
+ * Unit tests for discovery/path/punch.c: the proofs and words said on direct
  * and relayed connections (nonces, replay, flags, an unauthenticated 'G')
  * and the filter for addresses a relay gives.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for discovery/rv.c, the relay client: URL parsing, the
+ * Unit tests for discovery/path/rv.c, the relay client: URL parsing, the
  * rendezvous key, records, observed addresses, the strict HTTP response
  * parser, and every request against a fake relay on 127.0.0.1 (a thread
  * that reads one request, keeps it for the test to inspect and writes a
@@ -316,12 +316,12 @@ static void test_addr(void **state)
     char s[64];
     static const char *good[] = {"192.0.2.1:80", "[2001:db8::1]:65535", "[::ffff:10.0.0.1]:1"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        assert_int_equal(rv_addr_parse(good[i], strlen(good[i]), &ss), 0);
+        assert_int_equal(net_addr_parse(good[i], strlen(good[i]), &ss), 0);
         net_addr_str(&ss, 1, s, sizeof(s));
         assert_string_equal(s, i == 2 ? "10.0.0.1:1" : good[i]);
     }
     /* the length bounds it: no NUL needed */
-    assert_int_equal(rv_addr_parse("192.0.2.1:8080xyz", 14, &ss), 0);
+    assert_int_equal(net_addr_parse("192.0.2.1:8080xyz", 14, &ss), 0);
     assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 8080);
     static const char *bad[] = {
         "",           "192.0.2.1",   "192.0.2.1:",    "192.0.2.1:0",   "1.2.3.4:x",
@@ -329,11 +329,11 @@ static void test_addr(void **state)
         "[::1]:",     "[::1]80",     "[1.2.3.4]:5",   "[fe80::1%1]:5", "host.example:80",
         "1.2.3.4:5 ", " 1.2.3.4:5",  "1.2.3.4:+5",    "[]:5",          "1.2.3.4:123456"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (rv_addr_parse(bad[i], strlen(bad[i]), &ss) != PCP_ERR_PROTO)
+        if (net_addr_parse(bad[i], strlen(bad[i]), &ss) != PCP_ERR_PROTO)
             fail_msg("accepted address \"%s\"", bad[i]);
         assert_int_equal(ss.ss_family, AF_UNSPEC);
     }
-    assert_int_equal(rv_addr_parse("1.2.3.4\0:5", 10, &ss), PCP_ERR_PROTO);
+    assert_int_equal(net_addr_parse("1.2.3.4\0:5", 10, &ss), PCP_ERR_PROTO);
 }
 
 /* ---- HTTP response heads ---- */

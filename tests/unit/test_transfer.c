@@ -1,7 +1,9 @@
 /*
- * Unit tests for core/transfer.c: a sender and a receiver thread joined by
- * a socketpair, with fixed keys (the handshake is tested on its own).
+ * Unit tests for the transfer (core/xsend.c, xrecv.c and what they use): a
+ * sender and a receiver thread joined by a socketpair, with fixed keys
+ * (the handshake is tested on its own; the file system alone: test_fsys).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@
 
 #include "err.h"
 #include "transfer.h"
+#include "wire.h"
 
 static char root[64];
 static uint8_t k_rs[32], k_sr[32];
@@ -54,10 +57,29 @@ static void resuming(void *ud, uint64_t files, uint64_t bytes)
     g_res_bytes[rx] = bytes;
 }
 
+/* The Nth thread a transfer starts fails to start, on the sender's side
+ * (g_fail_tx) or the receiver's (g_fail_rx); 0: none. The transfer's
+ * pthread_create calls come here (the program's own symbol comes first),
+ * then go on to the C library's. Counted per calling thread. */
+static int g_fail_tx, g_fail_rx;
+static _Thread_local int tl_sender, tl_threads;
+
+int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
+    int fail_at = tl_sender ? g_fail_tx : g_fail_rx;
+    if (fail_at && ++tl_threads == fail_at)
+        return EAGAIN;
+    return real(t, attr, fn, arg);
+}
+
 static void *send_thread(void *arg)
 {
     struct side *s = arg;
     struct frame_reader fr;
+    tl_sender = 1;
     frame_reader_init(&fr, s->fd);
     s->o.peer_msg = s->peer_msg;
     s->o.peer_msg_len = sizeof(s->peer_msg);
@@ -542,6 +564,67 @@ static void test_changed_source(void **state)
     manifest_free(&m);
 }
 
+/* A thread that cannot be started: the transfer stops the ones it
+ * started, waits for them and fails with PCP_ERR_NOMEM; the other side
+ * fails too, nothing hangs and no file gets its final name. Two workers:
+ * the 1st thread is the reader (opener), the 2nd and 3rd the workers, the
+ * 4th the sealer (writer). */
+static void test_thread_fails(void **state)
+{
+    (void)state;
+    char src[128], out[128];
+    sh("mkdir -p %s/tf && head -c 3000000 /dev/urandom > %s/tf/f", root, root);
+    snprintf(src, sizeof(src), "%s/tf/f", root);
+    snprintf(out, sizeof(out), "%s/tfout", root);
+    const char *paths[] = {src};
+    for (int side = 0; side < 2; side++) {
+        for (int k = 1; k <= 4; k++) {
+            struct manifest m;
+            int sv[2];
+            struct side tx = {0}, rx = {0};
+            pthread_t t;
+            manifest_init(&m);
+            assert_int_equal(manifest_build(&m, paths, 1), 0);
+            assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+            tx.fd = sv[0];
+            tx.m = &m;
+            tx.o.compress = -1;
+            tx.o.threads = 2;
+            rx.accept = 1;
+            rx.o.out_dir = out;
+            rx.o.threads = 2;
+            rx.o.confirm = confirm;
+            rx.o.ud = &rx;
+            g_fail_tx = side == 0 ? k : 0;
+            g_fail_rx = side == 1 ? k : 0;
+            tl_threads = 0;
+            alarm(60);
+            /* The real one: the sender's thread is none of the transfer's. */
+            g_fail_rx = g_fail_rx ? g_fail_rx + 1 : 0;
+            assert_int_equal(pthread_create(&t, NULL, send_thread, &tx), 0);
+            struct frame_reader fr;
+            frame_reader_init(&fr, sv[1]);
+            int r = xfer_receive(sv[1], &fr, k_rs, k_sr, &rx.o, NULL);
+            frame_reader_free(&fr);
+            shutdown(sv[1], SHUT_RDWR);
+            pthread_join(t, NULL);
+            alarm(0);
+            g_fail_tx = g_fail_rx = 0;
+            if (side == 0) {
+                assert_int_equal(tx.result, PCP_ERR_NOMEM);
+                assert_int_equal(r, PCP_ERR_PEER); /* the sender said why */
+            } else {
+                assert_int_equal(r, PCP_ERR_NOMEM);
+                assert_int_not_equal(tx.result, 0);
+            }
+            sh("test ! -e %s/tfout/f", root);
+            close(sv[0]);
+            close(sv[1]);
+            manifest_free(&m);
+        }
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -553,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_resume_key),     cmocka_unit_test(test_partmeta),
         cmocka_unit_test(test_part_hardlink),  cmocka_unit_test(test_part_foreign),
         cmocka_unit_test(test_part_fifo),      cmocka_unit_test(test_umask),
+        cmocka_unit_test(test_thread_fails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

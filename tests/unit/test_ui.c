@@ -41,12 +41,16 @@ static void test_exit_codes(void **state)
         {PCP_ERR_NOT_FOUND, 7, "network"},
         {PCP_ERR_TRUNCATED, 7, "network"},
         {PCP_ERR_PROTO, 8, "unsafe"},
+        {PCP_ERR_TOO_BIG, 8, "unsafe"},
         {PCP_ERR_CRYPTO, 8, "unsafe"},
         {PCP_ERR_UNSAFE_PATH, 8, "unsafe"},
         {PCP_ERR_DIGEST, 8, "unsafe"},
         {PCP_ERR_EXISTS, 9, "exists"},
         {PCP_ERR_NOMEM, 1, "error"},
         {PCP_ERR_PEER, 1, "error"},
+        {PCP_ERR_UNSUPPORTED, 1, "error"},
+        {1, 1, "error"}, /* unknown codes */
+        {-1000, 1, "error"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {

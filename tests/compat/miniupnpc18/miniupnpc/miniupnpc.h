@@ -1,6 +1,6 @@
 /*
  * A stand-in for miniupnpc 2.2.8's miniupnpc.h (API 18), reduced to what
- * discovery/portmap.c uses, so that the API-18 branch is compiled on a
+ * discovery/path/portmap.c uses, so that the API-18 branch is compiled on a
  * system that has an older miniupnpc. Signatures as published upstream.
  */
 #ifndef MINIUPNPC_H_INCLUDED

@@ -1,6 +1,6 @@
 /*
  * A stand-in for miniupnpc 2.2.8's upnpcommands.h (API 18), reduced to what
- * discovery/portmap.c uses. Signatures as published upstream.
+ * discovery/path/portmap.c uses. Signatures as published upstream.
  */
 #ifndef UPNPCOMMANDS_H_INCLUDED
 #define UPNPCOMMANDS_H_INCLUDED

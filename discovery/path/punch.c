@@ -96,7 +96,7 @@ int punch_cands_parse(const char *text, size_t len, struct punch_cand *out)
                                                                          : 0;
         if (k && n < PUNCH_MAX_CANDS) {
             struct punch_cand *c = &out[n];
-            if (rv_addr_parse(p + k, l - k, &c->addr) != 0)
+            if (net_addr_parse(p + k, l - k, &c->addr) != 0)
                 return PCP_ERR_PROTO;
             c->mapped = k == 2;
             if (!c->mapped && (c->addr.ss_family != AF_INET6 ||

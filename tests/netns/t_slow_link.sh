@@ -8,19 +8,14 @@
 # never a time. The namespaces are made here and removed on exit.
 set -euo pipefail
 PCP=${PCP:?}
-[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
+. "$(dirname "$0")/lib.bash"
+need_root
 tag=pcp$$
 A=$tag-a B=$tag-b
-WORK=$(mktemp -d /tmp/pcp-slow.XXXXXX)
-cleanup() {
-    jobs -p | xargs -r kill 2>/dev/null || true
-    ip netns del "$A" 2>/dev/null || true
-    ip netns del "$B" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -20 "$WORK"/*.err >&2 || true; exit 1; }
-. "$(dirname "$0")/lib.bash"
+NSS="$A $B"
+pcp_workdir slow
+FAIL_LOGS='*.err'
+on_cleanup() { ns_teardown; }
 
 ip netns add "$A"
 ip netns add "$B"

@@ -8,20 +8,17 @@
 # hold up the LAN transfer, nor either side's exit.
 set -euo pipefail
 PCP=${PCP:?}
-[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
+. "$(dirname "$0")/lib.bash"
+need_root
 tag=pcp$$
 BR=$tag-br A=$tag-a B=$tag-b
-WORK=$(mktemp -d /tmp/pcp-lan.XXXXXX)
-cleanup() {
-    jobs -p | xargs -r kill 2>/dev/null || true
-    ip netns del "$A" 2>/dev/null || true
-    ip netns del "$B" 2>/dev/null || true
-    ip netns del "$BR" 2>/dev/null || true
-    rm -rf "$WORK" "/etc/netns/$A" "/etc/netns/$B"
+NSS="$A $B $BR"
+pcp_workdir lan
+FAIL_LOGS='*.err'
+on_cleanup() {
+    ns_teardown
+    rm -rf "/etc/netns/$A" "/etc/netns/$B"
 }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -20 "$WORK"/*.err >&2 || true; exit 1; }
-. "$(dirname "$0")/lib.bash"
 
 ip netns add "$BR"
 ip netns add "$A"

@@ -11,7 +11,7 @@
 # The routers masquerade their LAN behind their public address, let their
 # host reach the relay's machine and nothing else, and forward nothing NEW
 # that comes in from the public side (only ESTABLISHED,RELATED), so no
-# connection into either LAN is possible, punched or not (nat_lab.sh tries
+# connection into either LAN is possible, punched or not (t_nat_lab.sh tries
 # the kinds of router that allow more); pub even routes the private
 # networks to the routers, so the routers' firewalls are what blocks. mDNS
 # stays on each LAN (multicast is not forwarded). The receiver, run without
@@ -19,35 +19,17 @@
 # must find nothing.
 set -euo pipefail
 PCP=${PCP:?}
-[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
-for t in ip iptables ip6tables python3 sha256sum; do
-    command -v "$t" >/dev/null || { echo "needs $t"; exit 77; }
-done
+. "$(dirname "$0")/lib.bash"
+need_root
+need_tools ip iptables ip6tables python3 sha256sum
 tag=pcpn$$
 PUB=$tag-pub R1=$tag-r1 R2=$tag-r2 H1=$tag-h1 H2=$tag-h2
 NSS="$H1 $H2 $R1 $R2 $PUB"
 PUBIP=203.0.113.1 R1IP=203.0.113.11 R2IP=203.0.113.12 H1IP=10.1.0.2 H2IP=10.2.0.2
 RELAY=http://$PUBIP:9474
-WORK=$(mktemp -d /tmp/pcp-relay-nat.XXXXXX)
-cleanup() {
-    jobs -p | xargs -r kill 2>/dev/null || true
-    for ns in $NSS; do
-        # Anything still running in a namespace keeps it alive after del.
-        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-        ip netns del "$ns" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+pcp_workdir relay-nat
+on_cleanup() { ns_teardown; }
 trap 'exit 1' INT TERM
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$WORK"/*.err "$WORK"/*.json; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }
-    done
-    exit 1
-}
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # tcp_ok NS IP PORT: a TCP connection from NS to IP:PORT opens within 3 s.
 tcp_ok() { nsx "$1" timeout 3 bash -c "</dev/tcp/$2/$3" 2>/dev/null; }
 # mdns NS TABLE CHAIN: packets the mDNS counters (v4 and v6) in that chain saw.
@@ -62,43 +44,20 @@ for ns in $NSS; do
 done
 
 # The internet: a bridge in pub, its own address the relay's.
-ip -n "$PUB" link add br0 type bridge
-ip -n "$PUB" addr add "$PUBIP/24" dev br0
-ip -n "$PUB" link set br0 up
-nsx "$PUB" sysctl -qw net.ipv4.ip_forward=1
-ip -n "$PUB" route add 10.1.0.0/24 via "$R1IP"
-ip -n "$PUB" route add 10.2.0.0/24 via "$R2IP"
+ns_internet "$PUB" "$PUBIP"
 for ipt in iptables ip6tables; do
     nsx "$PUB" $ipt -t raw -A PREROUTING -p udp --dport 5353 # a counter
 done
 
 n=1
-for pair in "$R1:$H1:$R1IP" "$R2:$H2:$R2IP"; do
-    IFS=: read -r r h wanip <<<"$pair"
-    # Router's public side, on the bridge in pub.
-    ip link add "wan$n" netns "$PUB" type veth peer name wan netns "$r"
-    ip -n "$PUB" link set "wan$n" master br0 up
-    ip -n "$r" addr add "$wanip/24" dev wan
-    ip -n "$r" link set wan up
-    ip -n "$r" route add default via "$PUBIP"
-    # Router's LAN with its one host.
-    ip link add lan netns "$r" type veth peer name eth0 netns "$h"
-    ip -n "$r" addr add "10.$n.0.1/24" dev lan
-    ip -n "$r" link set lan up
-    ip -n "$h" addr add "10.$n.0.2/24" dev eth0
-    ip -n "$h" link set eth0 up
-    ip -n "$h" route add default via "10.$n.0.1"
-    # NAT, and nothing new in from the public side.
-    nsx "$r" sysctl -qw net.ipv4.ip_forward=1
-    nsx "$r" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
-    nsx "$r" iptables -P FORWARD DROP
-    nsx "$r" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-    nsx "$r" iptables -A FORWARD -i lan -o wan -d "$PUBIP" -j ACCEPT
-    # Refused at once, not dropped: a host's lookups elsewhere (Python's
-    # http.server asks DNS for its own name) fail fast.
-    nsx "$r" iptables -A FORWARD -i lan -j REJECT
-    nsx "$r" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-    nsx "$r" iptables -A INPUT -i wan -j DROP
+for pair in "$R1:$H1" "$R2:$H2"; do
+    IFS=: read -r r h <<<"$pair"
+    # The router, its public side on the bridge in pub (R1IP, R2IP), its
+    # LAN with its one host; NAT, nothing new in from the public side, and
+    # its LAN reaches the relay's machine only (refused at once elsewhere:
+    # Python's http.server asks DNS for its own name).
+    ns_site "$n" "$PUB" "$PUBIP" "$r" "$h"
+    ns_nat "$r" blocked "$PUBIP"
     # Counters only: mDNS seen on the LAN, and leaving by the public side.
     for ipt in iptables ip6tables; do
         nsx "$r" $ipt -t raw -A PREROUTING -i lan -p udp --dport 5353
@@ -155,14 +114,7 @@ start_sender() {
     : >"$WORK/$1.json" # read below before the job's own redirect may have made it
     nsx "$H1" "$PCP" send --json --relay "$RELAY" "$2" >"$WORK/$1.json" 2>"$WORK/$1.err" &
     SPID=$!
-    CODE=
-    for _ in $(seq 1 200); do
-        CODE=$(sed -n 's/.*"event":"code","code":"\([a-z-]*\)".*/\1/p' "$WORK/$1.json")
-        [ -n "$CODE" ] && return 0
-        kill -0 "$SPID" 2>/dev/null || fail "sender exited before printing a code"
-        sleep 0.05
-    done
-    fail "sender printed no code"
+    wait_code "$WORK/$1.json" "$SPID"
 }
 now() { date +%s.%N; }
 

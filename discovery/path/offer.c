@@ -1,7 +1,9 @@
 /*
- * accept.c - where `pcp send` waits for its receiver: the LAN listener and
- * its mDNS announcement, the relay room and its rendezvous record, the DHT
- * record; and the handshakes with whoever comes.
+ * offer.c - where the sender waits for its receiver (path_offer, path_accept):
+ * the LAN listener and its mDNS announcement, the relay room and its
+ * rendezvous record, the DHT record; and the handshakes with whoever comes.
+ * It prints nothing and never exits: what the user should hear goes to
+ * cfg->event, the question of a new code to cfg->ask_new_code.
  *
  * Each connection gets a thread of its own (at most ACCEPT_SLOTS at once,
  * ACCEPT_PER_SOURCE of them from one source), and each handshake has an
@@ -10,7 +12,7 @@
  * others are shut down and joined.
  *
  * A peer that got message 2 and then sent a wrong confirmation, left or ran
- * out of time could test one guess: that is a wrong guess. ACCEPT_MAX_WRONG
+ * out of time could test one guess: that is a wrong guess. PATH_MAX_WRONG
  * of them spend the code. The k-th wrong guess from a source (an IPv4
  * address, an IPv6 /64, or the relay room) makes its next handshake wait
  * until min(2^k, 60) s have passed, so one guesser cannot spend the code
@@ -35,14 +37,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
 #include "code.h"
 #include "dht.h"
 #include "discovery.h"
 #include "err.h"
 #include "handshake.h"
 #include "net.h"
+#include "path_priv.h"
 #include "portmap.h"
+#include "punch.h"
 
 #define ACCEPT_SLOTS 8
 #define ACCEPT_PER_SOURCE 3
@@ -56,7 +59,7 @@
  * it: the sender parks in a fresh room and points the record there, so a
  * stranger in the room keeps nobody out. */
 struct meet {
-    const struct relay_choice *rly;
+    const struct path_cfg *cfg;
     unsigned channel;
     int lfd, rfd, wakefd, published, warned;
     char room[RV_ROOM_HEX + 1], owner[RV_OWNER_HEX + 1], key[RV_KEY_HEX + 1];
@@ -69,7 +72,6 @@ struct meet {
     uint64_t dht_bucket;
     int64_t dht_put_ms;
     int dht_mapped, dht_warned;
-    FILE *json; /* JSON events, or NULL */
 };
 
 #define RECORD_RENEW_MS 120000
@@ -82,7 +84,7 @@ static int meet_publish(struct meet *mt, int now)
     char rec[128], key[RV_KEY_HEX + 1];
     rv_record_make(rec, sizeof(rec), mt->room);
     rv_key(key, b, mt->channel);
-    int e = rv_put(&mt->rly->client, key, mt->owner, rec, strlen(rec), 5000, NULL);
+    int e = rv_put(mt->cfg->relay, key, mt->owner, rec, strlen(rec), 5000, NULL);
     if (e == 0) {
         memcpy(mt->key, key, sizeof(key));
         mt->bucket = b;
@@ -102,10 +104,8 @@ static void meet_dht(struct meet *mt)
         return;
     if (!mt->dht_warned && dht_put_state(mt->dht) == 0) {
         mt->dht_warned = 1;
-        fprintf(stderr,
-                "pcp: the DHT: no node took the record (is %s reachable?); receivers on other "
-                "networks need a relay\n",
-                mt->rly->dht_bootstrap);
+        path_emit(mt->cfg, &(struct path_event){.kind = PATH_EV_DHT_PUT_NONE,
+                                                .text = mt->cfg->dht_bootstrap});
     }
     uint64_t b = discovery_bucket(discovery_now_ns());
     int64_t now = net_now_ms();
@@ -128,17 +128,14 @@ static void meet_dht(struct meet *mt)
         dht_record_make(rec, sizeof(rec), discovery_now_ns() / 1000000000u + DHT_TTL_S, a, n) ||
         dht_put_record(mt->dht, b, mt->channel, rec))
         return;
-    if (mt->json) {
-        fprintf(mt->json, "{\"event\":\"dht\",\"put\":%zu,\"mapped\":%s}\n", n,
-                mt->dht_mapped ? "true" : "false");
-        fflush(mt->json);
-    }
+    path_emit(mt->cfg,
+              &(struct path_event){.kind = PATH_EV_DHT_PUT, .put = n, .mapped = mt->dht_mapped});
 }
 
 static void meet_warn(struct meet *mt, int e)
 {
     if (mt->warned++ == 0)
-        fprintf(stderr, "pcp: the relay %s: %s; still trying\n", mt->rly->shown, pcp_strerror(e));
+        path_emit(mt->cfg, &(struct path_event){.kind = PATH_EV_RELAY_WARN, .err = e});
 }
 
 /* Leave the room and withdraw the record (a new room comes with the next
@@ -149,7 +146,7 @@ static void meet_leave_relay(struct meet *mt)
         close(mt->rfd);
     mt->rfd = -1;
     if (mt->published)
-        rv_delete(&mt->rly->client, mt->key, mt->owner, 2000);
+        rv_delete(mt->cfg->relay, mt->key, mt->owner, 2000);
     mt->published = 0;
 }
 
@@ -161,14 +158,14 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
     uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : (uint64_t)net_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         meet_dht(mt);
-        if (mt->rly->use) {
+        if (mt->cfg->relay) {
             int e = meet_publish(mt, 0);
             if (e == PCP_ERR_RELAY_AUTH)
                 return e;
             if (e)
                 meet_warn(mt, e);
             if (mt->rfd < 0 && (uint64_t)net_now_ms() >= mt->retry_ms) {
-                e = rv_pipe(&mt->rly->client, mt->room, 5000, &mt->rfd);
+                e = rv_pipe(mt->cfg->relay, mt->room, 5000, &mt->rfd);
                 if (e == PCP_ERR_RELAY_AUTH)
                     return e;
                 if (e) {
@@ -230,8 +227,8 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
 
 /* One handshake at a time per slot. fd and done change under the mutex:
  * the main thread shuts a loser's fd down only while it is still open. */
-struct slot {
-    struct acceptor *a;
+struct path_slot {
+    struct path_offer *a;
     pthread_t th;
     int used; /* a thread was started and is not joined yet */
     int done; /* it has finished */
@@ -256,8 +253,10 @@ struct source {
     int64_t seen;
 };
 
-struct acceptor {
-    struct accept_cfg c;
+struct path_offer {
+    struct path_cfg c;
+    struct path_why why;
+    void *keep; /* the punch's listener and mapping, for a relayed winner */
     struct meet mt;
     struct mdns_responder *resp;
     struct pcp_code code;
@@ -271,14 +270,14 @@ struct acceptor {
     pthread_cond_t cv; /* stopping changed */
     int winner;        /* slot index, or -1; under mu */
     int stopping;      /* under mu: held handshakes give up */
-    struct slot s[ACCEPT_SLOTS];
+    struct path_slot s[ACCEPT_SLOTS];
     struct source src[ACCEPT_SOURCES];
 };
 
 static void *serve(void *arg)
 {
-    struct slot *s = arg;
-    struct acceptor *a = s->a;
+    struct path_slot *s = arg;
+    struct path_offer *a = s->a;
     struct timespec ts = {.tv_sec = s->not_before / 1000,
                           .tv_nsec = (long)(s->not_before % 1000) * 1000000};
     pthread_mutex_lock(&a->mu);
@@ -318,7 +317,7 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static size_t source_of(struct acceptor *a, const struct sockaddr_storage *peer, int relayed)
+static size_t source_of(struct path_offer *a, const struct sockaddr_storage *peer, int relayed)
 {
     uint8_t key[9] = {'r'};
     struct sockaddr_storage p = *peer;
@@ -360,7 +359,7 @@ static size_t source_of(struct acceptor *a, const struct sockaddr_storage *peer,
 /* Start a handshake on fd (held while its source waits out a back-off), or
  * close it at once: its source has ACCEPT_PER_SOURCE handshakes already (or
  * one, during its back-off), or every slot is taken. */
-static void admit(struct acceptor *a, int fd, const struct sockaddr_storage *peer, int relayed)
+static void admit(struct path_offer *a, int fd, const struct sockaddr_storage *peer, int relayed)
 {
     size_t si = source_of(a, peer, relayed);
     struct source *src = &a->src[si];
@@ -372,7 +371,7 @@ static void admit(struct acceptor *a, int fd, const struct sockaddr_storage *pee
         close(fd);
         return;
     }
-    struct slot *s = &a->s[i];
+    struct path_slot *s = &a->s[i];
     memset(s, 0, sizeof(*s));
     s->a = a;
     s->fd = fd;
@@ -389,10 +388,10 @@ static void admit(struct acceptor *a, int fd, const struct sockaddr_storage *pee
 }
 
 /* Join the handshakes that ended and count their wrong guesses. */
-static void reap(struct acceptor *a)
+static void reap(struct path_offer *a)
 {
     for (size_t i = 0; i < ACCEPT_SLOTS; i++) {
-        struct slot *s = &a->s[i];
+        struct path_slot *s = &a->s[i];
         pthread_mutex_lock(&a->mu);
         int done = s->used && s->done;
         pthread_mutex_unlock(&a->mu);
@@ -413,28 +412,17 @@ static void reap(struct acceptor *a)
          * the lone peer until we enter again. */
         if (s->relayed && a->mt.retry_ms < (uint64_t)src->until)
             a->mt.retry_ms = (uint64_t)src->until;
-        if (a->c.json) {
-            fprintf(a->c.json,
-                    "{\"event\":\"wrong_code\",\"attempt\":%d,\"max\":%d,\"peer\":", a->wrong,
-                    ACCEPT_MAX_WRONG);
-            ui_json_str(a->c.json, src->who);
-            fprintf(a->c.json, ",\"wait\":%d}\n", wait_s);
-            fflush(a->c.json);
-        }
-        if (a->wrong >= ACCEPT_MAX_WRONG) /* spent() says what comes next */
-            fprintf(stderr, "pcp: a receiver at %s used a wrong code (attempt %d of %d)\n",
-                    src->who, a->wrong, ACCEPT_MAX_WRONG);
-        else
-            fprintf(stderr,
-                    "pcp: a receiver at %s used a wrong code (attempt %d of %d; %s may try "
-                    "again in %d s); still waiting\n",
-                    src->who, a->wrong, ACCEPT_MAX_WRONG, s->relayed ? "the relay" : "that address",
-                    wait_s);
+        path_emit(&a->c, &(struct path_event){.kind = PATH_EV_WRONG_GUESS,
+                                              .text = src->who,
+                                              .attempt = a->wrong,
+                                              .max = PATH_MAX_WRONG,
+                                              .wait_s = wait_s,
+                                              .relayed = s->relayed});
     }
 }
 
 /* Shut every running handshake but the winner's down and join them. */
-static void stop_all(struct acceptor *a)
+static void stop_all(struct path_offer *a)
 {
     pthread_mutex_lock(&a->mu);
     a->stopping = 1;
@@ -444,7 +432,7 @@ static void stop_all(struct acceptor *a)
             shutdown(a->s[i].fd, SHUT_RDWR);
     pthread_mutex_unlock(&a->mu);
     for (size_t i = 0; i < ACCEPT_SLOTS; i++) {
-        struct slot *s = &a->s[i];
+        struct path_slot *s = &a->s[i];
         if (!s->used)
             continue;
         pthread_join(s->th, NULL);
@@ -456,10 +444,15 @@ static void stop_all(struct acceptor *a)
     pthread_mutex_unlock(&a->mu);
 }
 
-/* Announce the code's channel: mDNS, the relay record, the DHT. */
-static int announce(struct acceptor *a)
+static int fail(struct path_why *why, enum path_stage stage, int e)
 {
-    struct ui *u = a->c.u;
+    why->stage = stage;
+    return e;
+}
+
+/* Announce the code's channel: mDNS, the relay record, the DHT. */
+static int announce(struct path_offer *a)
+{
     int e;
     a->mt.channel = code_channel(&a->code);
     a->pwlen = code_password(&a->code, a->pw);
@@ -467,38 +460,34 @@ static int announce(struct acceptor *a)
     a->mt.dht_bucket = 0; /* a record under the new channel at once */
     if (a->mt.lfd >= 0 &&
         (e = mdns_responder_start(&a->resp, a->c.ifname, a->mt.channel, a->mt.lport, "v=1")) != 0)
-        return ui_fail(u, e, "cannot announce on the local network%s%s: %s",
-                       a->c.ifname ? " on interface " : "", a->c.ifname ? a->c.ifname : "",
-                       pcp_strerror(e));
-    if (a->c.rly->use) {
+        return fail(&a->why, PATH_STAGE_MDNS, e);
+    if (a->c.relay) {
         rv_random_hex(a->mt.room, RV_ROOM_HEX);
         if ((e = meet_publish(&a->mt, 1)) != 0)
-            return ui_fail(u, e, "the relay %s refused or could not be reached: %s%s",
-                           a->c.rly->shown, pcp_strerror(e),
-                           a->c.rly->only ? "" : " (--no-relay sends on the LAN only)");
+            return fail(&a->why, PATH_STAGE_RELAY, e);
     }
-    return EXIT_OK;
+    return 0;
 }
 
 /* Stop being found: while the user decides, and at the end. */
-static void unannounce(struct acceptor *a)
+static void unannounce(struct path_offer *a)
 {
     mdns_responder_stop(a->resp);
     a->resp = NULL;
-    if (a->c.rly->use)
+    if (a->c.relay)
         meet_leave_relay(&a->mt);
 }
 
-int accept_open(struct acceptor **out, const struct accept_cfg *c, const struct pcp_code *code)
+int path_offer(const struct path_cfg *c, const struct pcp_code *code, struct path_offer **out)
 {
-    struct acceptor *a = calloc(1, sizeof(*a));
+    struct path_offer *a = calloc(1, sizeof(*a));
     *out = NULL;
     if (!a)
-        return ui_fail(c->u, PCP_ERR_NOMEM, "out of memory");
+        return PCP_ERR_NOMEM;
     a->c = *c;
     a->code = *code;
     a->winner = -1;
-    a->mt = (struct meet){.rly = c->rly, .lfd = -1, .rfd = -1, .json = c->json};
+    a->mt = (struct meet){.cfg = &a->c, .lfd = -1, .rfd = -1};
     a->wake[0] = a->wake[1] = -1;
     a->deadline = c->timeout_ms < 0 ? INT64_MAX : net_now_ms() + c->timeout_ms;
     pthread_condattr_t ca;
@@ -508,101 +497,138 @@ int accept_open(struct acceptor **out, const struct accept_cfg *c, const struct 
     pthread_cond_init(&a->cv, &ca);
     pthread_condattr_destroy(&ca);
     *out = a;
-    if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) != 0)
-        return ui_fail(c->u, PCP_ERR_NET, "cannot make a pipe: %s", strerror(errno));
+    if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        a->why.sys_errno = errno;
+        return fail(&a->why, PATH_STAGE_SYS, PCP_ERR_NET);
+    }
     a->mt.wakefd = a->wake[0];
-    if (!c->rly->only) {
+    if (!c->relay_only) {
         int e;
         if ((e = net_listen((uint16_t)c->port, &a->mt.lfd, &a->mt.lport)) != 0)
-            return ui_fail(c->u, e, "cannot listen on TCP port %ld: is it in use?", c->port);
-        if (c->rly->dht) {
-            if ((e = dht_open(&a->mt.dht, c->rly->dht_bootstrap)) != 0)
-                fprintf(stderr, "pcp: cannot join the DHT: %s; going on without it\n",
-                        pcp_strerror(e));
+            return fail(&a->why, PATH_STAGE_LISTEN, e);
+        if (c->dht) {
+            if ((e = dht_open(&a->mt.dht, c->dht_bootstrap)) != 0)
+                path_emit(c, &(struct path_event){.kind = PATH_EV_DHT_JOIN_FAILED, .err = e});
             else
                 a->mt.dht_pm = portmap_start(a->mt.lport);
         }
     }
-    if (c->rly->use)
+    if (c->relay)
         rv_random_hex(a->mt.owner, RV_OWNER_HEX);
-    return announce(a);
+    int e = announce(a);
+    if (e == 0 && c->relay && (a->keep = path_keep_new()) != NULL)
+        punch_prepare(a->keep, 1); /* for a direct path once a receiver came */
+    return e;
 }
 
-/* The bound is reached: say who tried; on a terminal offer a fresh code. */
-static int spent(struct acceptor *a)
+const struct path_why *path_offer_why(const struct path_offer *o)
 {
-    char who[512] = "";
-    size_t off = 0;
+    return &o->why;
+}
+
+/* The bound is reached: say who tried; ask for a fresh code. */
+static int spent(struct path_offer *a)
+{
+    char *who = a->why.who;
+    size_t off = 0, cap = sizeof(a->why.who);
+    who[0] = '\0';
     for (size_t i = 0; i < ACCEPT_SOURCES; i++) {
         struct source *s = &a->src[i];
-        if (!s->key[0] || !s->tries || off >= sizeof(who))
+        if (!s->key[0] || !s->tries || off >= cap)
             continue;
-        int n = snprintf(who + off, sizeof(who) - off, "%s%d from %s", off ? ", " : "", s->tries,
-                         s->who);
+        int n = snprintf(who + off, cap - off, "%s%d from %s", off ? ", " : "", s->tries, s->who);
         off += n > 0 ? (size_t)n : 0;
     }
-    if (off >= sizeof(who))
-        memcpy(who + sizeof(who) - 5, "...", 4);
+    if (off >= cap)
+        memcpy(who + cap - 5, "...", 4);
+    a->why.wrong = a->wrong;
     unannounce(a);
-    if (!a->c.ask || a->c.fixed_code)
-        return ui_fail(a->c.u, PCP_ERR_ATTEMPTS,
-                       "%d receivers used a wrong code (%s): someone may be guessing. Nothing "
-                       "was sent; run 'pcp send' again for a new code.",
-                       a->wrong, who);
-    fprintf(stderr,
-            "pcp: %d receivers used a wrong code (%s): someone may be guessing. This code "
-            "is spent; nothing was sent.\nMake a new code and keep waiting? [Y/n] ",
-            a->wrong, who);
-    fflush(stderr);
-    char line[64];
-    if (!fgets(line, sizeof(line), stdin) || (line[0] != '\n' && line[0] != 'y' && line[0] != 'Y'))
-        return ui_fail(a->c.u, PCP_ERR_ATTEMPTS, "no new code: nothing was sent");
-    int e = code_generate(&a->code, a->c.words);
-    if (e != 0)
-        return ui_fail(a->c.u, PCP_ERR_INVAL, "cannot make a code");
+    if (!a->c.ask_new_code)
+        return fail(&a->why, PATH_STAGE_SPENT, PCP_ERR_ATTEMPTS);
+    if (!a->c.ask_new_code(a->c.ud, a->wrong, who))
+        return fail(&a->why, PATH_STAGE_DECLINED, PCP_ERR_ATTEMPTS);
+    if (code_generate(&a->code, a->c.words) != 0)
+        return fail(&a->why, PATH_STAGE_NEW_CODE, PCP_ERR_INVAL);
     a->wrong = 0;
     for (size_t i = 0; i < ACCEPT_SOURCES; i++)
         a->src[i].tries = 0;
-    int rc = announce(a);
-    if (rc != EXIT_OK)
-        return rc;
+    int e = announce(a);
+    if (e != 0)
+        return e;
     char text[CODE_TEXT_MAX];
     code_format(&a->code, text, sizeof(text));
-    a->c.show(a->c.ud, text);
-    fprintf(stderr, "Waiting for the receiver with the new code...\n");
-    return EXIT_OK;
+    path_emit(&a->c, &(struct path_event){.kind = PATH_EV_NEW_CODE, .text = text});
+    return 0;
 }
 
-int accept_wait(struct acceptor *a, struct accepted *out)
+/* Found: stop announcing so that nobody else comes. */
+static void quiesce(struct path_offer *a)
 {
-    int fd, relayed, rc;
+    stop_all(a);
+    unannounce(a);
+    if (a->mt.lfd >= 0)
+        close(a->mt.lfd);
+    a->mt.lfd = -1;
+    dht_close(a->mt.dht);
+    a->mt.dht = NULL;
+    portmap_stop(a->mt.dht_pm);
+    a->mt.dht_pm = NULL;
+}
+
+/* The winner's connection becomes c's; through the relay, the receiver
+ * may lead on to a direct one. */
+static int take(struct path_offer *a, struct path_slot *s, struct path_conn *c)
+{
+    c->fd = s->fd;
+    c->fr = s->fr;
+    memcpy(c->tx, s->tx, sizeof(c->tx));
+    memcpy(c->rx, s->rx, sizeof(c->rx));
+    sodium_memzero(s->tx, sizeof(s->tx));
+    sodium_memzero(s->rx, sizeof(s->rx));
+    s->fd = -1;
+    c->keep = a->keep;
+    a->keep = NULL;
+    c->path = "lan";
+    if (s->relayed) {
+        struct path_ops ops;
+        path_ops_resolve(&a->c, &ops);
+        int e = ops.upgrade(&a->c, c, 0);
+        return e ? fail(&c->why, PATH_STAGE_HANDSHAKEN, e) : 0;
+    }
+    c->peer = s->peer;
+    net_addr_str(&s->peer, 0, c->who, sizeof(c->who));
+    /* Straight to our port from a public address of another network:
+     * it found us in the DHT. */
+    struct sockaddr_storage p = s->peer;
+    net_addr_unmap(&p);
+    if (dht_addr_public(&p) && !dht_addr_onlink(&p))
+        c->path = "direct";
+    return 0;
+}
+
+int path_accept(struct path_offer *a, struct path_conn *c)
+{
+    int fd, relayed, e;
     struct sockaddr_storage peer;
+    path_conn_init(c);
     for (;;) {
         reap(a);
         pthread_mutex_lock(&a->mu);
         int w = a->winner;
         pthread_mutex_unlock(&a->mu);
         if (w >= 0) {
-            stop_all(a);
-            struct slot *s = &a->s[w];
-            out->fd = s->fd;
-            out->fr = s->fr;
-            memcpy(out->tx, s->tx, sizeof(out->tx));
-            memcpy(out->rx, s->rx, sizeof(out->rx));
-            sodium_memzero(s->tx, sizeof(s->tx));
-            sodium_memzero(s->rx, sizeof(s->rx));
-            out->peer = s->peer;
-            out->relayed = s->relayed;
-            s->fd = -1;
-            return EXIT_OK;
+            quiesce(a);
+            return take(a, &a->s[w], c);
         }
-        if (a->wrong >= ACCEPT_MAX_WRONG) {
+        if (a->wrong >= PATH_MAX_WRONG) {
             stop_all(a);
-            if ((rc = spent(a)) != EXIT_OK)
-                return rc;
+            if ((e = spent(a)) != 0) {
+                c->why = a->why;
+                return e;
+            }
             continue;
         }
-        int wait_ms = -1, e;
+        int wait_ms = -1;
         if (a->deadline != INT64_MAX) {
             int64_t left = a->deadline - net_now_ms();
             wait_ms = left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
@@ -611,28 +637,22 @@ int accept_wait(struct acceptor *a, struct accepted *out)
         if (e == 1)
             continue;
         if (e == PCP_ERR_TIMEOUT)
-            return ui_fail(a->c.u, PCP_ERR_NOT_FOUND,
-                           "no receiver came within %d s; nothing was sent",
-                           a->c.timeout_ms / 1000);
+            return fail(&c->why, PATH_STAGE_TIMEOUT, PCP_ERR_NOT_FOUND);
         if (e)
-            return ui_fail(a->c.u, e, "waiting for the receiver failed: %s", pcp_strerror(e));
+            return fail(&c->why, PATH_STAGE_WAIT, e);
         admit(a, fd, &peer, relayed);
     }
 }
 
-void accept_close(struct acceptor *a)
+void path_offer_end(struct path_offer *a)
 {
     if (!a)
         return;
-    stop_all(a);
-    unannounce(a);
-    if (a->mt.lfd >= 0)
-        close(a->mt.lfd);
-    dht_close(a->mt.dht);
-    portmap_stop(a->mt.dht_pm);
+    quiesce(a);
     for (int i = 0; i < 2; i++)
         if (a->wake[i] >= 0)
             close(a->wake[i]);
+    path_keep_free(a->keep);
     sodium_memzero(a->pw, sizeof(a->pw));
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->mu);

@@ -28,71 +28,34 @@
 # punch took and the receive time.
 set -euo pipefail
 PCP=${PCP:?}
-[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
-for t in ip iptables sha256sum; do
-    command -v "$t" >/dev/null || { echo "needs $t"; exit 77; }
-done
+. "$(dirname "$0")/lib.bash"
+need_root
+need_tools ip iptables sha256sum
 PUBIP=203.0.113.1
 RELAY=http://$PUBIP:9474
-WORK=$(mktemp -d /tmp/pcp-nat-lab.XXXXXX)
 NSS=
-teardown() {
-    disown -a 2>/dev/null || true # they die with their namespace, quietly
-    for ns in $NSS; do
-        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-        ip netns del "$ns" 2>/dev/null || true
-    done
-    NSS=
-}
-cleanup() {
-    jobs -p | xargs -r kill 2>/dev/null || true
-    teardown
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+pcp_workdir nat-lab
+on_cleanup() { ns_teardown; }
 trap 'exit 1' INT TERM
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$WORK"/*.err "$WORK"/*.json; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }
-    done
-    exit 1
-}
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # lab KIND1 KIND2 [lossy|v6]: build the namespaces; sets H1 H2 PUB. v6
 # gives every host a global IPv6 address too, routed without NAT or filter.
 lab() {
-    local tag=pcpl$$ n=1 kind r h wanip
+    local tag=pcpl$$ n=1 kind r h
     PUB=$tag-pub H1=$tag-h1 H2=$tag-h2
     NSS="$H1 $H2 $tag-r1 $tag-r2 $PUB"
     for ns in $NSS; do
         ip netns add "$ns"
         ip -n "$ns" link set lo up
     done
-    ip -n "$PUB" link add br0 type bridge
-    ip -n "$PUB" addr add "$PUBIP/24" dev br0
-    ip -n "$PUB" link set br0 up
-    nsx "$PUB" sysctl -qw net.ipv4.ip_forward=1
+    ns_internet "$PUB" "$PUBIP"
     if [ "${3:-}" = v6 ]; then
         ip -n "$PUB" addr add 2001:db8::1/64 dev br0 nodad
         nsx "$PUB" sysctl -qw net.ipv6.conf.all.forwarding=1
     fi
     for kind in "$1" "$2"; do
-        r=$tag-r$n h=$tag-h$n wanip=203.0.113.1$n
-        ip -n "$PUB" route add "10.$n.0.0/24" via "$wanip"
-        ip link add "wan$n" netns "$PUB" type veth peer name wan netns "$r"
-        ip -n "$PUB" link set "wan$n" master br0 up
-        ip -n "$r" addr add "$wanip/24" dev wan
-        ip -n "$r" link set wan up
-        ip -n "$r" route add default via "$PUBIP"
-        ip link add lan netns "$r" type veth peer name eth0 netns "$h"
-        ip -n "$r" addr add "10.$n.0.1/24" dev lan
-        ip -n "$r" link set lan up
-        ip -n "$h" addr add "10.$n.0.2/24" dev eth0
-        ip -n "$h" link set eth0 up
-        ip -n "$h" route add default via "10.$n.0.1"
-        nsx "$r" sysctl -qw net.ipv4.ip_forward=1
+        r=$tag-r$n h=$tag-h$n
+        ns_site "$n" "$PUB" "$PUBIP" "$r" "$h"
         if [ "${3:-}" = v6 ]; then
             ip -n "$r" addr add "2001:db8::1$n/64" dev wan nodad
             ip -n "$r" addr add "2001:db8:$n::1/64" dev lan nodad
@@ -105,21 +68,7 @@ lab() {
         case $kind in
         none) ;;
         cone | symmetric | blocked | natpmp | upnp)
-            if [ "$kind" = symmetric ]; then
-                nsx "$r" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE --random-fully
-            else
-                nsx "$r" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
-            fi
-            nsx "$r" iptables -P FORWARD DROP
-            nsx "$r" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-            if [ "$kind" = blocked ]; then
-                nsx "$r" iptables -A FORWARD -i lan -o wan -d "$PUBIP" -j ACCEPT
-                nsx "$r" iptables -A FORWARD -i lan -j REJECT
-            else
-                nsx "$r" iptables -A FORWARD -i lan -o wan -j ACCEPT
-            fi
-            nsx "$r" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-            nsx "$r" iptables -A INPUT -i wan -j DROP
+            ns_nat "$r" "$kind" "$PUBIP"
             if [ "$kind" = natpmp ] || [ "$kind" = upnp ]; then
                 mkdir -p "$WORK/upnp$n"
                 UPNP_NATPMP=$([ "$kind" = natpmp ] && echo yes || echo no) \
@@ -165,13 +114,8 @@ case_() {
     nsx "$H1" "$PCP" send --json --relay "$RELAY" "$WORK/f" >"$WORK/sender.json" \
         2>"$WORK/sender.err" &
     spid=$!
-    for _ in $(seq 1 200); do
-        code=$(sed -n 's/.*"event":"code","code":"\([a-z-]*\)".*/\1/p' "$WORK/sender.json")
-        [ -n "$code" ] && break
-        kill -0 "$spid" 2>/dev/null || fail "$k1-$k2: the sender exited early"
-        sleep 0.05
-    done
-    [ -n "$code" ] || fail "$k1-$k2: no code"
+    wait_code "$WORK/sender.json" "$spid" "$k1-$k2: "
+    code=$CODE
     t0=$(now_ms)
     set +e
     nsx "$H2" timeout 120 "$PCP" receive --json --yes --relay "$RELAY" --out "$WORK/out" "$code" \
@@ -217,7 +161,7 @@ case_() {
         grep -q '"event":"path".*"peer":"\[2001:db8:1::2\]:' "$WORK/receiver.json" ||
             fail "$k1-$k2 v6: not connected over IPv6"
     fi
-    teardown
+    ns_teardown
 }
 
 printf '%-10s %-10s %-6s %-9s %8s %9s %10s %12s\n' sender receiver link path attempts \

@@ -311,56 +311,6 @@ int rv_records_parse(const uint8_t *body, size_t len, char rooms[][RV_ROOM_HEX +
 
 /* ---- addresses ---- */
 
-int rv_addr_parse(const char *s, size_t len, struct sockaddr_storage *out)
-{
-    char host[INET6_ADDRSTRLEN];
-    const char *h, *port;
-    size_t hl;
-    unsigned portnum;
-    int v6 = 0;
-
-    if (!out)
-        return PCP_ERR_INVAL;
-    memset(out, 0, sizeof(*out));
-    if (!s || len == 0)
-        return PCP_ERR_PROTO;
-    if (s[0] == '[') {
-        const char *rb = memchr(s, ']', len);
-        if (!rb || (size_t)(rb - s) + 1 >= len || rb[1] != ':')
-            return PCP_ERR_PROTO;
-        h = s + 1;
-        hl = (size_t)(rb - h);
-        port = rb + 2;
-        v6 = 1;
-    } else {
-        const char *colon = memchr(s, ':', len);
-        if (!colon)
-            return PCP_ERR_PROTO;
-        h = s;
-        hl = (size_t)(colon - s);
-        port = colon + 1;
-    }
-    if (hl == 0 || hl >= sizeof(host) || memchr(h, '\0', hl) != NULL ||
-        parse_port(port, len - (size_t)(port - s), &portnum) != 0)
-        return PCP_ERR_PROTO;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    if (v6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            return PCP_ERR_PROTO;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)portnum);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)out;
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            return PCP_ERR_PROTO;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)portnum);
-    }
-    return 0;
-}
-
 /* ---- HTTP response head ---- */
 
 static int name_is(const uint8_t *p, size_t n, const char *name)
@@ -824,7 +774,7 @@ int rv_put(const struct rv_client *c, const char *key, const char *owner, const 
         return PCP_ERR_PROTO;
     if (body[blen - 1] == '\n')
         blen--;
-    if ((e = rv_addr_parse((const char *)body + skip, blen - skip, &obs)) != 0)
+    if ((e = net_addr_parse((const char *)body + skip, blen - skip, &obs)) != 0)
         return e;
     if (observed)
         *observed = obs;
@@ -854,7 +804,7 @@ static int get_body(const struct rv_client *c, const char *key, int wait_s, int 
         return status_err(resp.status);
     if (resp.observed[0]) {
         struct sockaddr_storage obs;
-        if ((e = rv_addr_parse(resp.observed, strlen(resp.observed), &obs)) != 0)
+        if ((e = net_addr_parse(resp.observed, strlen(resp.observed), &obs)) != 0)
             return e;
         if (observed)
             *observed = obs;
@@ -988,7 +938,7 @@ int rv_punch_parse(const uint8_t *body, size_t len, struct rv_punch_answer *ans)
     /* "peer ADDR:PORT\n" */
     if (len < lpeer || memcmp(p, RVP_PUNCH_PEER, lpeer) != 0 || !(nl = memchr(p, '\n', len)))
         return PCP_ERR_PROTO;
-    if (rv_addr_parse(p + lpeer, (size_t)(nl - p) - lpeer, &ans->peer) != 0)
+    if (net_addr_parse(p + lpeer, (size_t)(nl - p) - lpeer, &ans->peer) != 0)
         return PCP_ERR_PROTO;
     p = nl + 1;
     /* "delay N\n", N 0..RVP_DELAY_MAX_MS */
@@ -1041,7 +991,7 @@ int rv_punch(const struct rv_client *c, const char *room, char side, uint16_t lo
         return status_err(resp.status);
     if ((e = rv_punch_parse(body, len, ans)) != 0)
         return e;
-    if (!resp.observed[0] || rv_addr_parse(resp.observed, strlen(resp.observed), &ans->observed))
+    if (!resp.observed[0] || net_addr_parse(resp.observed, strlen(resp.observed), &ans->observed))
         return PCP_ERR_PROTO;
     return 0;
 }

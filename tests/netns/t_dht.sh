@@ -13,7 +13,8 @@
 set -euo pipefail
 PCP=${PCP:?}
 DHT_TOOL=${DHT_TOOL:-}
-[ "$(id -u)" -eq 0 ] || { echo "needs root for network namespaces"; exit 77; }
+. "$(dirname "$0")/lib.bash"
+need_root
 # CI sets PCP_REQUIRE_DHT=1: there a missing piece is a failure, not a skip.
 skip() { echo "SKIP: $*"; [ -n "${PCP_REQUIRE_DHT:-}" ] && exit 1; exit 77; }
 [ -x "$DHT_TOOL" ] || skip "built without OpenDHT (no dht_tool)"
@@ -21,22 +22,14 @@ command -v dhtnode >/dev/null || skip "dhtnode not installed (apt install dhtnod
 "$PCP" --version | grep -q '^DHT: OpenDHT' || skip "pcp built without OpenDHT"
 tag=pcpd$$
 R=$tag-r A=$tag-a B=$tag-b F=$tag-f
-WORK=$(mktemp -d /tmp/pcp-dht.XXXXXX)
-cleanup() {
-    jobs -p | xargs -r kill 2>/dev/null || true
+NSS="$A $B $F $R"
+pcp_workdir dht
+FAIL_LOGS='*.err *.json *.out'
+on_cleanup() {
     wait 2>/dev/null || true
-    for n in "$A" "$B" "$F" "$R"; do ip netns del "$n" 2>/dev/null || true; done
-    rm -rf "$WORK" "/etc/netns/$A" "/etc/netns/$B"
+    ns_teardown
+    rm -rf "/etc/netns/$A" "/etc/netns/$B"
 }
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -15 "$f" >&2; }
-    done
-    exit 1
-}
-. "$(dirname "$0")/lib.bash"
 
 # A 203.0.113.2 --- 203.0.113.1 R 198.51.100.1 --- 198.51.100.2 B
 ip netns add "$R"
@@ -157,12 +150,8 @@ grep -q "the DHT: no node answered" "$WORK/nodht.err" || fail "no clear message:
 # ... and the relay still carries the transfer.
 : >"$WORK/relay.err" # read below before the job's own redirect may have made it
 ip netns exec "$R" "$PCP" relay --listen 203.0.113.1:0 2>"$WORK/relay.err" &
-for _ in $(seq 1 100); do
-    RPORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$WORK/relay.err")
-    [ -n "$RPORT" ] && break
-    sleep 0.05
-done
-[ -n "$RPORT" ] || fail "the relay did not start"
+wait_relay_port "$WORK/relay.err" $!
+RPORT=$RELAY_PORT
 ns_send "$A" "$WORK/sender2.json" "$WORK/sender2.err" --relay "203.0.113.1:$RPORT" \
     --dht-bootstrap 203.0.113.1:9 "$WORK/file.bin"
 ns_receive "$B" "$WORK/receiver3.json" "$WORK/receiver3.err" --relay "203.0.113.1:$RPORT" \

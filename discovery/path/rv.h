@@ -132,10 +132,6 @@ int rv_record_parse(const uint8_t *rec, size_t len, char room[RV_ROOM_HEX + 1]);
  * the body's order, at most max (>= 1); PCP_ERR_PROTO when none. */
 int rv_records_parse(const uint8_t *body, size_t len, char rooms[][RV_ROOM_HEX + 1], size_t max);
 
-/* "a.b.c.d:PORT" or "[v6]:PORT" (s[0..len), no NUL needed), PORT 1..65535,
- * into *out: the relay's observed address. PCP_ERR_PROTO otherwise. */
-int rv_addr_parse(const char *s, size_t len, struct sockaddr_storage *out);
-
 /* HTTP/1.1 response head parsing (exposed for tests and fuzzing). */
 struct http_resp {
     int status;
