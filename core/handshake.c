@@ -110,15 +110,18 @@ out_early:
     return r;
 }
 
+typedef int (*side_fn)(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
+                       const char *aad, int64_t deadline, uint8_t tx[32], uint8_t rx[32]);
+
 /* Non-blocking for the handshake only: the transfer after it relies on
  * blocking sockets with SO_RCVTIMEO. */
-int handshake_receiver_by(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
-                          const char *aad, int64_t deadline_ms, uint8_t tx[32], uint8_t rx[32])
+static int run_by(side_fn side, int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
+                  const char *aad, int64_t deadline_ms, uint8_t tx[32], uint8_t rx[32])
 {
     int was, r = net_set_nonblock(fd, 1, &was);
     if (r != 0)
         return r;
-    r = receiver(fd, fr, pw, pwlen, aad, deadline_ms, tx, rx);
+    r = side(fd, fr, pw, pwlen, aad, deadline_ms, tx, rx);
     if (net_set_nonblock(fd, was, NULL) != 0 && r == 0) {
         sodium_memzero(tx, 32);
         sodium_memzero(rx, 32);
@@ -127,19 +130,16 @@ int handshake_receiver_by(int fd, struct frame_reader *fr, const uint8_t *pw, si
     return r;
 }
 
+int handshake_receiver_by(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
+                          const char *aad, int64_t deadline_ms, uint8_t tx[32], uint8_t rx[32])
+{
+    return run_by(receiver, fd, fr, pw, pwlen, aad, deadline_ms, tx, rx);
+}
+
 int handshake_sender_by(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
                         const char *aad, int64_t deadline_ms, uint8_t tx[32], uint8_t rx[32])
 {
-    int was, r = net_set_nonblock(fd, 1, &was);
-    if (r != 0)
-        return r;
-    r = sender(fd, fr, pw, pwlen, aad, deadline_ms, tx, rx);
-    if (net_set_nonblock(fd, was, NULL) != 0 && r == 0) {
-        sodium_memzero(tx, 32);
-        sodium_memzero(rx, 32);
-        r = PCP_ERR_NET;
-    }
-    return r;
+    return run_by(sender, fd, fr, pw, pwlen, aad, deadline_ms, tx, rx);
 }
 
 int handshake_receiver(int fd, struct frame_reader *fr, const uint8_t *pw, size_t pwlen,
