@@ -145,7 +145,7 @@ void net_ready(int fd)
     tune(fd);
 }
 
-int net_accept(int lfd, int timeout_ms, const volatile int *cancel, int *fd_out,
+int net_accept(int lfd, int timeout_ms, const atomic_int *cancel, int *fd_out,
                struct sockaddr_storage *peer)
 {
     int64_t deadline = net_now_ms() + timeout_ms;
@@ -176,7 +176,7 @@ int net_accept(int lfd, int timeout_ms, const volatile int *cancel, int *fd_out,
 }
 
 int net_connect_race(const struct sockaddr_storage *addrs, size_t n, uint16_t local_port,
-                     int stagger_ms, int timeout_ms, const volatile int *cancel, int *fd_out,
+                     int stagger_ms, int timeout_ms, const atomic_int *cancel, int *fd_out,
                      struct sockaddr_storage *peer)
 {
     enum { MAXC = 32 };

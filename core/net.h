@@ -6,6 +6,7 @@
 #ifndef PCP_NET_H
 #define PCP_NET_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -34,14 +35,14 @@ void net_ready(int fd);
 
 /* Wait up to timeout_ms for a connection; PCP_ERR_TIMEOUT when none came.
  * `cancel` (may be NULL) is polled. */
-int net_accept(int lfd, int timeout_ms, const volatile int *cancel, int *fd_out,
+int net_accept(int lfd, int timeout_ms, const atomic_int *cancel, int *fd_out,
                struct sockaddr_storage *peer);
 
 /* Dial every address (from local_port, 0: any), each started stagger_ms
  * after the previous one (Happy Eyeballs), and keep the first that
  * connects; the others are closed. */
 int net_connect_race(const struct sockaddr_storage *addrs, size_t n, uint16_t local_port,
-                     int stagger_ms, int timeout_ms, const volatile int *cancel, int *fd_out,
+                     int stagger_ms, int timeout_ms, const atomic_int *cancel, int *fd_out,
                      struct sockaddr_storage *peer);
 
 /* Apply a stall timeout to blocking reads and writes (0 = none). */

@@ -316,7 +316,7 @@ int dht_put_record(struct pcp_dht *d, uint64_t bucket, unsigned channel, const c
     return PCP_ERR_UNSUPPORTED;
 }
 
-int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volatile int *cancel,
+int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const atomic_int *cancel,
                struct dht_record *out, size_t max, size_t *n, struct dht_stats *st)
 {
     (void)d;
@@ -616,7 +616,7 @@ static void listen_stop(struct pcp_dht *d, struct listen *l)
     l->token = NULL;
 }
 
-int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volatile int *cancel,
+int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const atomic_int *cancel,
                struct dht_record *out, size_t max, size_t *n, struct dht_stats *st)
 {
     struct listen ls[LISTENS];

@@ -12,6 +12,7 @@
 #ifndef PCP_DHT_H
 #define PCP_DHT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -125,7 +126,7 @@ int dht_put_state(struct pcp_dht *d);
  * run on its own thread; they only queue what they get, and this function
  * reads the queue. */
 #define DHT_GATHER_MS 500
-int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const volatile int *cancel,
+int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const atomic_int *cancel,
                struct dht_record *out, size_t max, size_t *n, struct dht_stats *st);
 
 /* Cancel everything, stop the node, free. NULL is fine. */

@@ -8,6 +8,7 @@
 #ifndef PCP_DISCOVERY_H
 #define PCP_DISCOVERY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -67,7 +68,7 @@ void mdns_responder_stop(struct mdns_responder *r);
  * (may be NULL) is polled at least every 100 ms. PCP_ERR_NOT_FOUND when
  * nothing answered in time, PCP_ERR_CANCELLED when *cancel became non-zero,
  * PCP_ERR_INVAL for an unknown interface. */
-int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const volatile int *cancel,
+int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const atomic_int *cancel,
                 struct mdns_record *out);
 
 #endif

@@ -938,7 +938,7 @@ static void send_query(int s4, int s6, const struct iface *ifs, size_t n,
     dns_builder_free(&b);
 }
 
-int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const volatile int *cancel,
+int mdns_lookup(const char *ifname, unsigned channel, int timeout_ms, const atomic_int *cancel,
                 struct mdns_record *out)
 {
     struct mdns_query *q = NULL;

@@ -54,9 +54,9 @@ struct path_look {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* The lookups' own APIs (mdns_lookup, dht_lookup, rv_*) poll a
-     * `const volatile int *`: this flag is only their view of `stop`,
+     * `const atomic_int *`: this flag is only their view of `stop`,
      * written together with it under mu. */
-    volatile int cancel;
+    atomic_int cancel;
     int stop;
     struct path_cand c[FIND_MAX_CANDS];
     int tried[FIND_MAX_CANDS];
@@ -82,7 +82,7 @@ int path_look_left_ms(const struct path_look *lk)
     return left > 0 ? (int)left : 0;
 }
 
-const volatile int *path_look_cancel(const struct path_look *lk)
+const atomic_int *path_look_cancel(const struct path_look *lk)
 {
     return &lk->cancel;
 }

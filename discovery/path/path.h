@@ -22,6 +22,7 @@
 #ifndef PCP_PATH_H
 #define PCP_PATH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -132,7 +133,7 @@ struct path_look;
 const struct path_cfg *path_look_cfg(const struct path_look *lk);
 unsigned path_look_channel(const struct path_look *lk);
 int path_look_left_ms(const struct path_look *lk);
-const volatile int *path_look_cancel(const struct path_look *lk);
+const atomic_int *path_look_cancel(const struct path_look *lk);
 /* Wait up to ms, or less when the search is cancelled; 1 when it is. */
 int path_look_sleep(struct path_look *lk, int ms);
 void path_look_add(struct path_look *lk, const struct path_cand *c);

@@ -434,7 +434,7 @@ int http_parse_response(const uint8_t *buf, size_t len, struct http_resp *out)
 struct conn {
     int fd;
     int64_t deadline;
-    const volatile int *cancel;
+    const atomic_int *cancel;
 };
 
 /* Wait until the socket is ready for `events` (or in error, which the
@@ -876,7 +876,7 @@ int rv_delete(const struct rv_client *c, const char *key, const char *owner, int
 }
 
 /* Sleep ms, looking at `cancel` every SLICE_MS. */
-static int nap(const volatile int *cancel, int ms)
+static int nap(const atomic_int *cancel, int ms)
 {
     int64_t end = net_now_ms() + ms;
     for (;;) {

@@ -10,6 +10,7 @@
 #ifndef PCP_RV_H
 #define PCP_RV_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -51,7 +52,7 @@ void rv_random_hex(char *out, size_t hex_digits);
 struct rv_client {
     struct rv_url url;
     const char *token;
-    const volatile int *cancel;
+    const atomic_int *cancel;
 };
 
 /* PUT a record; *observed (may be NULL) gets the address the relay saw.

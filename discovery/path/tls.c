@@ -205,7 +205,7 @@ static void wait_bridges(void)
     pthread_mutex_unlock(&live_mu);
 }
 
-static int handshake(SSL *ssl, int fd, int64_t deadline, const volatile int *cancel)
+static int handshake(SSL *ssl, int fd, int64_t deadline, const atomic_int *cancel)
 {
     for (;;) {
         int r = SSL_connect(ssl);
@@ -231,7 +231,7 @@ static int handshake(SSL *ssl, int fd, int64_t deadline, const volatile int *can
     }
 }
 
-int tls_wrap(int fd, const char *host, int timeout_ms, const volatile int *cancel, int *app_fd)
+int tls_wrap(int fd, const char *host, int timeout_ms, const atomic_int *cancel, int *app_fd)
 {
     pthread_once(&ctx_once, ctx_init);
     if (ctx_err)

@@ -19,6 +19,7 @@
  * with the error on stderr.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@
 #include "err.h"
 #include "net.h"
 
-static volatile sig_atomic_t stop;
+static atomic_int stop; /* lock-free: a signal handler may store it */
 static int64_t skew_ns;
 
 static void on_signal(int sig)

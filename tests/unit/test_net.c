@@ -113,7 +113,7 @@ static void test_accept_timeout_cancel(void **state)
     int lfd, fd;
     uint16_t port;
     struct sockaddr_storage from;
-    volatile int cancel = 1;
+    atomic_int cancel = 1;
     (void)state;
     assert_int_equal(net_listen(0, &lfd, &port), 0);
     assert_int_equal(net_accept(lfd, 100, NULL, &fd, &from), PCP_ERR_TIMEOUT);
@@ -125,7 +125,7 @@ static void test_race_all_dead(void **state)
 {
     int fd;
     struct sockaddr_storage peer;
-    volatile int cancel = 1;
+    atomic_int cancel = 1;
     (void)state;
     struct sockaddr_storage addrs[2] = {v4("127.0.0.1", dead_port()), v4("127.0.0.1", dead_port())};
     assert_int_equal(net_connect_race(addrs, 2, 0, 10, 5000, NULL, &fd, &peer), PCP_ERR_NET);

@@ -497,7 +497,7 @@ struct fake {
     size_t split; /* > 0: write resp[0..split), pause, then the rest */
     int delay_ms; /* before answering */
     int silent;   /* never answer; hold the connection until stop */
-    volatile int stop;
+    atomic_int stop;
     char req[8192]; /* what the client sent: head and body */
     size_t req_len;
     int got; /* a whole request arrived */
@@ -1071,7 +1071,7 @@ static void test_head_too_long(void **state)
 }
 
 struct canceller {
-    volatile int *flag;
+    atomic_int *flag;
     int after_ms;
 };
 
@@ -1088,7 +1088,7 @@ static void test_cancel(void **state)
     (void)state;
     uint8_t rec[RV_RECORD_MAX];
     size_t len;
-    volatile int cancel = 0;
+    atomic_int cancel = 0;
     pthread_t th;
     struct canceller k = {.flag = &cancel, .after_ms = 150};
 
