@@ -607,6 +607,59 @@ void punch_prep_end(struct punch_prep *pr)
     pr->pm = NULL;
 }
 
+/* The punch listener (the prepared one, or a fresh one) and the meeting at
+ * the relay: our sealed candidates out, the other side's answer in. */
+static int meet(const struct punch_params *pp, const struct keys *k, struct loop *l,
+                struct punch_result *res, struct rv_punch_answer *ans, int *have_v6)
+{
+    if (pp->prep && pp->prep->lfd >= 0) {
+        l->lfd = pp->prep->lfd;
+        l->port = pp->prep->port;
+        pp->prep->lfd = -1; /* ours to close now */
+    } else if (net_listen_shared(0, &l->lfd, &l->port) != 0) {
+        return PCP_ERR_NET;
+    }
+    uint8_t blob[RV_PUNCH_BLOB_MAX];
+    struct sockaddr_storage mapped;
+    const char *how;
+    int has_map = pp->prep && portmap_get(pp->prep->pm, PORTMAP_WAIT_MS, &mapped, &how) == 0;
+    if (has_map)
+        res->portmap = how;
+    size_t blen = seal_cands(k, l->port, has_map ? &mapped : NULL, blob, sizeof(blob), have_v6);
+    return rv_punch(pp->relay, k->room, pp->receiver ? RVP_SIDE_RECEIVER : RVP_SIDE_SENDER, l->port,
+                    blob, blen, COORD_WAIT_S, ans);
+}
+
+/* What to dial, from the relay's answer. Nothing the relay says is taken
+ * on trust: an address of a kind this host should never dial is dropped
+ * (an observed one counts as not ours), loopback too unless the relay is
+ * itself on this host's loopback. */
+static void set_targets(const struct punch_params *pp, const struct keys *k, struct loop *l,
+                        const struct rv_punch_answer *ans, int have_v6)
+{
+    int lo = relay_local(pp->relay);
+    l->my_flags = !(punch_addr_ok(&ans->observed, lo) && is_own(&ans->observed, l->port));
+    if (punch_addr_ok(&ans->peer, lo))
+        l->targets[l->ntargets++] = ans->peer;
+    /* The other's mapped port; IPv6 directly, when both sides have a
+     * global address. */
+    struct punch_cand cand[PUNCH_MAX_CANDS];
+    int nc = open_cands(k, ans->blob, ans->blob_len, cand);
+    for (int i = 0; i < nc; i++) {
+        if ((!cand[i].mapped && !have_v6) || !punch_addr_ok(&cand[i].addr, lo))
+            continue;
+        /* A router that maps the port it also masquerades with makes the
+         * mapped address the observed one: one target, which reaches the
+         * other side because of the mapping. */
+        int t = 0;
+        while (t < l->ntargets && !net_addr_same(&l->targets[t], &cand[i].addr, 1))
+            t++;
+        l->mapped[t] |= cand[i].mapped;
+        if (t == l->ntargets)
+            l->targets[l->ntargets++] = cand[i].addr;
+    }
+}
+
 int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
 {
     int64_t t0 = net_now_ms();
@@ -637,54 +690,10 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
     }
 
     struct rv_punch_answer ans;
-    int got = 0, have_v6 = 0;
-    if (pp->prep && pp->prep->lfd >= 0) {
-        l.lfd = pp->prep->lfd;
-        l.port = pp->prep->port;
-        pp->prep->lfd = -1; /* ours to close now */
-        got = 1;
-    } else {
-        got = net_listen_shared(0, &l.lfd, &l.port) == 0;
-    }
-    if (got) {
-        uint8_t blob[RV_PUNCH_BLOB_MAX];
-        struct sockaddr_storage mapped;
-        const char *how;
-        int has_map = pp->prep && portmap_get(pp->prep->pm, PORTMAP_WAIT_MS, &mapped, &how) == 0;
-        if (has_map)
-            res->portmap = how;
-        size_t blen =
-            seal_cands(&k, l.port, has_map ? &mapped : NULL, blob, sizeof(blob), &have_v6);
-        got = rv_punch(pp->relay, k.room, pp->receiver ? RVP_SIDE_RECEIVER : RVP_SIDE_SENDER,
-                       l.port, blob, blen, COORD_WAIT_S, &ans) == 0;
-    }
+    int have_v6 = 0, got = meet(pp, &k, &l, res, &ans, &have_v6) == 0;
     int64_t now = net_now_ms(), dial_at = now, dial_end = now;
     if (got) {
-        /* Nothing the relay says is taken on trust: an address of a kind
-         * this host should never dial is dropped (an observed one counts
-         * as not ours), loopback too unless the relay is itself on this
-         * host's loopback. */
-        int lo = relay_local(pp->relay);
-        l.my_flags = !(punch_addr_ok(&ans.observed, lo) && is_own(&ans.observed, l.port));
-        if (punch_addr_ok(&ans.peer, lo))
-            l.targets[l.ntargets++] = ans.peer;
-        /* The other's mapped port; IPv6 directly, when both sides have a
-         * global address. */
-        struct punch_cand cand[PUNCH_MAX_CANDS];
-        int nc = open_cands(&k, ans.blob, ans.blob_len, cand);
-        for (int i = 0; i < nc; i++) {
-            if ((!cand[i].mapped && !have_v6) || !punch_addr_ok(&cand[i].addr, lo))
-                continue;
-            /* A router that maps the port it also masquerades with makes
-             * the mapped address the observed one: one target, which
-             * reaches the other side because of the mapping. */
-            int t = 0;
-            while (t < l.ntargets && !net_addr_same(&l.targets[t], &cand[i].addr, 1))
-                t++;
-            l.mapped[t] |= cand[i].mapped;
-            if (t == l.ntargets)
-                l.targets[l.ntargets++] = cand[i].addr;
-        }
+        set_targets(pp, &k, &l, &ans, have_v6);
         dial_at = now + ans.delay_ms;
         dial_end = dial_at + DIAL_MS;
     }
