@@ -112,9 +112,12 @@ case_() {
     cp "$WORK/$([ "$extra" = lossy ] && echo small || echo big)" "$WORK/f"
     # At 20 % loss each way TCP's retransmission timer can back off past
     # the default 30 s stall limit now and then (seen once in CI: 39 s
-    # for 256 KiB): this case is about the path, not about that limit.
+    # for 256 KiB), and past the 10 s a handshake gets while the receiver
+    # still looks in the DHT (it shares the time with what that may find;
+    # seen once here). This case is about the path through a lossy link,
+    # not about those limits: more time, and no DHT (there is none here).
     local stall=()
-    [ "$extra" = lossy ] && stall=(--stall-timeout 100)
+    [ "$extra" = lossy ] && stall=(--stall-timeout 100 --no-dht)
     : >"$WORK/sender.json" # read below before the job's own redirect may have made it
     nsx "$H1" "$PCP" send --json --relay "$RELAY" "${stall[@]}" "$WORK/f" >"$WORK/sender.json" \
         2>"$WORK/sender.err" &
