@@ -58,14 +58,11 @@ static int top_flags(const struct recv_ctx *r, const struct mf_entry *en)
 
 #define PROMPT_NAMES 20 /* a screenful; then a count */
 
-/* Every top-level name (a screenful, then how many more) to out, each
- * marked with what it does here; returns the flags of all of them
- * together, and the first merged directory's name in merged. */
-static int list_top(const struct recv_ctx *r, const struct manifest *m, FILE *out, char *merged,
+/* The flags of all top-level entries together, and the first merged
+ * directory's name (as shown) in merged. */
+static int scan_top(const struct recv_ctx *r, const struct manifest *m, char *merged,
                     size_t merged_len)
 {
-    char shown[1024];
-    size_t top = 0;
     int all = 0;
     merged[0] = '\0';
     for (size_t i = 0; i < m->n; i++) {
@@ -74,19 +71,31 @@ static int list_top(const struct recv_ctx *r, const struct manifest *m, FILE *ou
             continue;
         int f = top_flags(r, en);
         all |= f;
-        manifest_display(en->path, shown, sizeof(shown));
         if ((f & TOP_MERGE) && !merged[0])
-            snprintf(merged, merged_len, "%s", shown);
-        if (++top > PROMPT_NAMES || !out)
+            manifest_display(en->path, merged, merged_len);
+    }
+    return all;
+}
+
+/* Every top-level name (a screenful, then how many more) to out, each
+ * marked with what it does here. */
+static void print_top(const struct recv_ctx *r, const struct manifest *m, FILE *out)
+{
+    char shown[1024];
+    size_t top = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct mf_entry *en = &m->e[i];
+        if (strchr(en->path, '/') || ++top > PROMPT_NAMES)
             continue;
+        int f = top_flags(r, en);
+        manifest_display(en->path, shown, sizeof(shown));
         fprintf(out, "  '%s%s'%s%s%s\n", shown, en->type == MF_DIR ? "/" : "",
                 f & TOP_HIDDEN ? "  (hidden name)" : "",
                 f & TOP_MERGE ? "  into the existing directory of that name" : "",
                 f & TOP_REPLACE ? "  replaces the existing file (--overwrite)" : "");
     }
-    if (out && top > PROMPT_NAMES)
+    if (top > PROMPT_NAMES)
         fprintf(out, "  ... and %zu more\n", top - PROMPT_NAMES);
-    return all;
 }
 
 /* A message is shown at once, nothing to accept: to a terminal with
@@ -135,7 +144,7 @@ int offer_confirm(void *ud, const struct manifest *m)
     else
         ui_human_size(m->total_bytes, size, sizeof(size));
     offer_names(m, what, sizeof(what), &top);
-    int flags = list_top(r, m, NULL, merged, sizeof(merged));
+    int flags = scan_top(r, m, merged, sizeof(merged));
     if (r->u->json) {
         struct ev_offer_info oi = {.names = what,
                                    .top = top,
@@ -157,7 +166,7 @@ int offer_confirm(void *ud, const struct manifest *m)
         if (!r->u->json) {
             fprintf(stderr, "Offer from %s: %llu file%s, %s%s:\n", r->peer,
                     (unsigned long long)m->nfiles, m->nfiles == 1 ? "" : "s", size, dest);
-            list_top(r, m, stderr, merged, sizeof(merged));
+            print_top(r, m, stderr);
         }
         if (risky && !r->merge) {
             r->refused_merge = 1;
@@ -180,7 +189,7 @@ int offer_confirm(void *ud, const struct manifest *m)
     }
     fprintf(t, "Offer from %s: %llu file%s, %s%s:\n", r->peer, (unsigned long long)m->nfiles,
             m->nfiles == 1 ? "" : "s", size, dest);
-    list_top(r, m, t, merged, sizeof(merged));
+    print_top(r, m, t);
     if (flags & TOP_MERGE)
         fprintf(t, "This adds files into the existing directory '%s'%s. Type 'yes' to accept: ",
                 merged, flags & TOP_HIDDEN ? " and writes hidden names" : "");
