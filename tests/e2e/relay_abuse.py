@@ -12,12 +12,13 @@ every address (IPv6 too), prefix_squat with 2001:db8:bad::/64 and
 2001:db8:600d::/64 local to lo (any address of them can be bound). squat
 takes the code of a waiting `pcp send --relay`. Standard library only.
 """
-import hashlib
 import os
 import signal
 import socket
 import sys
 import time
+
+import pcpwire
 
 host, port = sys.argv[1].rsplit(":", 1)
 port = int(port)
@@ -34,16 +35,6 @@ def conn(src="127.0.0.1"):
     return s
 
 
-def read_head(s):
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        c = s.recv(1)
-        if not c:
-            break
-        head += c
-    return head
-
-
 def status(head):
     parts = head.split(b" ", 2)
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
@@ -52,7 +43,7 @@ def status(head):
 def request(raw, src="127.0.0.1"):
     s = conn(src)
     s.sendall(raw)
-    head = read_head(s)
+    head = pcpwire.read_head(s)
     s.close()
     return status(head)
 
@@ -61,7 +52,7 @@ def exchange(raw, src="127.0.0.1"):
     """(status, body) of one request."""
     s = conn(src)
     s.sendall(raw)
-    head = read_head(s)
+    head = pcpwire.read_head(s)
     n = 0
     for line in head.split(b"\r\n"):
         if line.lower().startswith(b"content-length:"):
@@ -111,7 +102,7 @@ def pipe(r, extra=b"", src="127.0.0.1"):
         f"GET /v1/pipe/{r} HTTP/1.1\r\nHost: x\r\n{auth}Connection: Upgrade\r\n"
         f"Upgrade: pcp-relay/1\r\n\r\n".encode() + extra
     )
-    return s, status(read_head(s))
+    return s, status(pcpwire.read_head(s))
 
 
 def ends_within(s, seconds):
@@ -303,7 +294,7 @@ def slow_reader():
         f"GET /v1/pipe/{r} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
         f"Upgrade: pcp-relay/1\r\n\r\n".encode()
     )
-    check(status(read_head(b)) == 101, "slow reader admitted")
+    check(status(pcpwire.read_head(b)) == 101, "slow reader admitted")
     time.sleep(0.2)
     b.sendall(b"x")
     b.shutdown(socket.SHUT_WR)
@@ -492,28 +483,14 @@ def two_senders():
     check(delete(key, a) == 409, "nobody deletes another sender's record")
 
 
-def channel_of(code):
-    words = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                              "../../wordlist/english.txt")).read().split()
-    first = code.split("-")[0]
-    for i, w in enumerate(words):
-        if w == first or (len(first) >= 4 and w.startswith(first[:4])):
-            return i
-    raise SystemExit(f"no channel word in {code!r}")
-
-
 def squat():
     # A stranger reads the waiting sender's record (the channel word is
     # public), joins its room and says nothing. The relay dissolves that
     # pair within seconds; t_relay_abuse.sh checks that a real receiver
     # that comes meanwhile still gets the file.
-    channel = channel_of(sys.argv[4])
-    now = time.time_ns()
-    bucket = now - now % (300 * 10**9)
+    cur, prev = pcpwire.rv_keys(pcpwire.channel_of(sys.argv[4]))
     st = None
-    for b in (bucket, bucket - 300 * 10**9, bucket):
-        key = hashlib.blake2b(f"/pcp/{b}/{channel}".encode(), digest_size=32,
-                              person=b"pcp1-rendezvous").hexdigest()
+    for key in (cur, prev, cur):
         st, body = get(f"/v1/rv/{key}?wait=5")
         if st == 200:
             break

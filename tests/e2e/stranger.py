@@ -18,12 +18,12 @@ Frames are u32 big-endian length || bytes; message 1 is "pcp1" || a share,
 and any valid ristretto255 point will do: the base point's encoding.
 """
 import argparse
-import hashlib
-import os
 import socket
 import struct
 import sys
 import time
+
+import pcpwire
 
 BASE = bytes.fromhex("e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76")
 
@@ -37,37 +37,9 @@ def connect(host, port, bind):
     return s
 
 
-def read_exact(s, n):
-    b = b""
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        if not c:
-            return None
-        b += c
-    return b
-
-
-def http_head(s):
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        c = s.recv(1)
-        if not c:
-            break
-        head += c
-    return head
-
-
 def relay_room(host, port, code):
     """The room named by the sender's rendezvous record (PROTOCOL.md)."""
-    words = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                              "../../wordlist/english.txt")).read().split()
-    first = code.split("-")[0]
-    channel = [i for i, w in enumerate(words) if w == first][0]
-    now = time.time_ns()
-    bucket = now - now % (300 * 10**9)
-    for b in (bucket, bucket - 300 * 10**9):
-        key = hashlib.blake2b(f"/pcp/{b}/{channel}".encode(), digest_size=32,
-                              person=b"pcp1-rendezvous").hexdigest()
+    for key in pcpwire.rv_keys(pcpwire.channel_of(code)):
         s = connect(host, port, None)
         s.sendall(f"GET /v1/rv/{key}?wait=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                   .encode())
@@ -89,7 +61,7 @@ def relay_join(host, port, room):
     s = connect(host, port, None)
     s.sendall(f"GET /v1/pipe/{room} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
               f"Upgrade: pcp-relay/1\r\n\r\n".encode())
-    head = http_head(s)
+    head = pcpwire.read_head(s)
     if not head.startswith(b"HTTP/1.1 101"):
         sys.exit(f"the relay refused the room: {head[:40]!r}")
     print("joined", flush=True)
@@ -117,13 +89,13 @@ def guess(s, hold_ms, wait_s):
     s.sendall(struct.pack(">I", 36) + b"pcp1" + BASE)
     s.settimeout(hold_ms / 1000.0 if hold_ms else wait_s)
     try:
-        m2 = read_exact(s, 4 + 64)
+        m2 = pcpwire.read_exact(s, 4 + 64)
     except socket.timeout:
         if not hold_ms:
             return 3
         s.settimeout(wait_s)
         try:
-            m2 = read_exact(s, 4 + 64)
+            m2 = pcpwire.read_exact(s, 4 + 64)
         except (socket.timeout, OSError):
             return 3
         return 4 if m2 else 2
