@@ -38,6 +38,8 @@ static struct {
     uint8_t sender_tx[32], sender_rx[32];
     int sender_rc;
     int tried_events;
+    const struct path_cfg *cfg; /* what path_connect was given */
+    int look_ok;                /* what a finder sees through path_look_* was right */
 } sc;
 
 struct peer_arg {
@@ -109,8 +111,14 @@ static int fake_mdns(struct path_look *lk)
     return PCP_ERR_NOT_FOUND;
 }
 
+/* A finder sees the search through path_look_*: the caller's cfg, the
+ * code's channel, time left, a cancel flag not yet set. (Checked in the
+ * test's thread: cmocka cannot fail from this one.) */
 static int fake_dht(struct path_look *lk)
 {
+    const atomic_int *cancel = path_look_cancel(lk);
+    sc.look_ok = path_look_cfg(lk) == sc.cfg && path_look_channel(lk) == code_channel(&sc.right) &&
+                 path_look_left_ms(lk) > 0 && cancel && !atomic_load(cancel);
     struct dht_stats st = {1, 0, 0, 3, 1};
     if (!sc.dht_finds) {
         st.seen = 0;
@@ -211,8 +219,11 @@ static void test_relay_after_stranger(void **state)
     sc.dht_finds = sc.relay_finds = 1;
     sc.dht_peer = PEER_GARBAGE;
     sc.relay_peer = PEER_RIGHT;
+    sc.cfg = &c;
+    sc.look_ok = 0;
     int e = path_connect(&c, &sc.right, &conn);
     assert_int_equal(e, 0);
+    assert_true(sc.look_ok);
     assert_true(conn.fd >= 0);
     assert_string_equal(conn.found_by, "relay");
     assert_string_equal(conn.path, "relayed");
