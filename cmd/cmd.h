@@ -175,6 +175,9 @@ void ev_path_event(void *ud, const struct path_event *ev);
 void ev_show_code(const struct ui *u, int qr, const char *code);
 /* A path_cfg's ask_new_code: asks on the terminal. */
 int ev_ask_new_code(void *ud, int wrong, const char *who);
+/* The receiver connects again: the sender dropped it before its first
+ * message (a proof that came after its deadline). */
+void ev_again(const struct ui *u, int attempt, int max);
 /* How a transfer ended, in words or as the done or error event; the exit
  * code. msg: a --text message was sent. */
 int ev_send_result(struct ui *u, int e, const struct xfer_progress *res, const struct xfer_opts *xo,

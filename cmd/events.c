@@ -204,6 +204,24 @@ void ev_show_code(const struct ui *u, int qr, const char *code)
     }
 }
 
+/* The sender dropped the connection before its first message; the
+ * receiver connects again (attempt of max). */
+void ev_again(const struct ui *u, int attempt, int max)
+{
+    if (u->json) {
+        fprintf(u->json,
+                "{\"event\":\"again\",\"reason\":\"closed_early\",\"attempt\":%d,"
+                "\"max\":%d",
+                attempt, max);
+        end(u->json);
+    } else {
+        fprintf(stderr,
+                "pcp: the sender closed the connection before its first message (our proof of "
+                "the code may have reached it too late); connecting again (%d of %d)\n",
+                attempt, max);
+    }
+}
+
 /* The code was spent on wrong guesses: ask on the terminal for a new one. */
 int ev_ask_new_code(void *ud, int wrong, const char *who)
 {

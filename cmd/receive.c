@@ -143,6 +143,10 @@ static int get_code(struct ui *u, int argc, char **argv, struct pcp_code *code)
     return EXIT_OK;
 }
 
+/* Connections made again when the sender drops one before its first
+ * message (see the loop in cmd_receive). */
+#define MAX_AGAIN 2
+
 int cmd_receive(int argc, char **argv)
 {
     struct recv_args a = {.rf = {.timeout_s = 30, .help = help}, .r = {.dfd = -1}};
@@ -192,17 +196,7 @@ int cmd_receive(int argc, char **argv)
                           .handshake_ms = xo->stall_ms,
                           .event = ev_path_event,
                           .ud = &pu};
-    if ((e = path_connect(&pc, &code, &conn)) != 0) {
-        rc = ev_receive_fail(&pu, &conn, e, ifname, a.rf.timeout_s);
-        goto out;
-    }
-    u.path = conn.path;
-    if (a.rf.json)
-        ev_path(a.rf.json, &conn);
-    fflush(stdout);
-
     r->u = &u;
-    r->peer = conn.who;
     r->out_dir = xo->to_stdout ? "standard output" : xo->out_dir ? xo->out_dir : ".";
     r->dfd = xo->to_stdout ? -1 : open(r->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     xo->confirm = offer_confirm;
@@ -213,7 +207,26 @@ int cmd_receive(int argc, char **argv)
     xo->err_path_len = sizeof(errpath);
     xo->peer_msg = peer_msg;
     xo->peer_msg_len = sizeof(peer_msg);
-    e = xfer_receive(conn.fd, &conn.fr, conn.tx, conn.rx, xo, &res);
+    for (int again = 0;; again++) {
+        if ((e = path_connect(&pc, &code, &conn)) != 0) {
+            rc = ev_receive_fail(&pu, &conn, e, ifname, a.rf.timeout_s);
+            goto out;
+        }
+        u.path = conn.path;
+        if (a.rf.json)
+            ev_path(a.rf.json, &conn);
+        fflush(stdout);
+        r->peer = conn.who;
+        e = xfer_receive(conn.fd, &conn.fr, conn.tx, conn.rx, xo, &res);
+        /* The sender dropped us before its first message: on a slow or
+         * lossy link our proof can reach it after its handshake deadline
+         * (it counts that as a wrong guess and goes on waiting). Twice
+         * more, as if the command had been run again. */
+        if (!(e && xo->closed_early && again < MAX_AGAIN))
+            break;
+        path_conn_close(&conn);
+        ev_again(&u, again + 1, MAX_AGAIN);
+    }
     sodium_memzero(conn.tx, sizeof(conn.tx));
     sodium_memzero(conn.rx, sizeof(conn.rx));
     rc = ev_receive_result(&u, e, &res, xo, r, errpath, peer_msg);

@@ -54,6 +54,10 @@ struct xfer_opts {
     /* Receiver: set when it refused the offer itself (malformed, unsafe,
      * too large to hold before asking). */
     int offer_refused;
+    /* Receiver: set when the connection closed before the sender's first
+     * message (its hello): the sender gave up on the handshake (our proof
+     * came after its deadline), so connecting again may well succeed. */
+    int closed_early;
     /* Receiver: set when it refused for want of space (bytes). */
     uint64_t space_needed, space_free;
     /* Either side: text the peer sent with its error or refusal. */

@@ -524,8 +524,11 @@ int xfer_receive(int fd, struct frame_reader *fr, const uint8_t tx[32], const ui
     r.c = &c;
     fsys_init(&r.fs, o->overwrite, o->err_path, o->err_path_len);
     xfer_resume_key(tx, rx, 0, r.rkey);
-    if ((e = chan_open(&c, fd, fr, tx, rx, o)) != 0)
+    o->closed_early = 0;
+    if ((e = chan_open(&c, fd, fr, tx, rx, o)) != 0) {
+        o->closed_early = e == PCP_ERR_CLOSED || e == PCP_ERR_NET;
         goto out;
+    }
     if ((e = recv_offer(&c, &m, &o->offer_refused)) != 0) {
         chan_send_error(&c, XM_REFUSE, e,
                         e == PCP_ERR_TOO_BIG

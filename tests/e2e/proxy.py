@@ -15,6 +15,12 @@ ADDR:PORT for OFFSET, is a relay lying in its punch answers: the "peer"
 line of every POST /v1/punch answer becomes ADDR:PORT ("punch peer OLD
 -> NEW" on stderr).
 
+TAMPER late (OFFSET ignored) holds back a receiver's proof once: on the
+first relay pipe whose client begins with a 36-byte frame (a receiver's
+first handshake message), nothing after that frame goes up, so the
+sender's handshake deadline passes as if the proof were stuck on a
+lossy link. It prints "late: proof held" to stderr.
+
 With PROXY_BIND=ADDR it listens on ADDR instead of 127.0.0.1.
 
 With PROXY_LOG=FILE in the environment it appends every byte it carries,
@@ -85,6 +91,41 @@ class HelloRewriter:
                 i += n
                 self.left -= n
         return bytes(out) + d[i:]
+
+
+late_used = threading.Lock()
+
+
+class LateProof:
+    """Forwards a client's first frame; when that is a receiver's 36-byte
+    first message (and no connection has been held before), swallows the
+    rest of what the client sends."""
+
+    def __init__(self):
+        self.buf = b""
+        self.decided = False
+        self.hold = False
+
+    def feed(self, d):
+        if self.hold:
+            return b""
+        if self.decided:
+            return d
+        self.buf += d
+        if len(self.buf) < 4:
+            return b""
+        n = int.from_bytes(self.buf[:4], "big")
+        if len(self.buf) < 4 + n:
+            return b""
+        self.decided = True
+        first, rest = self.buf[:4 + n], self.buf[4 + n:]
+        if n == 36 and late_used.acquire(blocking=False):
+            self.hold = True
+            with log_lock:
+                sys.stderr.write("late: proof held\n")
+                sys.stderr.flush()
+            return first
+        return first + rest
 
 
 def copy(src, dst, hostile=False, hello=None):
@@ -170,6 +211,8 @@ def serve(c):
     down = up = None
     if tamper == "hello" and pipe:
         down, up = HelloRewriter("to-client", True), HelloRewriter("from-client", False)
+    if tamper == "late" and pipe:
+        up = LateProof()
     t = threading.Thread(target=copy, args=(u, c, hostile, down), daemon=True)
     t.start()
     copy(c, u, False, up)

@@ -68,6 +68,30 @@ cmp "$WORK/f" "$WORK/out-hello-ss/f" || fail "hello-ss: content differs"
 grep -q '"cipher":"secretstream"' "$WORK/receiver.json" || fail "hello-ss: not the secretstream"
 echo "hello-ss: $(tr '\n' ' ' <"$WORK/proxy-hello-ss.err")done with the secretstream"
 
+# A receiver's proof that reaches the sender after its handshake deadline
+# (as on a lossy link): the sender counts a wrong guess and drops the
+# pipe before its first message; the receiver connects again by itself
+# and the transfer completes.
+"$PY" "$(dirname "$0")/proxy.py" "$RELAY" /pcp late 0 >"$WORK/proxy-late.out" \
+    2>"$WORK/proxy-late.err" &
+ppid=$!
+for _ in $(seq 1 100); do [ -s "$WORK/proxy-late.out" ] && break; sleep 0.05; done
+url=http://127.0.0.1:$(head -1 "$WORK/proxy-late.out")/pcp
+start_sender --relay "$RELAY" --force-relay "$WORK/f"
+receive --relay "$url" --force-relay --yes --out "$WORK/out-late" "$CODE"
+wait_sender
+kill "$ppid"
+wait "$ppid" 2>/dev/null || true
+grep -q "late: proof held" "$WORK/proxy-late.err" || fail "late: the proxy held no proof"
+[ "$RECV_RC" -eq 0 ] && [ "$SENDER_RC" -eq 0 ] ||
+    fail "late: exit $RECV_RC/$SENDER_RC: $(tail -2 "$WORK/receiver.err")"
+cmp "$WORK/f" "$WORK/out-late/f" || fail "late: content differs"
+grep -q '"event":"again","reason":"closed_early","attempt":1' "$WORK/receiver.json" ||
+    fail "late: no again event"
+grep -q '"event":"wrong_code","attempt":1' "$WORK/sender.json" ||
+    fail "late: the sender did not count the late proof"
+echo "late: the receiver connected again and the transfer completed"
+
 # A relay that lies in its punch answer, naming as the sender's address
 # one of its choosing. The receiver reaches the relay (through the proxy)
 # at 192.0.2.1, an address of this namespace's lo, so that the relay is

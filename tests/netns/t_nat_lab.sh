@@ -137,9 +137,11 @@ case_() {
     set -e
     [ $rrc -eq 0 ] && [ $src -eq 0 ] || fail "$k1-$k2${extra:+ $extra}: exit $rrc/$src"
     [ "$(sha256sum <"$WORK/out/f")" = "$(sha256sum <"$WORK/f")" ] || fail "$k1-$k2: digest differs"
-    path=$(sed -n 's/.*"event":"path","path":"\([a-z]*\)".*/\1/p' "$WORK/receiver.json")
-    attempts=$(sed -n 's/.*"event":"path".*"attempts":\([0-9]*\).*/\1/p' "$WORK/receiver.json")
-    pms=$(sed -n 's/.*"event":"path".*"punch_ms":\([0-9]*\).*/\1/p' "$WORK/receiver.json")
+    # The last path event: the receiver may have connected again (the
+    # sender dropped a first connection whose proof came late).
+    path=$(sed -n 's/.*"event":"path","path":"\([a-z]*\)".*/\1/p' "$WORK/receiver.json" | tail -1)
+    attempts=$(sed -n 's/.*"event":"path".*"attempts":\([0-9]*\).*/\1/p' "$WORK/receiver.json" | tail -1)
+    pms=$(sed -n 's/.*"event":"path".*"punch_ms":\([0-9]*\).*/\1/p' "$WORK/receiver.json" | tail -1)
     grep -q "\"event\":\"connected\".*\"path\":\"$path\"" "$WORK/sender.json" ||
         fail "$k1-$k2: the sender reports another path than the receiver ($path)"
     # First byte: the receive time less the transfer's own.
