@@ -143,8 +143,7 @@ const char *ui_mdns_ifname(const char *opt, const struct client_config *cfg);
 void ev_code(FILE *f, const char *code);
 void ev_wrong_code(FILE *f, int attempt, int max, const char *peer, int wait_s);
 void ev_connected(FILE *f, const struct path_conn *c);
-void ev_dht_put(FILE *f, size_t put, int mapped);
-void ev_dht_lookup(FILE *f, const struct dht_stats *st, size_t found);
+void ev_dht(FILE *f, const struct path_dht *st, int err);
 void ev_path(FILE *f, const struct path_conn *c);
 struct ev_offer_info {
     const char *names; /* at most three top-level names, then "and N more" */

@@ -42,18 +42,16 @@ void ev_connected(FILE *f, const struct path_conn *c)
     end(f);
 }
 
-void ev_dht_put(FILE *f, size_t put, int mapped)
-{
-    fprintf(f, "{\"event\":\"dht\",\"put\":%zu,\"mapped\":%s", put, mapped ? "true" : "false");
-    end(f);
-}
-
-void ev_dht_lookup(FILE *f, const struct dht_stats *st, size_t found)
+void ev_dht(FILE *f, const struct path_dht *st, int err)
 {
     fprintf(f,
-            "{\"event\":\"dht\",\"found\":%s,\"records\":%u,\"expired\":%u,"
-            "\"invalid\":%u,\"valid\":%zu,\"lookup_ms\":%d",
-            found ? "true" : "false", st->seen, st->expired, st->invalid, found, st->ms);
+            "{\"event\":\"dht\",\"reachable\":%s,\"answered\":%s,\"proven\":%s,"
+            "\"connected\":%s,\"ms\":%d",
+            st->reachable == 1   ? "true"
+            : st->reachable == 0 ? "false"
+                                 : "null",
+            st->answered ? "true" : "false", st->proven ? "true" : "false",
+            err == 0 ? "true" : "false", st->ms);
     end(f);
 }
 
@@ -247,16 +245,6 @@ void ev_path_event(void *ud, const struct path_event *ev)
         fprintf(stderr, "pcp: cannot join the DHT: %s; going on without it\n",
                 pcp_strerror(ev->err));
         break;
-    case PATH_EV_DHT_PUT_NONE:
-        fprintf(stderr,
-                "pcp: the DHT: no node took the record (is %s reachable?); receivers on other "
-                "networks need a relay\n",
-                ev->text);
-        break;
-    case PATH_EV_DHT_PUT:
-        if (json)
-            ev_dht_put(json, ev->put, ev->mapped);
-        break;
     case PATH_EV_RELAY_WARN:
         fprintf(stderr, "pcp: the relay %s: %s; still trying\n", p->rly->shown,
                 pcp_strerror(ev->err));
@@ -266,6 +254,11 @@ void ev_path_event(void *ud, const struct path_event *ev)
             ev_wrong_code(json, ev->attempt, ev->max, ev->text, ev->wait_s);
         if (ev->attempt >= ev->max) /* what comes next is said next */
             fprintf(stderr, "pcp: a receiver at %s used a wrong code (attempt %d of %d)\n",
+                    ev->text, ev->attempt, ev->max);
+        else if (ev->wait_s == 0) /* through the DHT: each guess takes its round trips */
+            fprintf(stderr,
+                    "pcp: a receiver through %s used a wrong code or did not finish (attempt %d "
+                    "of %d); still waiting\n",
                     ev->text, ev->attempt, ev->max);
         else
             fprintf(stderr,
@@ -285,7 +278,7 @@ void ev_path_event(void *ud, const struct path_event *ev)
         break;
     case PATH_EV_DHT_LOOKUP:
         if (json)
-            ev_dht_lookup(json, ev->dht, ev->dht_found);
+            ev_dht(json, ev->dht, ev->err);
         break;
     }
 }
@@ -356,16 +349,29 @@ static int fail_none(const struct path_ui *p, const struct path_conn *c, const c
     if (w->rv_err == PCP_ERR_RELAY_AUTH)
         return fail_tried(p->u, c, w->rv_err, "the relay %s refused: %s", rly->shown,
                           pcp_strerror(w->rv_err));
-    if (w->dht_used && w->dht_err != PCP_ERR_NOT_FOUND && w->dht_err != PCP_ERR_CANCELLED)
+    if (w->dht_used && w->dht_st.proven)
+        return fail_tried(
+            p->u, c, PCP_ERR_NOT_FOUND,
+            "the sender was found through the DHT and the code is right, but no direct "
+            "connection could be made: both sides seem to be behind NATs that change ports, or "
+            "firewalls that let nothing in. A relay carries the transfer then: run both commands "
+            "with --relay URL (see 'pcp relay' to host one).");
+    if (w->dht_used && w->dht_err == PCP_ERR_BAD_CODE)
+        return fail_tried(p->u, c, PCP_ERR_BAD_CODE,
+                          "wrong code: the sender found through the DHT did not accept it. Check "
+                          "the words with the sender and try again.");
+    if (w->dht_used && w->dht_err != PCP_ERR_NOT_FOUND && w->dht_err != PCP_ERR_CANCELLED &&
+        w->dht_err != PCP_ERR_TIMEOUT)
         snprintf(dht_note, sizeof(dht_note), "; the DHT: %s", pcp_strerror(w->dht_err));
     else if (w->dht_used)
         snprintf(dht_note, sizeof(dht_note), "; the DHT: %s%s%s",
                  w->dht_st.reachable != 1 ? "no node answered (can this host reach "
-                 : w->dht_st.expired      ? "only an expired record"
-                 : w->dht_st.invalid      ? "only invalid records"
-                                          : "no record",
+                                          : "no sender answered in its mailbox",
                  w->dht_st.reachable != 1 ? rly->dht_bootstrap : "",
                  w->dht_st.reachable != 1 ? "? --dht-bootstrap picks another node)" : "");
+    if (!rly->use)
+        snprintf(dht_note + strlen(dht_note), sizeof(dht_note) - strlen(dht_note),
+                 "; across networks without the DHT, --relay URL carries it");
     return fail_tried(p->u, c, PCP_ERR_NOT_FOUND,
                       "no sender found for this code within %ld s. Check that 'pcp send' is "
                       "running %s and that the first word is right%s%s%s%s.",
@@ -400,11 +406,6 @@ static int fail_all(const struct path_ui *p, const struct path_conn *c, int e)
                           list);
     if (last->connected)
         return fail_tried(p->u, c, e, "handshake with %s failed: %s", c->who, pcp_strerror(e));
-    if (!strcmp(last->via, "dht"))
-        return fail_tried(p->u, c, e,
-                          "found the sender in the DHT but cannot connect to its public "
-                          "address(es): %s (a firewall? a relay would carry it)",
-                          pcp_strerror(e));
     if (!strcmp(last->via, "relay"))
         return fail_tried(p->u, c, e, "found the sender at the relay %s but cannot join it: %s",
                           p->rly->shown, pcp_strerror(e));

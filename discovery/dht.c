@@ -24,13 +24,15 @@
 #include "err.h"
 #include "net.h"
 
-void dht_key(uint8_t out[DHT_KEYBYTES], uint64_t bucket, unsigned channel)
+void dht_mbox_key(uint8_t out[DHT_KEYBYTES], char role, uint64_t bucket, unsigned channel)
 {
     char id[64];
+    uint8_t pre[11] = "pcp mbox ? ";
     crypto_generichash_state st;
+    pre[9] = (uint8_t)role;
     discovery_id(id, sizeof(id), bucket, channel);
     crypto_generichash_init(&st, NULL, 0, DHT_KEYBYTES);
-    crypto_generichash_update(&st, (const uint8_t *)"pcp dht", 7);
+    crypto_generichash_update(&st, pre, sizeof(pre));
     crypto_generichash_update(&st, (const uint8_t *)id, strlen(id));
     crypto_generichash_final(&st, out, DHT_KEYBYTES);
 }
@@ -52,129 +54,6 @@ int dht_addr_public(const struct sockaddr_storage *a)
     return 0;
 }
 
-int dht_record_make(char *out, size_t cap, uint64_t expires, const struct sockaddr_storage *a,
-                    size_t n)
-{
-    if (n > DHT_MAX_ADDRS || cap == 0)
-        return PCP_ERR_INVAL;
-    int w = snprintf(out, cap, "v=1\nt=%" PRIu64 "\n", expires);
-    size_t len = w > 0 ? (size_t)w : cap;
-    for (size_t i = 0; i < n && len < cap; i++) {
-        char s[64];
-        net_addr_str(&a[i], 1, s, sizeof(s));
-        w = snprintf(out + len, cap - len, "a=%s\n", s);
-        len += w > 0 ? (size_t)w : cap;
-    }
-    return len < cap && len <= DHT_RECORD_MAX ? 0 : PCP_ERR_INVAL;
-}
-
-int dht_record_parse(const uint8_t *p, size_t len, struct dht_record *out)
-{
-    int have_v = 0, have_t = 0;
-    memset(out, 0, sizeof(*out));
-    if (len == 0 || len > DHT_RECORD_MAX)
-        return PCP_ERR_PROTO;
-    for (size_t i = 0; i < len; i++)
-        if ((p[i] < 0x20 && p[i] != '\n') || p[i] >= 0x7f)
-            return PCP_ERR_PROTO;
-    const char *s = (const char *)p, *end = s + len;
-    while (s < end) {
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        const char *le = nl ? nl : end;
-        const char *eq = memchr(s, '=', (size_t)(le - s));
-        if (!eq || eq == s)
-            return PCP_ERR_PROTO;
-        size_t kl = (size_t)(eq - s), vl = (size_t)(le - eq - 1);
-        const char *v = eq + 1;
-        if (kl == 1 && *s == 'v') {
-            if (have_v++ || vl != 1 || *v != '1')
-                return PCP_ERR_PROTO;
-        } else if (kl == 1 && *s == 't') {
-            uint64_t t = 0;
-            if (have_t++ || vl == 0 || vl > 19)
-                return PCP_ERR_PROTO;
-            for (size_t i = 0; i < vl; i++) {
-                if (v[i] < '0' || v[i] > '9')
-                    return PCP_ERR_PROTO;
-                t = t * 10 + (uint64_t)(v[i] - '0');
-            }
-            out->expires = t;
-        } else if (kl == 1 && *s == 'a') {
-            if (out->naddr == DHT_MAX_ADDRS || net_addr_parse(v, vl, &out->addr[out->naddr]) != 0 ||
-                !dht_addr_public(&out->addr[out->naddr]))
-                return PCP_ERR_PROTO;
-            out->naddr++;
-        }
-        s = nl ? nl + 1 : end;
-    }
-    return have_v && have_t && out->naddr > 0 ? 0 : PCP_ERR_PROTO;
-}
-
-static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return 0;
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const struct sockaddr_in *)a,
-                                 *y = (const struct sockaddr_in *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a,
-                              *y = (const struct sockaddr_in6 *)b;
-    return x->sin6_port == y->sin6_port &&
-           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-}
-
-static int same_addrs(const struct dht_record *a, const struct dht_record *b)
-{
-    if (a->naddr != b->naddr)
-        return 0;
-    for (size_t i = 0; i < a->naddr; i++)
-        if (!same_addr(&a->addr[i], &b->addr[i]))
-            return 0;
-    return 1;
-}
-
-int dht_record_offer(const uint8_t *p, size_t len, uint64_t now_s, struct dht_record *kept,
-                     size_t *n, size_t max, struct dht_stats *st)
-{
-    struct dht_record r;
-    size_t i, at;
-    st->seen++;
-    if (dht_record_parse(p, len, &r) != 0 || r.expires > now_s + DHT_TTL_S + DHT_SKEW_S) {
-        /* No honest sender puts a t= that far ahead; believed, it would
-         * outrank every genuine record for as long as it says. */
-        st->invalid++;
-        return PCP_ERR_PROTO;
-    }
-    if (r.expires <= now_s) {
-        st->expired++;
-        return PCP_ERR_TIMEOUT;
-    }
-    for (i = 0; i < *n; i++) {
-        if (!same_addrs(&kept[i], &r))
-            continue;
-        if (kept[i].expires >= r.expires)
-            return PCP_ERR_EXISTS;
-        /* A refresh: the old one goes, the new one takes its place below. */
-        memmove(&kept[i], &kept[i + 1], (*n - i - 1) * sizeof(*kept));
-        (*n)--;
-        break;
-    }
-    for (at = 0; at < *n && kept[at].expires >= r.expires; at++)
-        ;
-    if (at >= max)
-        return PCP_ERR_EXISTS;
-    if (*n == max)
-        (*n)--; /* the earliest falls off */
-    memmove(&kept[at + 1], &kept[at], (*n - at) * sizeof(*kept));
-    kept[at] = r;
-    (*n)++;
-    return 0;
-}
-
-/* /proc/net/if_inet6 whole (a few lines per interface), or an empty
- * text where there is none. */
 static size_t read_if_inet6(char *buf, size_t cap)
 {
     size_t n = 0;
@@ -307,26 +186,26 @@ int dht_open(struct pcp_dht **out, const char *bootstrap)
     return PCP_ERR_UNSUPPORTED;
 }
 
-int dht_put_record(struct pcp_dht *d, uint64_t bucket, unsigned channel, const char *rec)
+int dht_listen(struct pcp_dht *d, const uint8_t key[DHT_KEYBYTES], int tag)
 {
     (void)d;
-    (void)bucket;
-    (void)channel;
-    (void)rec;
+    (void)key;
+    (void)tag;
     return PCP_ERR_UNSUPPORTED;
 }
 
-int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const atomic_int *cancel,
-               struct dht_record *out, size_t max, size_t *n, struct dht_stats *st)
+void dht_unlisten(struct pcp_dht *d, int tag)
 {
     (void)d;
-    (void)channel;
-    (void)timeout_ms;
-    (void)cancel;
-    (void)out;
-    (void)max;
-    (void)st;
-    *n = 0;
+    (void)tag;
+}
+
+int dht_put(struct pcp_dht *d, const uint8_t key[DHT_KEYBYTES], const uint8_t *v, size_t len)
+{
+    (void)d;
+    (void)key;
+    (void)v;
+    (void)len;
     return PCP_ERR_UNSUPPORTED;
 }
 
@@ -334,6 +213,25 @@ int dht_put_state(struct pcp_dht *d)
 {
     (void)d;
     return 0;
+}
+
+int dht_next(struct pcp_dht *d, int timeout_ms, const atomic_int *cancel, uint8_t *buf, size_t *len,
+             int *tag)
+{
+    (void)d;
+    (void)timeout_ms;
+    (void)cancel;
+    (void)buf;
+    (void)len;
+    (void)tag;
+    return PCP_ERR_UNSUPPORTED;
+}
+
+int dht_public_v4(struct pcp_dht *d, struct in_addr *out)
+{
+    (void)d;
+    (void)out;
+    return PCP_ERR_UNSUPPORTED;
 }
 
 void dht_close(struct pcp_dht *d)
@@ -347,44 +245,108 @@ void dht_close(struct pcp_dht *d)
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define QUEUE_MAX 16 /* records waiting for dht_lookup; more are dropped */
-#define LISTENS 3    /* previous, current and next bucket */
-
+/* A value from OpenDHT's thread, waiting for dht_next. */
 struct queued {
+    int tag;
     size_t len;
-    uint8_t data[DHT_RECORD_MAX];
+    uint8_t data[DHT_VALUE_MAX];
+};
+
+/* What was seen already: a hash of key and bytes, so that a value that
+ * comes again (from another node, or a listen's refresh) is queued once. */
+#define SEEN_MAX 256
+
+struct listen {
+    struct pcp_dht *d;
+    int tag;
+    dht_infohash key;
+    dht_op_token *token;
+};
+
+/* A put made before the bootstrap is known waits for it. */
+#define PENDING_MAX 8
+struct pending {
+    dht_infohash key;
+    dht_value *val;
 };
 
 struct pcp_dht {
     dht_runner *runner;
     _Atomic int put_state; /* -1 under way (or none), 0 failed, 1 stored */
-    _Atomic int get_state; /* the same for the lookup's one-off get */
-    /* receiver: filled by OpenDHT's thread, emptied by dht_lookup */
+    /* Filled by OpenDHT's thread, emptied by dht_next. */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct queued q[QUEUE_MAX];
-    size_t nq;
+    struct queued *q; /* DHT_QUEUE_MAX of them, a ring */
+    size_t qhead, nq;
+    uint8_t seen[SEEN_MAX][16];
+    size_t nseen;
     /* The bootstrap name, resolved by a thread of its own: a name server
-     * that does not answer must not hold up the LAN or the relay. A put
-     * made before it is known waits for it. The handle is freed by the
-     * last of dht_close and that thread. rmu, never taken in OpenDHT's
-     * callbacks, guards what follows and the calls into the runner made
-     * under it. */
+     * that does not answer must not hold up the LAN or the relay. The
+     * handle is freed by the last of dht_close and that thread. rmu, never
+     * taken in OpenDHT's callbacks, guards what follows and the calls into
+     * the runner made under it. */
     pthread_mutex_t rmu;
-    pthread_cond_t rcv; /* resolving went to 0 */
     char host[DHT_HOST_MAX], port[6];
     int refs, closed, resolving;
-    dht_infohash put_key;
-    dht_value *put_val; /* the put waiting for the bootstrap */
+    struct listen ls[DHT_LISTENS_MAX]; /* d set: in use */
+    struct pending pend[PENDING_MAX];
+    size_t npend;
 };
 
 static char version[48];
 
-static void put_done(bool ok, void *ud);
-
 static void ping_done(bool ok, void *ud)
 {
     (void)ok;
+    (void)ud;
+}
+
+static void put_done(bool ok, void *ud)
+{
+    struct pcp_dht *d = ud;
+    /* One stored is enough to say the network took us. */
+    if (ok)
+        atomic_store(&d->put_state, 1);
+    else
+        atomic_compare_exchange_strong(&d->put_state, &(int){-1}, 0);
+}
+
+/* OpenDHT's thread: keep a copy for dht_next, nothing more. */
+static bool on_value(const dht_value *v, bool expired, void *ud)
+{
+    struct listen *l = ud;
+    struct pcp_dht *d = l->d;
+    if (expired)
+        return true;
+    dht_data_view dv = dht_value_get_data(v);
+    if (dv.size == 0 || dv.size > DHT_VALUE_MAX)
+        return true;
+    uint8_t h[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_update(&st, l->key.d, sizeof(l->key.d));
+    crypto_generichash_update(&st, dv.data, dv.size);
+    crypto_generichash_final(&st, h, sizeof(h));
+    pthread_mutex_lock(&d->mu);
+    size_t i = 0;
+    while (i < d->nseen && memcmp(d->seen[i], h, sizeof(h)) != 0)
+        i++;
+    if (i == d->nseen && d->nq < DHT_QUEUE_MAX) {
+        memcpy(d->seen[d->nseen % SEEN_MAX], h, sizeof(h));
+        if (d->nseen < SEEN_MAX)
+            d->nseen++;
+        struct queued *q = &d->q[(d->qhead + d->nq++) % DHT_QUEUE_MAX];
+        q->tag = l->tag;
+        q->len = dv.size;
+        memcpy(q->data, dv.data, dv.size);
+        pthread_cond_signal(&d->cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return true;
+}
+
+static void on_listen_end(void *ud)
+{
     (void)ud;
 }
 
@@ -395,26 +357,13 @@ static void dht_unref(struct pcp_dht *d)
     pthread_mutex_unlock(&d->rmu);
     if (!last)
         return;
-    if (d->put_val)
-        dht_value_unref(d->put_val);
+    for (size_t i = 0; i < d->npend; i++)
+        dht_value_unref(d->pend[i].val);
+    free(d->q);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->rmu);
-    pthread_cond_destroy(&d->rcv);
     free(d);
-}
-
-/* Waits on cv for at most 20 ms. */
-static void wait_20ms(pthread_cond_t *cv, pthread_mutex_t *mu)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 20 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(cv, mu, &ts);
 }
 
 static int bootstrap_lookup(const struct pcp_dht *d, int flags, struct addrinfo **res)
@@ -428,21 +377,24 @@ static int bootstrap_lookup(const struct pcp_dht *d, int flags, struct addrinfo 
     return getaddrinfo(d->host, d->port, &hints, res);
 }
 
-/* Under rmu: ping the bootstrap's addresses, then make the put that
- * waited for them. */
+/* Under rmu: ping the bootstrap's addresses, then start the listens and
+ * make the puts that waited for them. */
 static void bootstrap_resolved(struct pcp_dht *d, const struct addrinfo *res)
 {
     for (const struct addrinfo *ai = res; ai && !d->closed; ai = ai->ai_next)
         if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
             dht_runner_ping(d->runner, ai->ai_addr, ai->ai_addrlen, ping_done, NULL);
-    if (d->put_val) {
+    for (size_t i = 0; i < DHT_LISTENS_MAX && !d->closed; i++)
+        if (d->ls[i].d)
+            d->ls[i].token =
+                dht_runner_listen(d->runner, &d->ls[i].key, on_value, on_listen_end, &d->ls[i]);
+    for (size_t i = 0; i < d->npend; i++) {
         if (!d->closed)
-            dht_runner_put(d->runner, &d->put_key, d->put_val, put_done, d, false);
-        dht_value_unref(d->put_val);
-        d->put_val = NULL;
+            dht_runner_put(d->runner, &d->pend[i].key, d->pend[i].val, put_done, d, false);
+        dht_value_unref(d->pend[i].val);
     }
+    d->npend = 0;
     d->resolving = 0;
-    pthread_cond_broadcast(&d->rcv);
 }
 
 static void *resolve_main(void *arg)
@@ -478,11 +430,9 @@ int dht_open(struct pcp_dht **out, const char *bootstrap)
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     pthread_mutex_init(&d->rmu, NULL);
-    pthread_cond_init(&d->rcv, NULL);
     d->refs = 1;
     atomic_init(&d->put_state, -1);
-    atomic_init(&d->get_state, -1);
-    if (!(d->runner = dht_runner_new())) {
+    if (!(d->q = calloc(DHT_QUEUE_MAX, sizeof(*d->q))) || !(d->runner = dht_runner_new())) {
         dht_close(d);
         return PCP_ERR_NOMEM;
     }
@@ -524,9 +474,74 @@ int dht_open(struct pcp_dht **out, const char *bootstrap)
     return 0;
 }
 
-static void put_done(bool ok, void *ud)
+/* Under rmu. */
+static void unlisten(struct pcp_dht *d, struct listen *l)
 {
-    atomic_store(&((struct pcp_dht *)ud)->put_state, ok ? 1 : 0);
+    if (l->token) {
+        dht_runner_cancel_listen(d->runner, &l->key, l->token);
+        dht_op_token_delete(l->token);
+        l->token = NULL;
+    }
+}
+
+void dht_unlisten(struct pcp_dht *d, int tag)
+{
+    pthread_mutex_lock(&d->rmu);
+    for (size_t i = 0; i < DHT_LISTENS_MAX; i++) {
+        if (d->ls[i].d && d->ls[i].tag == tag) {
+            unlisten(d, &d->ls[i]);
+            d->ls[i].d = NULL; /* the slot is free again */
+        }
+    }
+    pthread_mutex_unlock(&d->rmu);
+}
+
+int dht_listen(struct pcp_dht *d, const uint8_t key[DHT_KEYBYTES], int tag)
+{
+    int e = 0;
+    size_t i = 0;
+    pthread_mutex_lock(&d->rmu);
+    while (i < DHT_LISTENS_MAX && d->ls[i].d)
+        i++;
+    if (i == DHT_LISTENS_MAX) {
+        e = PCP_ERR_TOO_BIG;
+    } else {
+        struct listen *l = &d->ls[i];
+        l->d = d;
+        l->tag = tag;
+        memcpy(l->key.d, key, DHT_KEYBYTES);
+        /* Before the bootstrap is known a listen would ask no node. */
+        if (!d->resolving && !d->closed)
+            l->token = dht_runner_listen(d->runner, &l->key, on_value, on_listen_end, l);
+    }
+    pthread_mutex_unlock(&d->rmu);
+    return e;
+}
+
+int dht_put(struct pcp_dht *d, const uint8_t key[DHT_KEYBYTES], const uint8_t *v, size_t len)
+{
+    if (len == 0 || len > DHT_VALUE_MAX)
+        return PCP_ERR_INVAL;
+    dht_infohash h;
+    memcpy(h.d, key, DHT_KEYBYTES);
+    dht_value *val = dht_value_new(v, len);
+    if (!val)
+        return PCP_ERR_NOMEM;
+    int e = 0;
+    /* Not "permanent": the node would keep it alive past our end. */
+    pthread_mutex_lock(&d->rmu);
+    if (!d->resolving) {
+        if (!d->closed)
+            dht_runner_put(d->runner, &h, val, put_done, d, false);
+        dht_value_unref(val);
+    } else if (d->npend < PENDING_MAX) {
+        d->pend[d->npend++] = (struct pending){h, val};
+    } else {
+        dht_value_unref(val);
+        e = PCP_ERR_TOO_BIG;
+    }
+    pthread_mutex_unlock(&d->rmu);
+    return e;
 }
 
 int dht_put_state(struct pcp_dht *d)
@@ -534,147 +549,56 @@ int dht_put_state(struct pcp_dht *d)
     return atomic_load(&d->put_state);
 }
 
-int dht_put_record(struct pcp_dht *d, uint64_t bucket, unsigned channel, const char *rec)
+int dht_next(struct pcp_dht *d, int timeout_ms, const atomic_int *cancel, uint8_t *buf, size_t *len,
+             int *tag)
 {
-    uint8_t key[DHT_KEYBYTES];
-    dht_infohash h;
-    dht_key(key, bucket, channel);
-    memcpy(h.d, key, sizeof(key));
-    dht_value *v = dht_value_new((const uint8_t *)rec, strlen(rec));
-    if (!v)
-        return PCP_ERR_NOMEM;
-    /* Not "permanent": the node would keep it alive past our end. The
-     * caller puts a fresh one (a new t=) before the last runs out. */
-    pthread_mutex_lock(&d->rmu);
-    if (d->resolving) {
-        if (d->put_val)
-            dht_value_unref(d->put_val);
-        d->put_key = h;
-        d->put_val = v;
-    } else {
-        dht_runner_put(d->runner, &h, v, put_done, d, false);
-        dht_value_unref(v);
-    }
-    pthread_mutex_unlock(&d->rmu);
-    return 0;
-}
-
-/* OpenDHT's thread: keep a copy for dht_lookup, nothing more. */
-static bool on_value(const dht_value *v, bool expired, void *ud)
-{
-    struct pcp_dht *d = ud;
-    if (expired)
-        return true;
-    dht_data_view dv = dht_value_get_data(v);
-    pthread_mutex_lock(&d->mu);
-    if (d->nq < QUEUE_MAX && dv.size <= DHT_RECORD_MAX) {
-        d->q[d->nq].len = dv.size;
-        memcpy(d->q[d->nq].data, dv.data, dv.size);
-        d->nq++;
-        pthread_cond_signal(&d->cv);
-    }
-    pthread_mutex_unlock(&d->mu);
-    return true;
-}
-
-static bool on_get(const dht_value *v, void *ud)
-{
-    return on_value(v, false, ud);
-}
-
-static void get_done(bool ok, void *ud)
-{
-    atomic_store(&((struct pcp_dht *)ud)->get_state, ok ? 1 : 0);
-}
-
-static void on_listen_end(void *ud)
-{
-    (void)ud;
-}
-
-struct listen {
-    uint64_t bucket;
-    dht_infohash key;
-    dht_op_token *token;
-};
-
-static void listen_start(struct pcp_dht *d, struct listen *l, uint64_t bucket, unsigned channel)
-{
-    uint8_t key[DHT_KEYBYTES];
-    dht_key(key, bucket, channel);
-    memcpy(l->key.d, key, sizeof(key));
-    l->bucket = bucket;
-    l->token = dht_runner_listen(d->runner, &l->key, on_value, on_listen_end, d);
-}
-
-static void listen_stop(struct pcp_dht *d, struct listen *l)
-{
-    if (!l->token)
-        return;
-    dht_runner_cancel_listen(d->runner, &l->key, l->token);
-    dht_op_token_delete(l->token);
-    l->token = NULL;
-}
-
-int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const atomic_int *cancel,
-               struct dht_record *out, size_t max, size_t *n, struct dht_stats *st)
-{
-    struct listen ls[LISTENS];
-    struct dht_stats stats = {0, 0, 0, 0, -1};
-    int64_t start = net_now_ms(), deadline = start + timeout_ms;
-    int e = PCP_ERR_NOT_FOUND;
-    *n = 0;
-    memset(ls, 0, sizeof(ls));
-    /* Listens started before the bootstrap is known would ask no node. */
-    pthread_mutex_lock(&d->rmu);
-    while (d->resolving && !(cancel && *cancel) && net_now_ms() < deadline)
-        wait_20ms(&d->rcv, &d->rmu);
-    pthread_mutex_unlock(&d->rmu);
-    uint64_t b = discovery_bucket(discovery_now_ns());
-    listen_start(d, &ls[0], b - DISCOVERY_BUCKET_NS, channel);
-    listen_start(d, &ls[1], b, channel);
-    /* A get besides the listens: its end says whether any node answered. */
-    dht_runner_get(d->runner, &ls[1].key, on_get, get_done, d);
+    int64_t deadline = net_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int e = PCP_ERR_TIMEOUT;
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        /* What arrived: the valid records, the latest t first. */
-        while (d->nq > 0) {
-            struct queued *q = &d->q[--d->nq];
-            dht_record_offer(q->data, q->len, discovery_now_ns() / 1000000000u, out, n, max,
-                             &stats);
-        }
-        if (cancel && *cancel) {
-            e = *n ? 0 : PCP_ERR_CANCELLED;
+        if (d->nq > 0) {
+            struct queued *q = &d->q[d->qhead];
+            d->qhead = (d->qhead + 1) % DHT_QUEUE_MAX;
+            d->nq--;
+            memcpy(buf, q->data, q->len);
+            *len = q->len;
+            *tag = q->tag;
+            e = 0;
             break;
         }
-        int64_t now = net_now_ms();
-        /* The first valid record: the others that come with it (other
-         * nodes' answers, the other buckets' listens) are taken too, so
-         * that a forged one is not all the caller gets. */
-        if (*n > 0 && deadline > now + DHT_GATHER_MS)
-            deadline = now + DHT_GATHER_MS;
-        if (*n == max || now >= deadline) {
-            e = *n ? 0 : PCP_ERR_NOT_FOUND;
+        if (cancel && atomic_load(cancel)) {
+            e = PCP_ERR_CANCELLED;
             break;
         }
-        /* The clock reached the next bucket: a sender that starts now
-         * puts its record there. */
-        uint64_t nb = discovery_bucket(discovery_now_ns());
-        if (nb > ls[1].bucket && !ls[2].token) {
-            pthread_mutex_unlock(&d->mu);
-            listen_start(d, &ls[2], nb, channel);
-            pthread_mutex_lock(&d->mu);
-            continue;
+        if (net_now_ms() >= deadline)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
         }
-        wait_20ms(&d->cv, &d->mu);
+        pthread_cond_timedwait(&d->cv, &d->mu, &ts);
     }
     pthread_mutex_unlock(&d->mu);
-    for (int i = 0; i < LISTENS; i++)
-        listen_stop(d, &ls[i]);
-    stats.ms = (int)(net_now_ms() - start);
-    stats.reachable = stats.seen ? 1 : atomic_load(&d->get_state);
-    if (st)
-        *st = stats;
+    return e;
+}
+
+int dht_public_v4(struct pcp_dht *d, struct in_addr *out)
+{
+    int e = PCP_ERR_NOT_FOUND;
+    pthread_mutex_lock(&d->rmu);
+    struct sockaddr **a = d->closed ? NULL : dht_runner_get_public_address(d->runner);
+    pthread_mutex_unlock(&d->rmu);
+    for (size_t i = 0; a && a[i]; i++) {
+        if (e != 0 && a[i]->sa_family == AF_INET) {
+            *out = ((struct sockaddr_in *)a[i])->sin_addr;
+            e = 0;
+        }
+        free(a[i]);
+    }
+    free(a);
     return e;
 }
 
@@ -685,6 +609,9 @@ void dht_close(struct pcp_dht *d)
     /* The resolver calls nothing in the runner once closed is set. */
     pthread_mutex_lock(&d->rmu);
     d->closed = 1;
+    for (size_t i = 0; i < DHT_LISTENS_MAX; i++)
+        if (d->ls[i].d)
+            unlisten(d, &d->ls[i]);
     pthread_mutex_unlock(&d->rmu);
     if (d->runner)
         dht_runner_delete(d->runner); /* joins its threads: no callback after this */

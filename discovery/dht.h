@@ -1,17 +1,21 @@
 /*
- * dht.h - the sender's public record in OpenDHT's distributed hash table,
- * for WAN discovery with no server of ours (core/PROTOCOL.md, "DHT").
+ * dht.h - mailboxes in OpenDHT's distributed hash table, for a transfer
+ * across the Internet with no server of ours (core/PROTOCOL.md, "DHT
+ * mailboxes").
  *
- * The key is a function of the discovery id (bucket and channel) only; the
- * record lists the sender's public addresses (public IPv4 and global IPv6
- * of its interfaces, the router's mapping) and when it stops being valid.
- * Nothing derived from the password goes into either. The record format
- * and the key are always built; the node itself (dht_open and the rest)
- * only with OpenDHT's C library (PCP_HAVE_OPENDHT), else PCP_ERR_UNSUPPORTED.
+ * Two keys per discovery id (bucket and channel): the sender's mailbox,
+ * which the sender listens on and receivers put to, and the receivers'
+ * mailbox, the other way. What goes into them (discovery/path/mbox.h) is
+ * a SPAKE2 exchange and then candidates sealed under the session's keys:
+ * no value says anything about an address in clear. Nothing derived from
+ * the password goes into a key. The keys are always built; the node
+ * itself (dht_open and the rest) only with OpenDHT's C library
+ * (PCP_HAVE_OPENDHT), else PCP_ERR_UNSUPPORTED.
  */
 #ifndef PCP_DHT_H
 #define PCP_DHT_H
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,59 +23,17 @@
 
 #define DHT_BOOTSTRAP_DEFAULT "bootstrap.jami.net:4222"
 #define DHT_KEYBYTES 20 /* an OpenDHT InfoHash */
-#define DHT_RECORD_MAX 512
-#define DHT_MAX_ADDRS 8
-/* A record is valid this long after it was put; the sender puts a fresh
- * one after half of it, and under the new key when the bucket rolls. */
-#define DHT_TTL_S 300
-/* How far a sender's clock may run ahead of the receiver's: a record whose
- * t= is more than DHT_TTL_S + DHT_SKEW_S ahead was put by no honest sender
- * (it would otherwise outrank every genuine record: see dht_lookup). */
-#define DHT_SKEW_S 120
-/* The most records a lookup returns: a forger can put as many as it
- * likes, so the receiver tries a few and then goes on to the relay. */
-#define DHT_LOOKUP_MAX 4
+/* The largest mailbox value taken from the DHT; longer ones are dropped. */
+#define DHT_VALUE_MAX 1024
+/* Values waiting for dht_next; more are dropped until it reads some. */
+#define DHT_QUEUE_MAX 32
+/* Keys one node listens on at once. */
+#define DHT_LISTENS_MAX 4
 
-/* BLAKE2b-160("pcp dht" ‖ discovery id). */
-void dht_key(uint8_t out[DHT_KEYBYTES], uint64_t bucket, unsigned channel);
-
-struct dht_record {
-    uint64_t expires; /* Unix seconds */
-    size_t naddr;
-    struct sockaddr_storage addr[DHT_MAX_ADDRS];
-};
-
-struct dht_stats {
-    unsigned seen;    /* records that arrived */
-    unsigned expired; /* ... of which were out of date */
-    unsigned invalid; /* ... or malformed, or t= too far ahead */
-    int ms;           /* from the start of the lookup to the answer */
-    int reachable;    /* 1 a node answered, 0 none did, -1 not known yet */
-};
-
-/* "v=1\nt=EXPIRES\na=ADDR:PORT\n..." with n (<= DHT_MAX_ADDRS) addresses;
- * PCP_ERR_INVAL when it does not fit. */
-int dht_record_make(char *out, size_t cap, uint64_t expires, const struct sockaddr_storage *a,
-                    size_t n);
-/* Strict: 1..DHT_RECORD_MAX bytes of "key=value\n" lines (the last newline
- * optional, no control characters), v=1 and t once each, 1..DHT_MAX_ADDRS
- * a= lines, each a public address (not loopback, unspecified, multicast,
- * link-local or private) with a port; unknown keys ignored. PCP_ERR_PROTO
- * for anything else. Anyone can put a record under any key: this is what
- * stops one from sending a receiver to a service of its own network. */
-int dht_record_parse(const uint8_t *p, size_t len, struct dht_record *out);
-
-/* What a receiver makes of one value that arrived under its key, at
- * now_s (Unix seconds): counted in st (seen, and expired or invalid),
- * then, when it parses and 0 < t - now_s <= DHT_TTL_S + DHT_SKEW_S, kept
- * among kept[0..*n) (at most max, the latest t first). A record with the
- * same addresses as one kept (a sender's refresh, or the same value from
- * two nodes) is one record: the later t stays. When all max places are
- * taken the earliest t falls off. 0 kept, PCP_ERR_PROTO invalid (too far
- * in the future included), PCP_ERR_TIMEOUT expired, PCP_ERR_EXISTS
- * dropped (a duplicate, or the list is full of later ones). */
-int dht_record_offer(const uint8_t *p, size_t len, uint64_t now_s, struct dht_record *kept,
-                     size_t *n, size_t max, struct dht_stats *st);
+/* BLAKE2b-160("pcp mbox " ‖ role ‖ " " ‖ discovery id), role 's' (the
+ * sender's mailbox: receivers put, the sender listens) or 'r' (the
+ * receivers' mailbox: the sender puts, receivers listen). */
+void dht_mbox_key(uint8_t out[DHT_KEYBYTES], char role, uint64_t bucket, unsigned channel);
 
 /* 1 when the address may be published or dialled from a public record. */
 int dht_addr_public(const struct sockaddr_storage *a);
@@ -105,29 +67,33 @@ struct pcp_dht;
  * bootstrap, PCP_ERR_UNSUPPORTED without OpenDHT, PCP_ERR_NET when the
  * node cannot run. Joining happens in the background, the bootstrap name
  * resolved by a thread of its own: a name server that does not answer
- * holds up nothing else. */
+ * holds up nothing else; listens and puts made before it is known wait
+ * for it. */
 int dht_open(struct pcp_dht **out, const char *bootstrap);
 
-/* Sender: put `rec` under the key of (bucket, channel). OpenDHT has no
- * delete: a sender withdraws a record by putting no fresh one, and its t=
- * tells receivers when to stop believing it. */
-int dht_put_record(struct pcp_dht *d, uint64_t bucket, unsigned channel, const char *rec);
-/* How the last put went: 1 stored on a node, 0 failed (no node answered),
- * -1 still under way or none yet. */
+/* Listen on key (at most DHT_LISTENS_MAX keys, PCP_ERR_TOO_BIG beyond):
+ * every value stored there, those already there included, is queued for
+ * dht_next, tagged with `tag`. A value seen before on this node (the same
+ * bytes under the same key) is queued once. */
+int dht_listen(struct pcp_dht *d, const uint8_t key[DHT_KEYBYTES], int tag);
+/* Stop the listens made with tag; what they queued stays. */
+void dht_unlisten(struct pcp_dht *d, int tag);
+/* Put len (<= DHT_VALUE_MAX) bytes under key, for OpenDHT's default
+ * lifetime of a value (10 minutes); OpenDHT has no delete. */
+int dht_put(struct pcp_dht *d, const uint8_t key[DHT_KEYBYTES], const uint8_t *v, size_t len);
+/* How the puts went: 1 one was stored on a node, 0 all failed so far (no
+ * node answered), -1 still under way or none yet. */
 int dht_put_state(struct pcp_dht *d);
-
-/* Receiver: wait for a valid record under the current or the previous
- * bucket's key (and the next bucket's, once the clock gets there), for up
- * to timeout_ms; cancel (may be NULL) is looked at every 20 ms. Once one
- * arrived, what else arrives in the next DHT_GATHER_MS is taken too: up
- * to max records (dht_record_offer: distinct addresses, the latest t
- * first) go to out[0..*n). Anyone can put a record, so the caller tries
- * them in turn. PCP_ERR_NOT_FOUND, PCP_ERR_CANCELLED. OpenDHT's callbacks
- * run on its own thread; they only queue what they get, and this function
- * reads the queue. */
-#define DHT_GATHER_MS 500
-int dht_lookup(struct pcp_dht *d, unsigned channel, int timeout_ms, const atomic_int *cancel,
-               struct dht_record *out, size_t max, size_t *n, struct dht_stats *st);
+/* The next queued value: its bytes into buf (DHT_VALUE_MAX), *len, *tag.
+ * Waits up to timeout_ms; cancel (may be NULL) is looked at every 20 ms.
+ * PCP_ERR_TIMEOUT, PCP_ERR_CANCELLED. OpenDHT's callbacks run on its own
+ * thread; they only queue what they get. */
+int dht_next(struct pcp_dht *d, int timeout_ms, const atomic_int *cancel, uint8_t *buf, size_t *len,
+             int *tag);
+/* The IPv4 address the network's nodes see this node at (its NAT's
+ * public address, or its own), once at least one has said so; else
+ * PCP_ERR_NOT_FOUND. */
+int dht_public_v4(struct pcp_dht *d, struct in_addr *out);
 
 /* Cancel everything, stop the node, free. NULL is fine. */
 void dht_close(struct pcp_dht *d);

@@ -27,6 +27,7 @@
 #include "handshake.h"
 #include "net.h"
 #include "path_priv.h"
+#include "mbox.h"
 #include "punch.h"
 
 /* The LAN's head start: other candidates wait this long for mDNS. */
@@ -39,7 +40,7 @@
  * least FIND_TRY_MIN_MS when they share the time left with others. */
 #define FIND_TRY_MS 10000
 #define FIND_TRY_MIN_MS 3000
-#define FIND_MAX_CANDS (1 + DHT_LOOKUP_MAX + PATH_MAX_ROOMS)
+#define FIND_MAX_CANDS (1 + 1 + PATH_MAX_ROOMS)
 
 /* What the finder threads share with the one that tries. mu guards
  * everything below it; cv is signalled when a candidate arrives or a
@@ -50,6 +51,9 @@ struct path_look {
     unsigned channel;
     int64_t deadline_ms;
     struct rv_client client; /* cfg->relay, cancelled with the search */
+    const uint8_t *pw;       /* the code's password and the handshake's AAD */
+    size_t pwlen;
+    const char *aad;
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -62,8 +66,11 @@ struct path_look {
     int tried[FIND_MAX_CANDS];
     size_t n;
     int running[3], err[3];
-    struct dht_stats dht_st;
-    size_t dht_found;
+    struct path_dht dht_st;
+    /* The DHT finder's connection until try_all takes it (fd -1: none),
+     * and the 'G' that tells the sender it was taken. */
+    struct path_conn ready;
+    uint8_t go[PUNCH_WORDBYTES];
 };
 
 const struct path_cfg *path_look_cfg(const struct path_look *lk)
@@ -119,12 +126,39 @@ void path_look_add(struct path_look *lk, const struct path_cand *c)
     pthread_mutex_unlock(&lk->mu);
 }
 
-void path_look_dht_stats(struct path_look *lk, const struct dht_stats *st, size_t found)
+void path_look_dht_stats(struct path_look *lk, const struct path_dht *st)
 {
     pthread_mutex_lock(&lk->mu);
     lk->dht_st = *st;
-    lk->dht_found = found;
     pthread_mutex_unlock(&lk->mu);
+}
+
+void path_look_ready(struct path_look *lk, int fd, uint8_t tx[32], uint8_t rx[32],
+                     const struct punch_result *res)
+{
+    struct path_cand c;
+    memset(&c, 0, sizeof(c));
+    c.via = PATH_VIA_DHT;
+    c.ready = 1;
+    pthread_mutex_lock(&lk->mu);
+    struct path_conn *r = &lk->ready;
+    if (r->fd >= 0) {
+        close(fd); /* one is enough */
+    } else {
+        r->fd = fd;
+        memcpy(r->tx, tx, 32);
+        memcpy(r->rx, rx, 32);
+        r->path = res->path;
+        r->peer = res->peer;
+        r->attempts = res->attempts;
+        r->punch_ms = res->ms;
+        r->portmap = res->portmap;
+        memcpy(lk->go, res->go, sizeof(lk->go));
+    }
+    pthread_mutex_unlock(&lk->mu);
+    sodium_memzero(tx, 32);
+    sodium_memzero(rx, 32);
+    path_look_add(lk, &c);
 }
 
 static void add_addrs(struct path_look *lk, enum path_via via, const struct sockaddr_storage *a,
@@ -147,21 +181,37 @@ int path_look_mdns(struct path_look *lk)
     return e;
 }
 
+/* The mailboxes: SPAKE2, sealed candidates, a punch (mbox.h). The DHT
+ * node stops as soon as the attempt ends: it costs the transfer nothing. */
 int path_look_dht(struct path_look *lk)
 {
     struct pcp_dht *d;
-    struct dht_record r[DHT_LOOKUP_MAX];
-    struct dht_stats st = {0, 0, 0, 0, -1};
-    size_t n = 0;
-    int e = dht_open(&d, lk->cfg->dht_bootstrap);
-    if (e == 0) {
-        e = dht_lookup(d, lk->channel, path_look_left_ms(lk), &lk->cancel, r, DHT_LOOKUP_MAX, &n,
-                       &st);
-        dht_close(d);
+    struct punch_prep prep = {.lfd = -1};
+    struct path_dht st = {-1, 0, 0, 0};
+    struct punch_result res;
+    uint8_t tx[32], rx[32];
+    int64_t t0 = net_now_ms();
+    int proven = 0, e = dht_open(&d, lk->cfg->dht_bootstrap);
+    if (e == 0 && (e = punch_prepare(&prep, 1)) == 0) {
+        struct mbox_cfg mc = {.dht = d,
+                              .channel = lk->channel,
+                              .pw = lk->pw,
+                              .pwlen = lk->pwlen,
+                              .aad = lk->aad,
+                              .prep = &prep,
+                              .cancel = &lk->cancel};
+        e = mbox_connect(&mc, path_look_left_ms(lk), tx, rx, &res, &proven);
+        st.answered = e == 0 || proven || e == PCP_ERR_BAD_CODE;
+        st.proven = proven;
+        if (e == 0)
+            path_look_ready(lk, res.fd, tx, rx, &res);
     }
-    for (size_t i = 0; i < n; i++)
-        add_addrs(lk, PATH_VIA_DHT, r[i].addr, r[i].naddr);
-    path_look_dht_stats(lk, &st, n);
+    if (d)
+        st.reachable = st.answered ? 1 : dht_put_state(d);
+    dht_close(d);
+    punch_prep_end(&prep);
+    st.ms = (int)(net_now_ms() - t0);
+    path_look_dht_stats(lk, &st);
     return e;
 }
 
@@ -243,6 +293,9 @@ static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_sto
 static int pick(struct path_look *f, int others_ok, const struct sockaddr_storage *done,
                 size_t ndone)
 {
+    for (size_t i = 0; i < f->n; i++)
+        if (!f->tried[i] && f->c[i].ready)
+            return (int)i; /* proven already */
     for (int pass = PATH_VIA_MDNS; pass <= PATH_VIA_RELAY; pass++) {
         if (pass != PATH_VIA_MDNS && !others_ok)
             break;
@@ -319,6 +372,27 @@ static int try_cand(const struct path_ops *ops, struct path_look *lk, const stru
         snprintf(t->peer, sizeof(t->peer), "room %.8s", c->room);
     else
         net_addr_str(&c->addr[0], 1, t->peer, sizeof(t->peer));
+    if (c->ready) {
+        struct path_conn *r = &lk->ready;
+        pthread_mutex_lock(&lk->mu);
+        out->fd = r->fd;
+        memcpy(out->tx, r->tx, 32);
+        memcpy(out->rx, r->rx, 32);
+        out->path = r->path;
+        out->attempts = r->attempts;
+        out->punch_ms = r->punch_ms;
+        out->portmap = r->portmap;
+        *peer = r->peer;
+        r->fd = -1;
+        sodium_memzero(r->tx, 32);
+        sodium_memzero(r->rx, 32);
+        pthread_mutex_unlock(&lk->mu);
+        t->connected = 1;
+        net_addr_str(peer, 1, t->peer, sizeof(t->peer));
+        if (out->fd < 0 || send(out->fd, lk->go, sizeof(lk->go), MSG_NOSIGNAL) != sizeof(lk->go))
+            return PCP_ERR_CLOSED;
+        return frame_reader_init(&out->fr, out->fd) == 0 ? 0 : PCP_ERR_NOMEM;
+    }
     e = ops->dial(lk->cfg, c, conn_ms, &fd, peer);
     if (c->via != PATH_VIA_RELAY && e == 0)
         net_addr_str(peer, 1, t->peer, sizeof(t->peer));
@@ -362,7 +436,13 @@ static void dht_event(struct path_look *lk)
 {
     path_emit(lk->cfg, &(struct path_event){.kind = PATH_EV_DHT_LOOKUP,
                                             .dht = &lk->dht_st,
-                                            .dht_found = lk->dht_found});
+                                            .err = lk->err[PATH_VIA_DHT]});
+}
+
+static int dht_settled(const struct path_look *lk)
+{
+    return !lk->running[PATH_VIA_DHT] &&
+           (lk->dht_st.proven || lk->err[PATH_VIA_DHT] == PCP_ERR_BAD_CODE);
 }
 
 /* The state of one search, between the steps of path_connect. */
@@ -391,6 +471,11 @@ static int next_cand(struct search *s, struct path_cand *c, size_t *others)
         if ((i = pick(lk, now >= s->head || !lk->running[PATH_VIA_MDNS], s->done, s->ndone)) >= 0)
             break;
         if (!any_running(lk) || now >= s->more_until)
+            return -1;
+        /* The DHT found the sender and it did not connect (or it said the
+         * code is wrong): with no relay to look at, there is no more to
+         * wait for once the LAN had its head start. */
+        if (dht_settled(lk) && !lk->running[PATH_VIA_RELAY] && now >= s->head)
             return -1;
         if (s->fnd[PATH_VIA_DHT].started && !lk->running[PATH_VIA_DHT] && !s->dht_shown) {
             s->dht_shown = 1;
@@ -444,9 +529,10 @@ static int try_all(struct search *s, struct path_conn *out)
         else if (t->connected)
             net_addr_str(&peer, 0, out->who, sizeof(out->who));
         if (e == 0) {
-            out->path = c.via == PATH_VIA_MDNS  ? "lan"
-                        : c.via == PATH_VIA_DHT ? "direct"
-                                                : "relayed";
+            if (!c.ready)
+                out->path = c.via == PATH_VIA_MDNS  ? "lan"
+                            : c.via == PATH_VIA_DHT ? "direct"
+                                                    : "relayed";
             out->found_by = t->via;
             out->peer = peer;
             memset(t, 0, sizeof(*t));
@@ -482,6 +568,10 @@ static void search_start(struct search *s, const struct path_cfg *cfg, const str
     path_ops_resolve(cfg, &s->ops);
     s->pwlen = code_password(code, s->pw);
     snprintf(s->aad, sizeof(s->aad), "pcp/1/%u", lk->channel);
+    lk->pw = s->pw;
+    lk->pwlen = s->pwlen;
+    lk->aad = s->aad;
+    path_conn_init(&lk->ready);
     s->more_until = INT64_MAX;
     int want[3] = {!cfg->relay_only, cfg->dht, cfg->relay != NULL};
     s->head = want[PATH_VIA_MDNS] ? start + DIRECT_HEAD_START_MS : start;
@@ -513,6 +603,7 @@ static void search_end(struct search *s)
             pthread_join(s->fnd[v].th, NULL);
     pthread_cond_destroy(&lk->cv);
     pthread_mutex_destroy(&lk->mu);
+    path_conn_close(&lk->ready); /* not taken */
     if (s->fnd[PATH_VIA_DHT].started && !s->dht_shown)
         dht_event(lk);
     sodium_memzero(s->pw, sizeof(s->pw));
@@ -550,7 +641,10 @@ static int search_fail(struct search *s, struct path_conn *c)
     w->dht_err = lk->err[PATH_VIA_DHT];
     w->dht_used = s->fnd[PATH_VIA_DHT].started;
     w->dht_st = lk->dht_st;
-    return w->rv_err == PCP_ERR_RELAY_AUTH ? w->rv_err : PCP_ERR_NOT_FOUND;
+    if (w->rv_err == PCP_ERR_RELAY_AUTH)
+        return w->rv_err;
+    /* The one sender found, through the DHT, said the code is wrong. */
+    return w->dht_err == PCP_ERR_BAD_CODE ? w->dht_err : PCP_ERR_NOT_FOUND;
 }
 
 int path_connect(const struct path_cfg *cfg, const struct pcp_code *code, struct path_conn *c)

@@ -45,6 +45,7 @@
 #include "net.h"
 #include "path_priv.h"
 #include "portmap.h"
+#include "mbox.h"
 #include "punch.h"
 
 #define ACCEPT_SLOTS 8
@@ -64,14 +65,7 @@ struct meet {
     int lfd, rfd, wakefd, published, warned;
     char room[RV_ROOM_HEX + 1], owner[RV_OWNER_HEX + 1], key[RV_KEY_HEX + 1];
     uint64_t bucket, put_ms, retry_ms;
-    /* The DHT record: this host's public addresses with lport, and the
-     * router's mapping of lport once there is one. */
-    struct pcp_dht *dht;
-    struct portmap *dht_pm;
     uint16_t lport;
-    uint64_t dht_bucket;
-    int64_t dht_put_ms;
-    int dht_mapped, dht_warned;
 };
 
 #define RECORD_RENEW_MS 120000
@@ -94,42 +88,6 @@ static int meet_publish(struct meet *mt, int now)
         mt->put_ms = (uint64_t)net_now_ms() - RECORD_RENEW_MS + 5000; /* try again in 5 s */
     }
     return e;
-}
-
-/* Put the DHT record when there is none yet, when the bucket rolled, when
- * half its life is gone, and once more when the router's mapping came. */
-static void meet_dht(struct meet *mt)
-{
-    if (!mt->dht)
-        return;
-    if (!mt->dht_warned && dht_put_state(mt->dht) == 0) {
-        mt->dht_warned = 1;
-        path_emit(mt->cfg, &(struct path_event){.kind = PATH_EV_DHT_PUT_NONE,
-                                                .text = mt->cfg->dht_bootstrap});
-    }
-    uint64_t b = discovery_bucket(discovery_now_ns());
-    int64_t now = net_now_ms();
-    struct sockaddr_storage a[DHT_MAX_ADDRS];
-    const char *how;
-    int map_new = !mt->dht_mapped && mt->dht_pm && portmap_get(mt->dht_pm, 0, &a[0], &how) == 0;
-    if (b == mt->dht_bucket && now - mt->dht_put_ms < DHT_TTL_S * 1000 / 2 && !map_new)
-        return;
-    size_t n = map_new || mt->dht_mapped ? 1 : 0;
-    if (n && !map_new && portmap_get(mt->dht_pm, 0, &a[0], &how) != 0)
-        n = 0;
-    n += dht_local_addrs(mt->lport, a + n, DHT_MAX_ADDRS - n);
-    mt->dht_mapped |= map_new;
-    mt->dht_put_ms = now;
-    mt->dht_bucket = b;
-    char rec[DHT_RECORD_MAX + 1];
-    /* Without a public address (behind a NAT that maps nothing) there is
-     * nothing a receiver elsewhere could dial: no record. */
-    if (n == 0 ||
-        dht_record_make(rec, sizeof(rec), discovery_now_ns() / 1000000000u + DHT_TTL_S, a, n) ||
-        dht_put_record(mt->dht, b, mt->channel, rec))
-        return;
-    path_emit(mt->cfg,
-              &(struct path_event){.kind = PATH_EV_DHT_PUT, .put = n, .mapped = mt->dht_mapped});
 }
 
 static void meet_warn(struct meet *mt, int e)
@@ -157,7 +115,6 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
 {
     uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : (uint64_t)net_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
-        meet_dht(mt);
         if (mt->cfg->relay) {
             int e = meet_publish(mt, 0);
             if (e == PCP_ERR_RELAY_AUTH)
@@ -255,6 +212,10 @@ struct source {
 
 struct path_offer {
     struct path_cfg c;
+    /* The DHT's mailboxes: the node, the punch port, the answering thread. */
+    struct pcp_dht *dht;
+    struct punch_prep mprep;
+    struct mbox_sender *mbox;
     struct path_why why;
     void *keep; /* the punch's listener and mapping, for a relayed winner */
     struct meet mt;
@@ -457,7 +418,6 @@ static int announce(struct path_offer *a)
     a->mt.channel = code_channel(&a->code);
     a->pwlen = code_password(&a->code, a->pw);
     snprintf(a->aad, sizeof(a->aad), "pcp/1/%u", a->mt.channel);
-    a->mt.dht_bucket = 0; /* a record under the new channel at once */
     if (a->mt.lfd >= 0 &&
         (e = mdns_responder_start(&a->resp, a->c.ifname, a->mt.channel, a->mt.lport, "v=1")) != 0)
         return fail(&a->why, PATH_STAGE_MDNS, e);
@@ -465,6 +425,16 @@ static int announce(struct path_offer *a)
         rv_random_hex(a->mt.room, RV_ROOM_HEX);
         if ((e = meet_publish(&a->mt, 1)) != 0)
             return fail(&a->why, PATH_STAGE_RELAY, e);
+    }
+    if (a->dht) {
+        struct mbox_cfg mc = {.dht = a->dht,
+                              .channel = a->mt.channel,
+                              .pw = a->pw,
+                              .pwlen = a->pwlen,
+                              .aad = a->aad,
+                              .prep = &a->mprep};
+        if ((e = mbox_sender_start(&a->mbox, &mc, a->wake[1])) != 0)
+            return fail(&a->why, PATH_STAGE_SYS, e);
     }
     return 0;
 }
@@ -476,6 +446,8 @@ static void unannounce(struct path_offer *a)
     a->resp = NULL;
     if (a->c.relay)
         meet_leave_relay(&a->mt);
+    mbox_sender_stop(a->mbox);
+    a->mbox = NULL;
 }
 
 int path_offer(const struct path_cfg *c, const struct pcp_code *code, struct path_offer **out)
@@ -488,6 +460,7 @@ int path_offer(const struct path_cfg *c, const struct pcp_code *code, struct pat
     a->code = *code;
     a->winner = -1;
     a->mt = (struct meet){.cfg = &a->c, .lfd = -1, .rfd = -1};
+    a->mprep.lfd = -1;
     a->wake[0] = a->wake[1] = -1;
     a->deadline = c->timeout_ms < 0 ? INT64_MAX : net_now_ms() + c->timeout_ms;
     pthread_condattr_t ca;
@@ -507,10 +480,14 @@ int path_offer(const struct path_cfg *c, const struct pcp_code *code, struct pat
         if ((e = net_listen((uint16_t)c->port, &a->mt.lfd, &a->mt.lport)) != 0)
             return fail(&a->why, PATH_STAGE_LISTEN, e);
         if (c->dht) {
-            if ((e = dht_open(&a->mt.dht, c->dht_bootstrap)) != 0)
+            /* The punch port (and its mapping) for receivers that come
+             * through the DHT's mailboxes. */
+            if ((e = dht_open(&a->dht, c->dht_bootstrap)) != 0 ||
+                (e = punch_prepare(&a->mprep, 1)) != 0) {
                 path_emit(c, &(struct path_event){.kind = PATH_EV_DHT_JOIN_FAILED, .err = e});
-            else
-                a->mt.dht_pm = portmap_start(a->mt.lport);
+                dht_close(a->dht);
+                a->dht = NULL;
+            }
         }
     }
     if (c->relay)
@@ -569,10 +546,9 @@ static void quiesce(struct path_offer *a)
     if (a->mt.lfd >= 0)
         close(a->mt.lfd);
     a->mt.lfd = -1;
-    dht_close(a->mt.dht);
-    a->mt.dht = NULL;
-    portmap_stop(a->mt.dht_pm);
-    a->mt.dht_pm = NULL;
+    dht_close(a->dht);
+    a->dht = NULL;
+    punch_prep_end(&a->mprep);
 }
 
 /* The winner's connection becomes c's; through the relay, the receiver
@@ -606,6 +582,36 @@ static int take(struct path_offer *a, struct path_slot *s, struct path_conn *c)
     return 0;
 }
 
+/* What the DHT's mailboxes brought: wrong guesses, counted; 1 when a
+ * receiver proved the code there and connected (c is then its
+ * connection). */
+static int mbox_news(struct path_offer *a, struct path_conn *c)
+{
+    struct punch_result res;
+    int wrong;
+    int ready = mbox_sender_poll(a->mbox, &wrong, c->tx, c->rx, &res);
+    for (int i = 0; i < wrong; i++)
+        path_emit(&a->c, &(struct path_event){.kind = PATH_EV_WRONG_GUESS,
+                                              .text = "the DHT",
+                                              .attempt = ++a->wrong,
+                                              .max = PATH_MAX_WRONG});
+    if (!ready)
+        return 0;
+    quiesce(a);
+    c->fd = res.fd;
+    c->path = res.path;
+    c->peer = res.peer;
+    c->attempts = res.attempts;
+    c->punch_ms = res.ms;
+    c->portmap = res.portmap;
+    net_addr_str(&res.peer, 0, c->who, sizeof(c->who));
+    if (frame_reader_init(&c->fr, c->fd) != 0) {
+        path_conn_close(c);
+        return 0;
+    }
+    return 1;
+}
+
 int path_accept(struct path_offer *a, struct path_conn *c)
 {
     int fd, relayed, e;
@@ -613,6 +619,8 @@ int path_accept(struct path_offer *a, struct path_conn *c)
     path_conn_init(c);
     for (;;) {
         reap(a);
+        if (a->mbox && mbox_news(a, c))
+            return 0;
         pthread_mutex_lock(&a->mu);
         int w = a->winner;
         pthread_mutex_unlock(&a->mu);

@@ -41,6 +41,14 @@
 
 struct pcp_code;
 
+/* How the receiver's attempt through the DHT's mailboxes went. */
+struct path_dht {
+    int reachable; /* 1 a node stored our first message, 0 none did, -1 not known */
+    int answered;  /* a sender answered in the mailbox */
+    int proven;    /* ... and the code checked both ways */
+    int ms;        /* how long the attempt took */
+};
+
 /* What a candidate that failed did (receiver). */
 struct path_try {
     const char *via; /* "mdns", "dht", "relay" */
@@ -51,13 +59,11 @@ struct path_try {
 
 enum path_event_kind {
     PATH_EV_DHT_JOIN_FAILED, /* sender: err; going on without the DHT */
-    PATH_EV_DHT_PUT_NONE,    /* sender: no DHT node took the record */
-    PATH_EV_DHT_PUT,         /* sender: the record was put: put, mapped */
     PATH_EV_RELAY_WARN,      /* sender: the relay failed (err), first time only */
     PATH_EV_WRONG_GUESS,     /* sender: attempt of max, from text, wait_s, relayed */
     PATH_EV_NEW_CODE,        /* sender: text is the new code, announced */
     PATH_EV_TRIED,           /* receiver: the candidate `tried` failed */
-    PATH_EV_DHT_LOOKUP,      /* receiver: the DHT lookup ended: dht, dht_found */
+    PATH_EV_DHT_LOOKUP,      /* receiver: the attempt through the DHT ended: dht, err */
 };
 
 struct path_event {
@@ -65,11 +71,8 @@ struct path_event {
     int err;
     const char *text;
     int attempt, max, wait_s, relayed;
-    size_t put;
-    int mapped;
     const struct path_try *tried;
-    const struct dht_stats *dht;
-    size_t dht_found;
+    const struct path_dht *dht;
 };
 
 /* Where it failed, for the caller's message. */
@@ -97,7 +100,7 @@ struct path_why {
     char who[512]; /* "3 from 192.0.2.1, 1 from the relay" */
     /* receiver, PATH_STAGE_NOT_FOUND */
     int rv_err, dht_err, dht_used;
-    struct dht_stats dht_st;
+    struct path_dht dht_st;
 };
 
 /* A proven connection. */
@@ -118,10 +121,12 @@ struct path_conn {
     void *keep;          /* the punch's listener and mapping, while the connection lives */
 };
 
-/* A candidate: addresses (mDNS, the DHT) or a relay room. */
+/* A candidate: addresses (mDNS, the DHT) or a relay room; or (ready)
+ * the DHT finder's connection, proven already (path_look_ready). */
 enum path_via { PATH_VIA_MDNS, PATH_VIA_DHT, PATH_VIA_RELAY };
 struct path_cand {
     enum path_via via;
+    int ready;
     size_t naddr;
     struct sockaddr_storage addr[MDNS_MAX_ADDRS];
     char room[RV_ROOM_HEX + 1];
@@ -137,8 +142,14 @@ const atomic_int *path_look_cancel(const struct path_look *lk);
 /* Wait up to ms, or less when the search is cancelled; 1 when it is. */
 int path_look_sleep(struct path_look *lk, int ms);
 void path_look_add(struct path_look *lk, const struct path_cand *c);
-/* For the DHT finder: how its lookup went. */
-void path_look_dht_stats(struct path_look *lk, const struct dht_stats *st, size_t found);
+/* For the DHT finder: how its attempt went. */
+void path_look_dht_stats(struct path_look *lk, const struct path_dht *st);
+/* For the DHT finder: its connection (fd, keys, and how from
+ * mbox_connect's result, whose 'G' is sent when the connection is taken),
+ * handed over as a ready candidate; the keys are wiped. */
+struct punch_result;
+void path_look_ready(struct path_look *lk, int fd, uint8_t tx[32], uint8_t rx[32],
+                     const struct punch_result *res);
 
 struct path_cfg;
 struct path_ops {

@@ -54,15 +54,12 @@
 
 enum { K_ROOM = 1, K_BOX, K_AUTH };
 
-struct keys {
-    char room[RV_ROOM_HEX + 1];
-    uint8_t box[crypto_secretbox_KEYBYTES], auth[crypto_auth_KEYBYTES];
-};
+#define keys punch_keys
 
-static void derive(const struct punch_params *pp, struct keys *k)
+void punch_keys_derive(const uint8_t *tx, const uint8_t *rx, int receiver, struct punch_keys *k)
 {
     /* Both sides put the receiver-to-sender key first. */
-    const uint8_t *r2s = pp->receiver ? pp->tx : pp->rx, *s2r = pp->receiver ? pp->rx : pp->tx;
+    const uint8_t *r2s = receiver ? tx : rx, *s2r = receiver ? rx : tx;
     uint8_t master[crypto_kdf_KEYBYTES], room[16];
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, sizeof(master));
@@ -74,6 +71,11 @@ static void derive(const struct punch_params *pp, struct keys *k)
     crypto_kdf_derive_from_key(k->auth, sizeof(k->auth), K_AUTH, "pcppunch", master);
     sodium_bin2hex(k->room, sizeof(k->room), room, sizeof(room));
     sodium_memzero(master, sizeof(master));
+}
+
+static void derive(const struct punch_params *pp, struct keys *k)
+{
+    punch_keys_derive(pp->tx, pp->rx, pp->receiver, k);
 }
 
 /* ---- candidates -------------------------------------------------------- */
@@ -265,7 +267,7 @@ int punch_proof_check(const uint8_t auth[crypto_auth_KEYBYTES], char role,
     uint8_t m[2 + 2 * PUNCH_NONCEBYTES] = {(uint8_t)role, in[0]};
     memcpy(m + 2, nr, PUNCH_NONCEBYTES);
     memcpy(m + 2 + PUNCH_NONCEBYTES, ns, PUNCH_NONCEBYTES);
-    return in[0] <= 3 && crypto_auth_verify(in + 1, m, sizeof(m), auth) == 0;
+    return in[0] <= 7 && crypto_auth_verify(in + 1, m, sizeof(m), auth) == 0;
 }
 
 /* The message a word's MAC covers: label ‖ b ‖ (nonce_r ‖ nonce_s). */
@@ -327,14 +329,15 @@ struct loop {
     int lfd;
     uint16_t port;
     uint8_t my_flags;
-    struct sockaddr_storage targets[1 + PUNCH_MAX_CANDS];
-    int mapped[1 + PUNCH_MAX_CANDS]; /* targets[i] is the other's mapped port */
+    struct sockaddr_storage targets[PUNCH_MAX_TARGETS];
+    int mapped[PUNCH_MAX_TARGETS]; /* targets[i] is the other's mapped port */
     int ntargets;
-    int64_t last_dial[1 + PUNCH_MAX_CANDS];
+    int64_t last_dial[PUNCH_MAX_TARGETS];
     struct conn c[MAX_CONNS];
     int nc;
     unsigned attempts;
     int relay_err; /* sender: the relayed connection ended (its error) */
+    const atomic_int *cancel;
 };
 
 static void conn_drop(struct loop *l, int i, int abort_it)
@@ -374,7 +377,8 @@ static void dial_tick(struct loop *l, int64_t now)
 
 static uint8_t conn_flags(const struct loop *l, const struct conn *c)
 {
-    return (uint8_t)(l->my_flags | (c->target >= 0 && l->mapped[c->target] ? 2 : 0));
+    return (uint8_t)(l->my_flags | (c->target >= 0 && l->mapped[c->target] ? 2 : 0) |
+                     (c->target >= 0 ? 4 : 0));
 }
 
 /* Where this side's nonce goes in nonce_r ‖ nonce_s. */
@@ -486,7 +490,7 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
     const struct punch_params *pp = l->pp;
     for (;;) {
         int64_t now = net_now_ms();
-        if (now >= deadline)
+        if (now >= deadline || (l->cancel && atomic_load(l->cancel)))
             return -1;
         /* Receiver: dialling is over and nothing is proving itself. */
         if (pp->receiver && now >= dial_end) {
@@ -572,17 +576,30 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
     }
 }
 
-/* mapped: one side dialled the other's mapped port; direct: over IPv6, or
- * one side is not behind a NAT; punched: through both NATs. Both sides
- * come to the same answer from the two proofs. */
+/* mapped: one side dialled the other's mapped port; punched: through
+ * both NATs, or over IPv6 both sides' dials crossing (each one's stateful
+ * firewall let the other's in as an answer); direct: one side took the
+ * other's dial (no NAT, no firewall in the way). Both sides come to the
+ * same answer from the two proofs. */
 static const char *path_of(const struct loop *l, const struct conn *c)
 {
     uint8_t mine = conn_flags(l, c), theirs = c->in[IN_PROOF];
     if ((mine | theirs) & 2)
         return "mapped";
-    if (c->peer.ss_family == AF_INET6 || !(mine & theirs & 1))
-        return "direct";
-    return "punched";
+    if (c->peer.ss_family == AF_INET6)
+        return mine & theirs & 4 ? "punched" : "direct";
+    return mine & theirs & 1 ? "punched" : "direct";
+}
+
+/* The connection w becomes res's: the caller reads it from here on. */
+static void take_conn(struct loop *l, int w, struct punch_result *res)
+{
+    struct conn *c = &l->c[w];
+    res->peer = c->peer;
+    res->path = path_of(l, c);
+    net_ready(c->fd);
+    res->fd = c->fd;
+    l->c[w] = l->c[--l->nc];
 }
 
 int punch_prepare(struct punch_prep *pr, int map)
@@ -722,15 +739,9 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
         e = PCP_ERR_TIMEOUT; /* the receiver's word never came */
     }
     if (!e && w >= 0) {
-        struct conn *c = &l.c[w];
-        res->peer = c->peer;
-        res->path = path_of(&l, c);
-        net_ready(c->fd);
-        /* From here on the caller reads the direct connection. */
         frame_reader_free(pp->relay_fr);
         close(pp->relay_fd);
-        res->fd = c->fd;
-        l.c[w] = l.c[--l.nc];
+        take_conn(&l, w, res);
         if ((e = frame_reader_init(pp->relay_fr, res->fd)) != 0) {
             close(res->fd);
             res->fd = -1;
@@ -740,6 +751,48 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
         conn_drop(&l, l.nc - 1, 1);
     if (l.lfd >= 0)
         close(l.lfd);
+    sodium_memzero(&k, sizeof(k));
+    res->ms = (int)(net_now_ms() - t0);
+    return e;
+}
+
+int punch_direct(const struct punch_direct *pd, struct punch_result *res)
+{
+    int64_t t0 = net_now_ms();
+    struct punch_params pp = {.receiver = pd->receiver, .tx = pd->tx, .rx = pd->rx, .relay_fd = -1};
+    struct keys k;
+    struct loop l;
+    int e = 0;
+    memset(res, 0, sizeof(*res));
+    memset(&l, 0, sizeof(l));
+    res->fd = -1;
+    res->path = "none";
+    res->portmap = pd->portmap ? pd->portmap : "none";
+    l.pp = &pp;
+    l.k = &k;
+    l.lfd = pd->lfd;
+    l.port = pd->port;
+    l.my_flags = pd->behind_nat ? 1 : 0;
+    l.relay_err = PCP_ERR_NOT_FOUND; /* no relay: nothing to wait for there */
+    l.cancel = pd->cancel;
+    for (size_t i = 0; i < pd->n && l.ntargets < PUNCH_MAX_TARGETS; i++) {
+        l.targets[l.ntargets] = pd->targets[i];
+        l.mapped[l.ntargets++] = pd->mapped ? pd->mapped[i] : 0;
+    }
+    derive(&pp, &k);
+    int64_t dial_at = net_now_ms(), dial_end = dial_at + (pd->dial_ms > 0 ? pd->dial_ms : DIAL_MS);
+    /* The sender waits for the receiver's 'G' a little past the dialling. */
+    int w = run(&l, dial_at, dial_end, dial_end + PROOF_MS + (pd->receiver ? 0 : SENDER_SLACK_MS));
+    res->attempts = l.attempts;
+    if (w < 0) {
+        e = PCP_ERR_TIMEOUT;
+    } else if (pd->receiver) {
+        punch_word_make(k.auth, "direct", 'G', l.c[w].nonces, res->go);
+    }
+    if (!e)
+        take_conn(&l, w, res);
+    while (l.nc > 0)
+        conn_drop(&l, l.nc - 1, 1);
     sodium_memzero(&k, sizeof(k));
     res->ms = (int)(net_now_ms() - t0);
     return e;

@@ -7,6 +7,7 @@
 #define PCP_PUNCH_H
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -44,6 +45,9 @@ struct punch_result {
     unsigned attempts;            /* connection attempts made */
     const char *portmap;          /* how our port was mapped: "natpmp", "upnp", "none" */
     int ms;                       /* how long the whole try took */
+    /* punch_direct, receiver: the 'G' to send on fd once the caller takes
+     * the connection (until then the sender waits for it). */
+    uint8_t go[1 + crypto_auth_BYTES];
 };
 
 /* Both sides call this right after the handshake over the relay. res->fd
@@ -53,6 +57,40 @@ struct punch_result {
  * relay_fd. Errors: the relayed connection failed (PCP_ERR_CLOSED,
  * PCP_ERR_TIMEOUT, PCP_ERR_PROTO), or PCP_ERR_NOMEM. */
 int punch_upgrade(const struct punch_params *pp, struct punch_result *res);
+
+/* The keys both sides derive from the session's traffic keys (tx, rx as
+ * this side holds them): the punch room at the relay, the key that seals
+ * candidates (here and in the DHT's mailboxes), the key that
+ * authenticates what is said on the connections. */
+struct punch_keys {
+    char room[RV_ROOM_HEX + 1];
+    uint8_t box[crypto_secretbox_KEYBYTES], auth[crypto_auth_KEYBYTES];
+};
+void punch_keys_derive(const uint8_t *tx, const uint8_t *rx, int receiver, struct punch_keys *k);
+
+/* A punch with no relay (after a handshake through the DHT's mailboxes):
+ * dial every target from the punch port at once, for dial_ms (0: the
+ * usual 4 s), while the listener takes what reaches it; on each
+ * connection the nonces and proofs of punch_upgrade. The receiver's 'G'
+ * on the one it chose is left to the caller (res->go): it may have found
+ * the sender another way meanwhile. lfd stays the caller's. res->fd: a connection
+ * whose far end proved the session keys; PCP_ERR_TIMEOUT when none came,
+ * PCP_ERR_NET. */
+#define PUNCH_MAX_TARGETS 8
+struct punch_direct {
+    int receiver;
+    const uint8_t *tx, *rx;
+    int lfd;
+    uint16_t port;
+    int behind_nat;      /* this side's address as the world sees it is not its own */
+    const char *portmap; /* how the port was mapped, for res */
+    const struct sockaddr_storage *targets;
+    const int *mapped; /* per target: it is the other's mapped port (or NULL) */
+    size_t n;
+    int dial_ms;
+    const atomic_int *cancel; /* looked at every tick (may be NULL) */
+};
+int punch_direct(const struct punch_direct *pd, struct punch_result *res);
 
 /* Exposed for tests and fuzzing: the plaintext of a side's sealed
  * candidates, "m=ADDR:PORT" (its port mapped by its router) and

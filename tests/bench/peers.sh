@@ -19,6 +19,8 @@
 #            wormhole-william has no such option: its relayed runs are
 #            forced by a firewall in the receiver's namespace that refuses
 #            every new TCP connection but to the mailbox and transit relay.
+# pcp-nodht (not in the default set): pcp with --no-dht on both sides, to
+# see what the DHT's node costs a transfer (PEERS_TOOLS="pcp pcp-nodht").
 # pcp-stdout (random and text only): pcp again, the receiver with --stdout
 # into /dev/null: the same transfer with the receiver's storage out of the
 # picture (checked by pcp's own digests, not by cmp).
@@ -320,10 +322,11 @@ one() {
     : >"$work/s.log"
     : >"$work/r.log"
     case $tool in
-    pcp | pcp-stdout)
+    pcp | pcp-stdout | pcp-nodht)
         sns=$PCP_SND rns=$PCP_RCV rpid=$relay_pid
         scmd=("$PCP" send --json) rcmd=("$PCP" receive --json --yes --timeout 60 --out "$out")
         [ "$tool" = pcp-stdout ] && rcmd=("$PCP" receive --yes --timeout 60 --stdout --json-fd 3)
+        [ "$tool" = pcp-nodht ] && scmd+=(--no-dht) && rcmd+=(--no-dht)
         if [ "$how" = relayed ]; then
             scmd+=(--relay "$RELAY" --force-relay)
             rcmd+=(--relay "$RELAY" --force-relay)
@@ -385,7 +388,7 @@ one() {
     if [ "$tool" = wormhole-william ] && [ "$how" = relayed ]; then fw off "$rns"; fi
     sleep 0.3 # the transit relay logs a pair when both ends have closed
     rb1=$(relay_bytes)
-    if [ "$tool" = pcp ] || [ "$tool" = pcp-stdout ]; then
+    if [ "${tool%%-*}" = pcp ]; then
         path=$(sed -n 's/.*"event":"path","path":"\([a-z]*\)".*/\1/p' "$work/r.log" | head -1)
     else
         # Through the relay if it carried at least a quarter of the data

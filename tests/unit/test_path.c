@@ -119,10 +119,9 @@ static int fake_dht(struct path_look *lk)
     const atomic_int *cancel = path_look_cancel(lk);
     sc.look_ok = path_look_cfg(lk) == sc.cfg && path_look_channel(lk) == code_channel(&sc.right) &&
                  path_look_left_ms(lk) > 0 && cancel && !atomic_load(cancel);
-    struct dht_stats st = {1, 0, 0, 3, 1};
+    struct path_dht st = {1, 0, 0, 3};
     if (!sc.dht_finds) {
-        st.seen = 0;
-        path_look_dht_stats(lk, &st, 0);
+        path_look_dht_stats(lk, &st);
         return PCP_ERR_NOT_FOUND;
     }
     struct path_cand c;
@@ -134,7 +133,8 @@ static int fake_dht(struct path_look *lk)
     s->sin_port = htons(4000);
     inet_pton(AF_INET, "192.0.2.1", &s->sin_addr);
     path_look_add(lk, &c);
-    path_look_dht_stats(lk, &st, 1);
+    st.answered = 1;
+    path_look_dht_stats(lk, &st);
     return 0;
 }
 

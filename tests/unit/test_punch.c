@@ -35,7 +35,7 @@ static void test_proof(void **state)
 {
     (void)state;
     uint8_t p[PUNCH_PROOFBYTES], q[PUNCH_PROOFBYTES], other[PUNCH_NONCEBYTES], k2[sizeof(auth)];
-    for (uint8_t flags = 0; flags <= 3; flags++) {
+    for (uint8_t flags = 0; flags <= 7; flags++) {
         punch_proof_make(auth, 'r', flags, nr, ns, p);
         assert_int_equal(p[0], flags);
         assert_int_equal(punch_proof_check(auth, 'r', nr, ns, p), 1);
