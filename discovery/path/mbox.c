@@ -29,6 +29,8 @@
 /* How long a side waits for the router's mapping of the punch port and
  * for the DHT's nodes to say what address they see. */
 #define MAP_WAIT_MS 1500
+/* After an S1 whose cB failed, for another that checks. */
+#define BAD_WAIT_MS 3000
 #define PUBLIC_WAIT_MS 1500
 
 /* ---- this side's candidates --------------------------------------------- */
@@ -195,6 +197,10 @@ static int recv_spake(const struct mbox_cfg *cfg, uint64_t b, const uint8_t aid[
             spake2_verify(ctx, m.body + SPAKE2_SHAREBYTES) == 0)
             break;
         spake2_clear(ctx);
+        /* Most likely the code is wrong: a little longer for a sender
+         * that may still answer, then say so. */
+        if (!bad && deadline > net_now_ms() + BAD_WAIT_MS)
+            deadline = net_now_ms() + BAD_WAIT_MS;
         bad = 1;
     }
 out:
