@@ -353,9 +353,11 @@ static int fail_none(const struct path_ui *p, const struct path_conn *c, const c
         return fail_tried(
             p->u, c, PCP_ERR_NOT_FOUND,
             "the sender was found through the DHT and the code is right, but no direct "
-            "connection could be made: both sides seem to be behind NATs that change ports, or "
+            "connection could be made (%u connection attempts from both sides at once, to every "
+            "address each side sent): both sides seem to be behind NATs that change ports, or "
             "firewalls that let nothing in. A relay carries the transfer then: run both commands "
-            "with --relay URL (see 'pcp relay' to host one).");
+            "with --relay URL (see 'pcp relay' to host one).",
+            w->dht_st.dials);
     if (w->dht_used && w->dht_err == PCP_ERR_BAD_CODE)
         return fail_tried(p->u, c, PCP_ERR_BAD_CODE,
                           "wrong code: the sender found through the DHT did not accept it. Check "

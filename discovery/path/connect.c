@@ -187,7 +187,7 @@ int path_look_dht(struct path_look *lk)
 {
     struct pcp_dht *d;
     struct punch_prep prep = {.lfd = -1};
-    struct path_dht st = {-1, 0, 0, 0};
+    struct path_dht st = {-1, 0, 0, 0, 0};
     struct punch_result res;
     uint8_t tx[32], rx[32];
     int64_t t0 = net_now_ms();
@@ -203,6 +203,7 @@ int path_look_dht(struct path_look *lk)
         e = mbox_connect(&mc, path_look_left_ms(lk), tx, rx, &res, &proven);
         st.answered = e == 0 || proven || e == PCP_ERR_BAD_CODE;
         st.proven = proven;
+        st.dials = res.attempts;
         if (e == 0)
             path_look_ready(lk, res.fd, tx, rx, &res);
     }

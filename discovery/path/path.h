@@ -46,7 +46,8 @@ struct path_dht {
     int reachable; /* 1 a node stored our first message, 0 none did, -1 not known */
     int answered;  /* a sender answered in the mailbox */
     int proven;    /* ... and the code checked both ways */
-    int ms;        /* how long the attempt took */
+    unsigned dials; /* the punch's connection attempts */
+    int ms;         /* how long the attempt took */
 };
 
 /* What a candidate that failed did (receiver). */

@@ -24,6 +24,7 @@
 #include "handshake.h"
 #include "net.h"
 #include "path.h"
+#include "punch.h"
 
 enum peer_kind { PEER_GARBAGE, PEER_RIGHT, PEER_WRONG };
 
@@ -38,6 +39,9 @@ static struct {
     uint8_t sender_tx[32], sender_rx[32];
     int sender_rc;
     int tried_events;
+    int dht_ready;              /* the DHT finder hands over a connection */
+    int ready_peer;             /* its far end */
+    int ready_wiped;            /* path_look_ready wiped the finder's keys */
     const struct path_cfg *cfg; /* what path_connect was given */
     int look_ok;                /* what a finder sees through path_look_* was right */
 } sc;
@@ -119,7 +123,26 @@ static int fake_dht(struct path_look *lk)
     const atomic_int *cancel = path_look_cancel(lk);
     sc.look_ok = path_look_cfg(lk) == sc.cfg && path_look_channel(lk) == code_channel(&sc.right) &&
                  path_look_left_ms(lk) > 0 && cancel && !atomic_load(cancel);
-    struct path_dht st = {1, 0, 0, 3};
+    struct path_dht st = {1, 0, 0, 0, 3};
+    if (sc.dht_ready) {
+        int sv[2];
+        struct punch_result res;
+        uint8_t tx[32], rx[32];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+            return PCP_ERR_NET;
+        memset(&res, 0, sizeof(res));
+        res.path = "punched";
+        res.portmap = "none";
+        memset(res.go, 'G', sizeof(res.go));
+        memset(tx, 0x11, sizeof(tx));
+        memset(rx, 0x22, sizeof(rx));
+        sc.ready_peer = sv[1];
+        path_look_ready(lk, sv[0], tx, rx, &res);
+        sc.ready_wiped = sodium_is_zero(tx, sizeof(tx)) && sodium_is_zero(rx, sizeof(rx));
+        st.answered = st.proven = 1;
+        path_look_dht_stats(lk, &st);
+        return 0;
+    }
     if (!sc.dht_finds) {
         path_look_dht_stats(lk, &st);
         return PCP_ERR_NOT_FOUND;
@@ -266,6 +289,35 @@ static void test_keys_agree(void **state)
     assert_int_equal(conn.ntried, 0);
     sodium_memzero(tx, sizeof(tx));
     sodium_memzero(rx, sizeof(rx));
+}
+
+/* The DHT finder's connection, proven in the mailboxes and punched, is
+ * taken before the relay's room (which would also answer): its keys, its
+ * path, and the 'G' that tells the sender it was chosen went out on it. */
+static void test_dht_ready(void **state)
+{
+    (void)state;
+    struct path_cfg c = cfg();
+    struct path_conn conn;
+    uint8_t want_tx[32], want_rx[32], go[sizeof(((struct punch_result *)0)->go)], g0[sizeof(go)];
+    sc.dht_ready = 1;
+    sc.relay_finds = 1;
+    sc.relay_peer = PEER_RIGHT;
+    assert_int_equal(path_connect(&c, &sc.right, &conn), 0);
+    assert_string_equal(conn.found_by, "dht");
+    assert_string_equal(conn.path, "punched");
+    memset(want_tx, 0x11, sizeof(want_tx));
+    memset(want_rx, 0x22, sizeof(want_rx));
+    assert_memory_equal(conn.tx, want_tx, 32);
+    assert_memory_equal(conn.rx, want_rx, 32);
+    assert_true(sc.ready_wiped);
+    memset(g0, 'G', sizeof(g0));
+    assert_int_equal(recv(sc.ready_peer, go, sizeof(go), MSG_DONTWAIT), (ssize_t)sizeof(go));
+    assert_memory_equal(go, g0, sizeof(go));
+    assert_int_equal(conn.ntried, 0);
+    path_conn_close(&conn);
+    close(sc.ready_peer);
+    join_peers();
 }
 
 /* Every candidate says the code is wrong: PCP_ERR_BAD_CODE, both listed. */
@@ -416,6 +468,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_relay_after_stranger, setup),
         cmocka_unit_test_setup(test_keys_agree, setup),
+        cmocka_unit_test_setup(test_dht_ready, setup),
         cmocka_unit_test_setup(test_all_wrong, setup),
         cmocka_unit_test_setup(test_none, setup),
         cmocka_unit_test_setup(test_offer_accept, setup),
