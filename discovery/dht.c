@@ -257,7 +257,8 @@ struct queued {
 #define SEEN_MAX 256
 
 struct listen {
-    struct pcp_dht *d;
+    struct pcp_dht *d; /* set once: a late callback of a cancelled listen still finds it */
+    int used;
     int tag;
     dht_infohash key;
     dht_op_token *token;
@@ -279,7 +280,7 @@ struct pcp_dht {
     struct queued *q; /* DHT_QUEUE_MAX of them, a ring */
     size_t qhead, nq;
     uint8_t seen[SEEN_MAX][16];
-    size_t nseen;
+    size_t nseen, seen_at;
     /* The bootstrap name, resolved by a thread of its own: a name server
      * that does not answer must not hold up the LAN or the relay. The
      * handle is freed by the last of dht_close and that thread. rmu, never
@@ -288,7 +289,7 @@ struct pcp_dht {
     pthread_mutex_t rmu;
     char host[DHT_HOST_MAX], port[6];
     int refs, closed, resolving;
-    struct listen ls[DHT_LISTENS_MAX]; /* d set: in use */
+    struct listen ls[DHT_LISTENS_MAX];
     struct pending pend[PENDING_MAX];
     size_t npend;
 };
@@ -332,7 +333,8 @@ static bool on_value(const dht_value *v, bool expired, void *ud)
     while (i < d->nseen && memcmp(d->seen[i], h, sizeof(h)) != 0)
         i++;
     if (i == d->nseen && d->nq < DHT_QUEUE_MAX) {
-        memcpy(d->seen[d->nseen % SEEN_MAX], h, sizeof(h));
+        memcpy(d->seen[d->seen_at], h, sizeof(h)); /* the oldest goes */
+        d->seen_at = (d->seen_at + 1) % SEEN_MAX;
         if (d->nseen < SEEN_MAX)
             d->nseen++;
         struct queued *q = &d->q[(d->qhead + d->nq++) % DHT_QUEUE_MAX];
@@ -385,7 +387,7 @@ static void bootstrap_resolved(struct pcp_dht *d, const struct addrinfo *res)
         if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
             dht_runner_ping(d->runner, ai->ai_addr, ai->ai_addrlen, ping_done, NULL);
     for (size_t i = 0; i < DHT_LISTENS_MAX && !d->closed; i++)
-        if (d->ls[i].d)
+        if (d->ls[i].used)
             d->ls[i].token =
                 dht_runner_listen(d->runner, &d->ls[i].key, on_value, on_listen_end, &d->ls[i]);
     for (size_t i = 0; i < d->npend; i++) {
@@ -488,9 +490,9 @@ void dht_unlisten(struct pcp_dht *d, int tag)
 {
     pthread_mutex_lock(&d->rmu);
     for (size_t i = 0; i < DHT_LISTENS_MAX; i++) {
-        if (d->ls[i].d && d->ls[i].tag == tag) {
+        if (d->ls[i].used && d->ls[i].tag == tag) {
             unlisten(d, &d->ls[i]);
-            d->ls[i].d = NULL; /* the slot is free again */
+            d->ls[i].used = 0; /* the slot is free again */
         }
     }
     pthread_mutex_unlock(&d->rmu);
@@ -501,13 +503,14 @@ int dht_listen(struct pcp_dht *d, const uint8_t key[DHT_KEYBYTES], int tag)
     int e = 0;
     size_t i = 0;
     pthread_mutex_lock(&d->rmu);
-    while (i < DHT_LISTENS_MAX && d->ls[i].d)
+    while (i < DHT_LISTENS_MAX && d->ls[i].used)
         i++;
     if (i == DHT_LISTENS_MAX) {
         e = PCP_ERR_TOO_BIG;
     } else {
         struct listen *l = &d->ls[i];
         l->d = d;
+        l->used = 1;
         l->tag = tag;
         memcpy(l->key.d, key, DHT_KEYBYTES);
         /* Before the bootstrap is known a listen would ask no node. */
@@ -610,7 +613,7 @@ void dht_close(struct pcp_dht *d)
     pthread_mutex_lock(&d->rmu);
     d->closed = 1;
     for (size_t i = 0; i < DHT_LISTENS_MAX; i++)
-        if (d->ls[i].d)
+        if (d->ls[i].used)
             unlisten(d, &d->ls[i]);
     pthread_mutex_unlock(&d->rmu);
     if (d->runner)

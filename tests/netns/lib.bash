@@ -123,3 +123,80 @@ ns_nat() {
     nsx "$r" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
     nsx "$r" iptables -A INPUT -i wan -j DROP
 }
+
+# ns_lab KIND1 KIND2 [v6]: the NAT lab of t_nat_lab.sh and t_dht.sh, two
+# sites on the small internet, fresh namespaces each time:
+#
+#   H1 10.1.0.2 --- R1 10.1.0.1 | 203.0.113.11 ---+
+#                                                  br0 $PUBIP in PUB
+#   H2 10.2.0.2 --- R2 10.2.0.1 | 203.0.113.12 ---+
+#
+# Sets PUB, H1, H2, R1, R2 and NSS (in the order H1 H2 R1 R2 PUB); PUBIP
+# must be set (203.0.113.1). Router kinds:
+#   none      routes its LAN, no NAT, no filter: its host is reachable
+#   public    the same, the LAN numbered from a public-looking prefix
+#             (site 1 192.0.2.0/24, site 2 198.51.100.0/24: host .2,
+#             router .1), so that the host has a public address of its own
+#   cone      MASQUERADE (endpoint-independent mapping), drops unsolicited
+#             inbound packets silently
+#   symmetric MASQUERADE --random-fully: a new external port per destination
+#   blocked   as cone, and its host may reach only PUBIP
+#   natpmp    as cone, running miniupnpd (upnp_lib.bash, which the caller
+#             sources): NAT-PMP and UPnP; its files in $WORK/upnpN
+#   upnp      the same with UPnP-IGD only
+# v6 gives every host a global IPv6 address too (2001:db8:N::2, router
+# 2001:db8:N::1 and 2001:db8::1N, PUB 2001:db8::1), routed without NAT or
+# filter.
+ns_lab() {
+    local tag=pcpl$$ n=1 kind r h ns p
+    PUB=$tag-pub H1=$tag-h1 H2=$tag-h2 R1=$tag-r1 R2=$tag-r2
+    NSS="$H1 $H2 $R1 $R2 $PUB"
+    for ns in $NSS; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+    done
+    ns_internet "$PUB" "$PUBIP"
+    if [ "${3:-}" = v6 ]; then
+        ip -n "$PUB" addr add 2001:db8::1/64 dev br0 nodad
+        nsx "$PUB" sysctl -qw net.ipv6.conf.all.forwarding=1
+    fi
+    for kind in "$1" "$2"; do
+        r=$tag-r$n h=$tag-h$n
+        ns_site "$n" "$PUB" "$PUBIP" "$r" "$h"
+        if [ "${3:-}" = v6 ]; then
+            ip -n "$r" addr add "2001:db8::1$n/64" dev wan nodad
+            ip -n "$r" addr add "2001:db8:$n::1/64" dev lan nodad
+            ip -n "$r" -6 route add default via 2001:db8::1
+            ip -n "$h" addr add "2001:db8:$n::2/64" dev eth0 nodad
+            ip -n "$h" -6 route add default via "2001:db8:$n::1"
+            ip -n "$PUB" -6 route add "2001:db8:$n::/64" via "2001:db8::1$n"
+            nsx "$r" sysctl -qw net.ipv6.conf.all.forwarding=1
+        fi
+        case $kind in
+        none) ;;
+        public)
+            p=$([ $n -eq 1 ] && echo 192.0.2 || echo 198.51.100)
+            ip -n "$h" addr flush dev eth0 scope global
+            ip -n "$h" addr add "$p.2/24" dev eth0
+            ip -n "$h" route add default via "$p.1"
+            ip -n "$r" addr add "$p.1/24" dev lan
+            ip -n "$PUB" route add "$p.0/24" via "203.0.113.1$n"
+            if [ "${3:-}" = v6 ]; then # the flush took them
+                ip -n "$h" addr add "2001:db8:$n::2/64" dev eth0 nodad
+                ip -n "$h" -6 route add default via "2001:db8:$n::1"
+            fi
+            ;;
+        cone | symmetric | blocked | natpmp | upnp)
+            ns_nat "$r" "$kind" "$PUBIP"
+            if [ "$kind" = natpmp ] || [ "$kind" = upnp ]; then
+                mkdir -p "$WORK/upnp$n"
+                UPNP_NATPMP=$([ "$kind" = natpmp ] && echo yes || echo no) \
+                    upnp_router "$r" wan lan "10.$n.0.0/24" "$WORK/upnp$n" ||
+                    fail "miniupnpd did not start in $r"
+            fi
+            ;;
+        *) fail "unknown router kind $kind" ;;
+        esac
+        n=$((n + 1))
+    done
+}

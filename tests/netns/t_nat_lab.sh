@@ -38,56 +38,19 @@ pcp_workdir nat-lab
 on_cleanup() { ns_teardown; }
 trap 'exit 1' INT TERM
 
-# lab KIND1 KIND2 [lossy|v6]: build the namespaces; sets H1 H2 PUB. v6
-# gives every host a global IPv6 address too, routed without NAT or filter.
+# lab KIND1 KIND2 [lossy|v6]: build the namespaces (lib.bash's ns_lab,
+# the router kinds above); sets H1 H2 PUB. v6 gives every host a global
+# IPv6 address too, routed without NAT or filter.
 lab() {
-    local tag=pcpl$$ n=1 kind r h
-    PUB=$tag-pub H1=$tag-h1 H2=$tag-h2
-    NSS="$H1 $H2 $tag-r1 $tag-r2 $PUB"
-    for ns in $NSS; do
-        ip netns add "$ns"
-        ip -n "$ns" link set lo up
-    done
-    ns_internet "$PUB" "$PUBIP"
-    if [ "${3:-}" = v6 ]; then
-        ip -n "$PUB" addr add 2001:db8::1/64 dev br0 nodad
-        nsx "$PUB" sysctl -qw net.ipv6.conf.all.forwarding=1
+    ns_lab "$1" "$2" "$([ "${3:-}" = v6 ] && echo v6)"
+    if [ "${3:-}" = lossy ]; then
+        # The sender's link to the internet loses 20 % of the packets,
+        # either way.
+        nsx "$R1" iptables -t mangle -I PREROUTING -i wan -m statistic --mode random \
+            --probability 0.2 -j DROP
+        nsx "$R1" iptables -t mangle -I POSTROUTING -o wan -m statistic --mode random \
+            --probability 0.2 -j DROP
     fi
-    for kind in "$1" "$2"; do
-        r=$tag-r$n h=$tag-h$n
-        ns_site "$n" "$PUB" "$PUBIP" "$r" "$h"
-        if [ "${3:-}" = v6 ]; then
-            ip -n "$r" addr add "2001:db8::1$n/64" dev wan nodad
-            ip -n "$r" addr add "2001:db8:$n::1/64" dev lan nodad
-            ip -n "$r" -6 route add default via 2001:db8::1
-            ip -n "$h" addr add "2001:db8:$n::2/64" dev eth0 nodad
-            ip -n "$h" -6 route add default via "2001:db8:$n::1"
-            ip -n "$PUB" -6 route add "2001:db8:$n::/64" via "2001:db8::1$n"
-            nsx "$r" sysctl -qw net.ipv6.conf.all.forwarding=1
-        fi
-        case $kind in
-        none) ;;
-        cone | symmetric | blocked | natpmp | upnp)
-            ns_nat "$r" "$kind" "$PUBIP"
-            if [ "$kind" = natpmp ] || [ "$kind" = upnp ]; then
-                mkdir -p "$WORK/upnp$n"
-                UPNP_NATPMP=$([ "$kind" = natpmp ] && echo yes || echo no) \
-                    upnp_router "$r" wan lan "10.$n.0.0/24" "$WORK/upnp$n" ||
-                    fail "miniupnpd did not start in $r"
-            fi
-            ;;
-        *) fail "unknown router kind $kind" ;;
-        esac
-        if [ "${3:-}" = lossy ] && [ $n -eq 1 ]; then
-            # The sender's link to the internet loses 20 % of the packets,
-            # either way.
-            nsx "$r" iptables -t mangle -I PREROUTING -i wan -m statistic --mode random \
-                --probability 0.2 -j DROP
-            nsx "$r" iptables -t mangle -I POSTROUTING -o wan -m statistic --mode random \
-                --probability 0.2 -j DROP
-        fi
-        n=$((n + 1))
-    done
     nsx "$PUB" "$PCP" relay --listen 0.0.0.0:9474 2>"$WORK/relay.err" &
     for _ in $(seq 1 100); do
         nsx "$PUB" bash -c "</dev/tcp/$PUBIP/9474" 2>/dev/null && return 0
