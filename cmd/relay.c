@@ -218,7 +218,11 @@ int cmd_relay(int argc, char **argv)
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        /* macOS says "unlimited" and refuses it: at most OPEN_MAX there. */
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && rl.rlim_max == RLIM_INFINITY) {
+            rl.rlim_cur = 10240;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_stop;

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "sys.h"
 
 void fsys_init(struct fsys *fs, int overwrite, char *err_path, size_t err_path_len)
 {
@@ -175,7 +175,7 @@ static int part_meta(int fd, const struct mf_entry *en, const struct stat *st,
                      struct xfer_partmeta *pm)
 {
     uint8_t b[XFER_PARTMETA_LEN + 1], ph[16];
-    ssize_t n = fgetxattr(fd, XFER_PART_XATTR, b, sizeof(b));
+    ssize_t n = sys_getxattr(fd, XFER_PART_XATTR, b, sizeof(b));
     if (n < 0 || xfer_partmeta_parse(b, (size_t)n, pm) != 0)
         return PCP_ERR_CHANGED;
     xfer_partmeta_path_hash(en->path, ph);
@@ -189,17 +189,9 @@ int fsys_rename_final(int dfd, const char *from, const char *to, int overwrite)
 {
     if (overwrite)
         return renameat(dfd, from, dfd, to) == 0 ? 0 : PCP_ERR_IO;
-    if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0)
+    if (sys_rename_noreplace(dfd, from, to) == 0)
         return 0;
-    if (errno == EEXIST)
-        return PCP_ERR_EXISTS;
-    if (errno != EINVAL && errno != ENOSYS)
-        return PCP_ERR_IO;
-    /* File systems without RENAME_NOREPLACE: link() never replaces. */
-    if (linkat(dfd, from, dfd, to, 0) != 0)
-        return errno == EEXIST ? PCP_ERR_EXISTS : PCP_ERR_IO;
-    unlinkat(dfd, from, 0);
-    return 0;
+    return errno == EEXIST ? PCP_ERR_EXISTS : PCP_ERR_IO;
 }
 
 /* Go on with the .pcp-part offered for resume, in dfd: the same file as
@@ -259,7 +251,7 @@ int fsys_part_create(int dfd, const char *part, const struct mf_entry *en, int t
         xfer_partmeta_path_hash(en->path, pm.path_hash);
         randombytes_buf(pm.id, sizeof(pm.id));
         xfer_partmeta_encode(&pm, b);
-        *tagged = fsetxattr(fd, XFER_PART_XATTR, b, sizeof(b), 0) == 0;
+        *tagged = sys_setxattr(fd, XFER_PART_XATTR, b, sizeof(b)) == 0;
     }
     return 0;
 }
@@ -291,7 +283,7 @@ int fsys_commit(struct fsys *fs, int fd, const struct mf_entry *en, const char *
     /* The final name carries no trace of the transfer, and the mode the
      * user's umask allows, as any program's new file would. */
     if (tagged)
-        fremovexattr(fd, XFER_PART_XATTR);
+        sys_removexattr(fd, XFER_PART_XATTR);
     if (fchmod(fd, en->mode & ~fs->umask & 07777) != 0 || futimens(fd, ts) != 0)
         e = PCP_ERR_IO;
     if (close(fd) != 0 && !e)

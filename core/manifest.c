@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "sys.h"
 
 static const uint8_t MAGIC[4] = {'P', 'M', 'F', '1'};
 
@@ -208,7 +209,7 @@ int manifest_link_check(const char *path, const char *target)
 
 static int64_t mtime_ns(const struct stat *st)
 {
-    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    return sys_mtime_ns(st);
 }
 
 static int note_skip(struct manifest *m, const char *rel)

@@ -20,6 +20,7 @@
 
 #include "err.h"
 #include "rvproto.h"
+#include "sys.h"
 
 int64_t net_now_ms(void)
 {
@@ -42,7 +43,7 @@ static void tune(int fd)
 static int listen_on(uint16_t port, int shared, int *fd_out, uint16_t *port_out)
 {
     int one = 1, zero = 0;
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = sys_socket(AF_INET6, SOCK_STREAM, 0, SYS_CLOEXEC);
     if (fd >= 0) {
         struct sockaddr_in6 a6;
         memset(&a6, 0, sizeof(a6));
@@ -64,7 +65,7 @@ static int listen_on(uint16_t port, int shared, int *fd_out, uint16_t *port_out)
         a4.sin_family = AF_INET;
         a4.sin_addr.s_addr = htonl(INADDR_ANY);
         a4.sin_port = htons(port);
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        fd = sys_socket(AF_INET, SOCK_STREAM, 0, SYS_CLOEXEC);
         if (fd < 0)
             return PCP_ERR_NET;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -104,7 +105,7 @@ int net_listen_shared(uint16_t port, int *fd_out, uint16_t *port_out)
 int net_dial_from(const struct sockaddr_storage *to, uint16_t local_port, int *fd_out)
 {
     int one = 1;
-    int fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = sys_socket(to->ss_family, SOCK_STREAM, 0, SYS_NONBLOCK | SYS_CLOEXEC);
     if (fd < 0)
         return PCP_ERR_NET;
     if (local_port) {
@@ -163,7 +164,7 @@ int net_accept(int lfd, int timeout_ms, const atomic_int *cancel, int *fd_out,
         if (r <= 0)
             continue;
         socklen_t sl = sizeof(*peer);
-        int fd = accept4(lfd, (struct sockaddr *)peer, &sl, SOCK_CLOEXEC);
+        int fd = sys_accept(lfd, (struct sockaddr *)peer, &sl, SYS_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
                 continue;
@@ -288,7 +289,7 @@ int net_write_all(int fd, const void *p, size_t n)
 {
     const uint8_t *b = p;
     while (n > 0) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        ssize_t w = send(fd, b, n, SYS_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "err.h"
 #include "net.h"
+#include "sys.h"
 
 #define READER_CAP (FRAME_PREFIX + FRAME_MAX + 64u * 1024u)
 
@@ -85,7 +86,7 @@ int frame_write(int fd, const void *p, size_t n)
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
     ssize_t w;
     do
-        w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        w = sendmsg(fd, &mh, SYS_NOSIGNAL);
     while (w < 0 && errno == EINTR);
     if (w < 0)
         return errno == EPIPE || errno == ECONNRESET ? PCP_ERR_CLOSED : PCP_ERR_NET;

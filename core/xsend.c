@@ -26,6 +26,7 @@
 #include "net.h"
 #include "pipeline.h"
 #include "transfer_priv.h"
+#include "sys.h"
 
 /* A throughput sample spans at least 32 chunks (twice a socket buffer, on
  * a slow link) and 100 ms (on a fast one the disk's rate swings over a few
@@ -82,8 +83,7 @@ static int read_full(int fd, uint8_t *p, size_t n, uint64_t off)
 
 static int same_file(const struct stat *st, const struct mf_entry *e)
 {
-    return (uint64_t)st->st_size == e->size &&
-           (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec == e->mtime_ns;
+    return (uint64_t)st->st_size == e->size && sys_mtime_ns(st) == e->mtime_ns;
 }
 
 /* The DATA or FILES message header in front of the slot's payload. */
@@ -255,7 +255,7 @@ static void *reader_main(void *arg)
             break;
         }
         if (en->size > STREAM_CHUNK) /* one read: no read-ahead to ask for */
-            posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+            sys_advise_sequential(fd);
         for (uint64_t off = s->start[i]; off < en->size && !e;) {
             struct slot *sl = ring_produce(&s->ring);
             if (!sl) {

@@ -9,6 +9,7 @@
  * answers about the names it asked for, from on-link sources.
  * Nothing here prints; every failure is a negative enum pcp_err.
  */
+#define __APPLE_USE_RFC_3542 /* macOS: IPV6_RECVPKTINFO, struct in6_pktinfo */
 #include "mdns_priv.h"
 
 #include <arpa/inet.h>
@@ -30,6 +31,7 @@
 
 #include "err.h"
 #include "net.h"
+#include "sys.h"
 
 uint64_t (*mdns_clock_ns)(void) = discovery_now_ns;
 
@@ -463,7 +465,7 @@ static int on_link(const struct iface *ifs, size_t n, const struct sockaddr_stor
 
 static int open_sock(int family, uint16_t port)
 {
-    int s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int s = sys_socket(family, SOCK_DGRAM, 0, SYS_CLOEXEC | SYS_NONBLOCK);
     int one = 1, hops = 255;
 
     if (s < 0)
@@ -512,21 +514,27 @@ fail:
 
 static void join(int s4, int s6, struct iface *f)
 {
+    /* MCAST_JOIN_GROUP names the interface by its index on Linux, macOS
+     * and the BSDs alike (macOS reads only an ip_mreq from
+     * IP_ADD_MEMBERSHIP, and would ignore an ip_mreqn's index). */
     if (s4 >= 0 && !f->joined4) {
-        struct ip_mreqn m;
-        memset(&m, 0, sizeof(m));
-        inet_pton(AF_INET, "224.0.0.251", &m.imr_multiaddr);
-        m.imr_ifindex = (int)f->idx;
-        if (setsockopt(s4, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) == 0 ||
-            errno == EADDRINUSE)
+        struct group_req g;
+        memset(&g, 0, sizeof(g));
+        g.gr_interface = f->idx;
+        struct sockaddr_in *a = (struct sockaddr_in *)&g.gr_group;
+        a->sin_family = AF_INET;
+        inet_pton(AF_INET, "224.0.0.251", &a->sin_addr);
+        if (setsockopt(s4, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)) == 0 || errno == EADDRINUSE)
             f->joined4 = 1;
     }
     if (s6 >= 0 && !f->joined6) {
-        struct ipv6_mreq m;
-        memset(&m, 0, sizeof(m));
-        inet_pton(AF_INET6, "ff02::fb", &m.ipv6mr_multiaddr);
-        m.ipv6mr_interface = f->idx;
-        if (setsockopt(s6, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m)) == 0 ||
+        struct group_req g;
+        memset(&g, 0, sizeof(g));
+        g.gr_interface = f->idx;
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&g.gr_group;
+        a->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, "ff02::fb", &a->sin6_addr);
+        if (setsockopt(s6, IPPROTO_IPV6, MCAST_JOIN_GROUP, &g, sizeof(g)) == 0 ||
             errno == EADDRINUSE)
             f->joined6 = 1;
     }
@@ -559,20 +567,37 @@ static int heard_on(const struct iface *ifs, size_t n, unsigned ifindex,
     return 1;
 }
 
+/* The interface IPv4 multicast leaves by: by index where the system
+ * takes one (Linux's ip_mreqn, macOS's IP_MULTICAST_IFINDEX), else by
+ * the interface's first address. */
+static int mcast_if4(int s4, const struct iface *f)
+{
+#if SYS_LINUX
+    struct ip_mreqn m;
+    memset(&m, 0, sizeof(m));
+    m.imr_ifindex = (int)f->idx;
+    return setsockopt(s4, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof(m));
+#elif defined(IP_MULTICAST_IFINDEX)
+    unsigned idx = f->idx;
+    return setsockopt(s4, IPPROTO_IP, IP_MULTICAST_IFINDEX, &idx, sizeof(idx));
+#else
+    struct in_addr a;
+    memcpy(&a, f->a.a4[0], 4);
+    return setsockopt(s4, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof(a));
+#endif
+}
+
 /* Send p to the mDNS group on interface f over whichever families it has
  * addresses for. */
 static void send_mcast(int s4, int s6, const struct iface *f, const uint8_t *p, size_t len)
 {
     if (s4 >= 0 && f->a.n4 > 0) {
-        struct ip_mreqn m;
         struct sockaddr_in to;
-        memset(&m, 0, sizeof(m));
-        m.imr_ifindex = (int)f->idx;
         memset(&to, 0, sizeof(to));
         to.sin_family = AF_INET;
         to.sin_port = htons(MDNS_PORT);
         inet_pton(AF_INET, "224.0.0.251", &to.sin_addr);
-        if (setsockopt(s4, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof(m)) == 0)
+        if (mcast_if4(s4, f) == 0)
             (void)!sendto(s4, p, len, 0, (struct sockaddr *)&to, sizeof(to));
     }
     if (s6 >= 0 && f->a.n6 > 0) {
@@ -883,7 +908,7 @@ int mdns_responder_start(struct mdns_responder **out, const char *ifname, unsign
     e = PCP_ERR_NET;
     if (r->only && r->nifs == 0) /* exists, but is down or cannot multicast */
         goto fail;
-    if (pipe2(r->wake, O_CLOEXEC) != 0)
+    if (sys_pipe(r->wake, SYS_CLOEXEC) != 0)
         goto fail;
     r->s4 = open_sock(AF_INET, MDNS_PORT);
     r->s6 = open_sock(AF_INET6, MDNS_PORT);

@@ -2,20 +2,31 @@
  * metrics.c - /metrics in the Prometheus text format and the status page.
  */
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "relay_priv.h"
 
+/* The resident set now (Linux's /proc), else its peak (getrusage: bytes
+ * on macOS, KiB elsewhere). */
 static uint64_t rss_bytes(void)
 {
     unsigned long size = 0, resident = 0;
     FILE *f = fopen("/proc/self/statm", "r");
-    if (!f)
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+        return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0 || ru.ru_maxrss < 0)
         return 0;
-    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-        resident = 0;
-    fclose(f);
-    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+#if defined(__APPLE__)
+    return (uint64_t)ru.ru_maxrss;
+#else
+    return (uint64_t)ru.ru_maxrss * 1024u;
+#endif
 }
 
 #define LOAD(x) ((unsigned long long)atomic_load(&st->x))

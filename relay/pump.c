@@ -2,6 +2,10 @@
  * pump.c - relay rooms: pairing arrivals two by two and moving their
  * bytes with splice() through a kernel pipe per direction, so that no
  * byte is copied into this process. One epoll thread for every pipe.
+ * Where there is no epoll and splice (macOS, the BSDs, or Linux built
+ * with PCP_PORTABLE), the same thread polls with poll() and moves the
+ * bytes through a buffer per direction instead: the "pipe" below is then
+ * that buffer, and "in epoll" means in the set poll() is given.
  *
  * A `struct room` is one pairing: the room's waiting place while it has
  * fewer than two peers, a pipe once it has two. Several pairings of one
@@ -22,12 +26,29 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "relay_priv.h"
+#include "sys.h"
+
+#if SYS_LINUX
+#include <sys/epoll.h>
+#define EV_IN EPOLLIN
+#define EV_OUT EPOLLOUT
+#define EV_RDHUP EPOLLRDHUP
+#define EV_HUP EPOLLHUP
+#define EV_ERR EPOLLERR
+#else
+#include <poll.h>
+#define EV_IN 0x1u
+#define EV_OUT 0x2u
+#define EV_RDHUP 0x4u
+#define EV_HUP 0x8u
+#define EV_ERR 0x10u
+#define PUMP_POLL_MAX 1024 /* sockets one poll() watches */
+#endif
 
 #define PUMP_PIPE_SIZE (512 * 1024)
 #define PUMP_BUDGET (2u << 20) /* bytes one direction moves per wake-up */
@@ -41,7 +62,9 @@ struct side {
     int idx;
     int fd;
     void *handle;
-    int pipe[2]; /* what this side sends, on its way to the other */
+    int pipe[2];  /* what this side sends, on its way to the other */
+    uint8_t *buf; /* ... without splice: a buffer, its bytes at off */
+    size_t off;
     size_t inpipe;
     size_t cap; /* the pipe's real size */
     int eof, shut;
@@ -87,11 +110,15 @@ struct pump *pump_new(struct relay_stats *st, struct ipcap *cap, pump_close_fn c
     struct pump *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
+#if SYS_LINUX
     p->ep = epoll_create1(EPOLL_CLOEXEC);
     if (p->ep < 0) {
         free(p);
         return NULL;
     }
+#else
+    p->ep = -1;
+#endif
     pthread_mutex_init(&p->mu, NULL);
     p->st = st;
     p->cap = cap;
@@ -198,6 +225,31 @@ int pump_reserve(struct pump *p, const char *id, const uint8_t ip[16], int *why,
     return rc;
 }
 
+/* The socket's interest in the poller: ev (EV_*), added or changed. With
+ * poll() the set is made afresh for each wait from the sides' events. */
+static int poller_set(struct pump *p, struct side *s, uint32_t ev)
+{
+#if SYS_LINUX
+    struct epoll_event e = {.events = ev, .data.ptr = s};
+    return epoll_ctl(p->ep, s->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &e);
+#else
+    (void)p;
+    (void)s;
+    (void)ev;
+    return 0;
+#endif
+}
+
+static void poller_del(struct pump *p, struct side *s)
+{
+#if SYS_LINUX
+    epoll_ctl(p->ep, EPOLL_CTL_DEL, s->fd, NULL);
+#else
+    (void)p;
+    (void)s;
+#endif
+}
+
 /* Unlink and queue for freeing after the current batch of events. */
 static void room_kill(struct pump *p, struct room *r)
 {
@@ -219,7 +271,7 @@ static void room_kill(struct pump *p, struct room *r)
     for (int i = 0; i < 2; i++) {
         struct side *s = &r->s[i];
         if (s->fd >= 0) {
-            epoll_ctl(p->ep, EPOLL_CTL_DEL, s->fd, NULL);
+            poller_del(p, s);
             p->close_fn(s->handle);
             s->fd = -1;
             ipcap_give(p->cap, s->ip);
@@ -227,6 +279,7 @@ static void room_kill(struct pump *p, struct room *r)
         for (int k = 0; k < 2; k++)
             if (s->pipe[k] >= 0)
                 close(s->pipe[k]);
+        free(s->buf);
     }
     for (int i = 0; i < r->reserved; i++)
         ipcap_give(p->cap, r->rip[i]);
@@ -283,13 +336,12 @@ static void set_events(struct pump *p, struct side *s, uint32_t ev)
         return;
     if (ev == 0) {
         if (s->registered)
-            epoll_ctl(p->ep, EPOLL_CTL_DEL, s->fd, NULL);
+            poller_del(p, s);
         s->registered = 0;
         s->events = 0;
         return;
     }
-    struct epoll_event e = {.events = ev, .data.ptr = s};
-    epoll_ctl(p->ep, s->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &e);
+    poller_set(p, s, ev);
     s->registered = 1;
     s->events = ev;
 }
@@ -297,30 +349,64 @@ static void set_events(struct pump *p, struct side *s, uint32_t ev)
 static void update_interest(struct pump *p, struct room *r)
 {
     if (r->n < 2) {
-        set_events(p, &r->s[0], EPOLLRDHUP);
+        set_events(p, &r->s[0], EV_RDHUP);
         return;
     }
     for (int i = 0; i < 2; i++) {
         struct side *s = &r->s[i], *o = &r->s[!i];
         uint32_t ev = 0;
         if (!s->eof && s->inpipe < s->cap && !r->throttled)
-            ev |= EPOLLIN; /* data, or the end (a read of 0) */
+            ev |= EV_IN; /* data, or the end (a read of 0) */
         if (o->inpipe > 0)
-            ev |= EPOLLOUT;
+            ev |= EV_OUT;
         set_events(p, s, ev);
     }
 }
 
 static int make_pipe(struct side *s)
 {
-    if (pipe2(s->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+#if SYS_LINUX
+    if (sys_pipe(s->pipe, SYS_CLOEXEC | SYS_NONBLOCK) != 0)
         return -1;
     /* Larger pipes move more per wake-up; an unprivileged relay may be
      * held to the default size (pipe-user-pages-soft), so ask. */
     fcntl(s->pipe[1], F_SETPIPE_SZ, PUMP_PIPE_SIZE);
     int cap = fcntl(s->pipe[1], F_GETPIPE_SZ);
     s->cap = cap > 0 ? (size_t)cap : 4096;
+#else
+    if (!(s->buf = malloc(PUMP_PIPE_SIZE)))
+        return -1;
+    s->cap = PUMP_PIPE_SIZE;
+    s->off = 0;
+#endif
     return 0;
+}
+
+/* Bytes from the side's socket into its pipe (at most want), and from
+ * its pipe to the other's socket: what read/write or splice give. */
+static ssize_t pipe_in(struct side *s, size_t want)
+{
+#if SYS_LINUX
+    return splice(s->fd, NULL, s->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+#else
+    if (s->off + s->inpipe + want > s->cap) { /* room at the end: move the bytes to the front */
+        memmove(s->buf, s->buf + s->off, s->inpipe);
+        s->off = 0;
+    }
+    return recv(s->fd, s->buf + s->off + s->inpipe, want, MSG_DONTWAIT);
+#endif
+}
+
+static ssize_t pipe_out(struct side *s, int to)
+{
+#if SYS_LINUX
+    return splice(s->pipe[0], NULL, to, NULL, s->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+#else
+    ssize_t n = send(to, s->buf + s->off, s->inpipe, MSG_DONTWAIT | SYS_NOSIGNAL);
+    if (n > 0)
+        s->off = (size_t)n == s->inpipe ? 0 : s->off + (size_t)n;
+    return n;
+#endif
 }
 
 void pump_attach(struct pump *p, const char *id, uint64_t serial, const uint8_t ip[16], int fd,
@@ -338,12 +424,11 @@ void pump_attach(struct pump *p, const char *id, uint64_t serial, const uint8_t 
     memcpy(s->ip, ip, 16);
     s->fd = fd;
     s->handle = handle;
-    s->events = EPOLLRDHUP;
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    s->events = EV_RDHUP;
+    sys_set_flags(fd, SYS_NONBLOCK);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    struct epoll_event e = {.events = s->events, .data.ptr = s};
-    if (epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &e) != 0) {
+    if (poller_set(p, s, s->events) != 0) {
         /* Count it as attached so that room_kill closes and gives back. */
         r->n++;
         room_kill(p, r);
@@ -400,8 +485,7 @@ static int transfer(struct pump *p, struct room *r, int i)
             size_t want = s->cap - s->inpipe;
             if (want > allow)
                 want = allow;
-            ssize_t n =
-                splice(s->fd, NULL, s->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            ssize_t n = pipe_in(s, want);
             if (n > 0) {
                 s->inpipe += (size_t)n;
                 s->said = 1;
@@ -414,8 +498,7 @@ static int transfer(struct pump *p, struct room *r, int i)
             }
         }
         if (s->inpipe > 0) {
-            ssize_t n =
-                splice(s->pipe[0], NULL, o->fd, NULL, s->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            ssize_t n = pipe_out(s, o->fd);
             if (n > 0) {
                 s->inpipe -= (size_t)n;
                 moved += (size_t)n;
@@ -450,7 +533,7 @@ static void on_event(struct pump *p, struct side *s, uint32_t ev)
          * on its way in: keep what it sent for the partner and stop
          * watching until the partner is attached (or the arrival deadline
          * ends the room). */
-        if (r->reserved > 0 && !(ev & (EPOLLHUP | EPOLLERR))) {
+        if (r->reserved > 0 && !(ev & (EV_HUP | EV_ERR))) {
             set_events(p, s, 0);
             return;
         }
@@ -458,7 +541,7 @@ static void on_event(struct pump *p, struct side *s, uint32_t ev)
         room_kill(p, r);
         return;
     }
-    if ((ev & EPOLLERR) || transfer(p, r, 0) != 0 || transfer(p, r, 1) != 0) {
+    if ((ev & EV_ERR) || transfer(p, r, 0) != 0 || transfer(p, r, 1) != 0) {
         room_kill(p, r);
         return;
     }
@@ -471,7 +554,7 @@ static void on_event(struct pump *p, struct side *s, uint32_t ev)
     /* HUP on a socket we have not shut down: it was reset, and nothing
      * more can reach it. (After our shutdown HUP is normal, and the bytes
      * it sent last may still wait in its buffer for room in the pipe.) */
-    if (done || ((ev & EPOLLHUP) && !s->shut)) {
+    if (done || ((ev & EV_HUP) && !s->shut)) {
         room_kill(p, r);
         return;
     }
@@ -537,16 +620,76 @@ void pump_tick(struct pump *p, uint64_t now)
     pthread_mutex_unlock(&p->mu);
 }
 
+#if SYS_LINUX
+/* Wait for events (without the lock) and handle them (with it). */
+static void wait_events(struct pump *p)
+{
+    struct epoll_event evs[64];
+    int n = epoll_wait(p->ep, evs, 64, PUMP_TICK_MS / 2);
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < n; i++)
+        on_event(p, evs[i].data.ptr, evs[i].events);
+}
+#else
+/* poll() has no set that lives on: the sides' interest is gathered under
+ * the lock, polled without it (a side attached meanwhile waits for the
+ * next round, within PUMP_TICK_MS / 2), and what came is handed to the
+ * sides that still have those descriptors. A lone peer's only interest is
+ * its hang-up, which poll() shows as readable: a peek tells a hang-up
+ * from early bytes, which stay in its socket buffer (it is then watched
+ * no more until its partner comes; the arrival deadline still holds). */
+static void wait_events(struct pump *p)
+{
+    struct pollfd *pf = malloc(PUMP_POLL_MAX * sizeof(*pf));
+    nfds_t n = 0;
+    pthread_mutex_lock(&p->mu);
+    for (struct room *r = p->all; r && pf; r = r->all_next)
+        for (int i = 0; i < 2 && n < PUMP_POLL_MAX; i++) {
+            struct side *s = &r->s[i];
+            if (s->fd < 0 || !s->registered)
+                continue;
+            short want = (short)(((s->events & (EV_IN | EV_RDHUP)) ? POLLIN : 0) |
+                                 ((s->events & EV_OUT) ? POLLOUT : 0));
+            pf[n++] = (struct pollfd){.fd = s->fd, .events = want};
+        }
+    pthread_mutex_unlock(&p->mu);
+    int got = pf ? poll(pf, n, PUMP_TICK_MS / 2) : -1;
+    pthread_mutex_lock(&p->mu);
+    for (nfds_t k = 0; got > 0 && k < n; k++) {
+        if (!pf[k].revents)
+            continue;
+        struct side *s = NULL;
+        for (struct room *r = p->all; r && !s; r = r->all_next)
+            for (int i = 0; i < 2 && !s; i++)
+                if (r->s[i].fd == pf[k].fd && r->s[i].registered && !r->dead)
+                    s = &r->s[i];
+        if (!s)
+            continue; /* gone meanwhile */
+        uint32_t ev = ((pf[k].revents & POLLIN) ? EV_IN : 0) |
+                      ((pf[k].revents & POLLOUT) ? EV_OUT : 0) |
+                      ((pf[k].revents & POLLHUP) ? EV_HUP : 0) |
+                      ((pf[k].revents & (POLLERR | POLLNVAL)) ? EV_ERR : 0);
+        if (s->events == EV_RDHUP && (ev & EV_IN)) {
+            char c;
+            ssize_t r = recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (r > 0 || (r < 0 && errno == EAGAIN)) {
+                set_events(p, s, 0); /* early bytes, not a hang-up */
+                continue;
+            }
+            ev = r == 0 ? EV_RDHUP | EV_HUP : EV_ERR;
+        }
+        on_event(p, s, ev);
+    }
+    free(pf);
+}
+#endif
+
 void *pump_main(void *arg)
 {
     struct pump *p = arg;
-    struct epoll_event evs[64];
     uint64_t last_tick = 0;
     for (;;) {
-        int n = epoll_wait(p->ep, evs, 64, PUMP_TICK_MS / 2);
-        pthread_mutex_lock(&p->mu);
-        for (int i = 0; i < n; i++)
-            on_event(p, evs[i].data.ptr, evs[i].events);
+        wait_events(p); /* returns with the lock held */
         uint64_t now = relay_now_ms();
         if (now - last_tick >= PUMP_TICK_MS / 2) {
             tick(p, now);
@@ -578,7 +721,8 @@ void pump_free(struct pump *p)
     while (p->all)
         room_kill(p, p->all);
     free_dead(p);
-    close(p->ep);
+    if (p->ep >= 0)
+        close(p->ep);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }

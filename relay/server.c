@@ -19,6 +19,7 @@
 #include "err.h"
 #include "net.h"
 #include "relay_priv.h"
+#include "sys.h"
 
 struct relay {
     struct MHD_Daemon *d;
@@ -482,8 +483,11 @@ int relay_run(const struct relay_config *cfg, const struct relay_hooks *hooks)
         goto out;
     }
     apply_config(rl, cfg);
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
-                     MHD_USE_ERROR_LOG | (dual ? MHD_USE_DUAL_STACK : 0) |
+    /* epoll on Linux; elsewhere poll (libmicrohttpd has no kqueue), which
+     * the portable build runs on Linux too. */
+    unsigned flags = (SYS_LINUX ? MHD_USE_EPOLL_INTERNAL_THREAD : MHD_USE_POLL_INTERNAL_THREAD) |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG |
+                     (dual ? MHD_USE_DUAL_STACK : 0) |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     rl->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, rl, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rl,

@@ -29,6 +29,7 @@
 #include "path_priv.h"
 #include "mbox.h"
 #include "punch.h"
+#include "sys.h"
 
 /* The LAN's head start: other candidates wait this long for mDNS. */
 #define DIRECT_HEAD_START_MS 2000
@@ -97,8 +98,7 @@ const atomic_int *path_look_cancel(const struct path_look *lk)
 /* Under mu: wait on cv until at (net_now_ms's clock, CLOCK_MONOTONIC). */
 static void wait_until(struct path_look *f, int64_t at)
 {
-    struct timespec ts = {(time_t)(at / 1000), (long)(at % 1000) * 1000000L};
-    pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+    sys_cond_wait_until(&f->cv, &f->mu, at);
 }
 
 int path_look_sleep(struct path_look *lk, int ms)
@@ -189,10 +189,10 @@ int path_look_dht(struct path_look *lk)
     struct punch_prep prep = {.lfd = -1};
     struct path_dht st = {-1, 0, 0, 0, 0};
     struct punch_result res;
-    uint8_t tx[32], rx[32];
     int64_t t0 = net_now_ms();
     int proven = 0, e = dht_open(&d, lk->cfg->dht_bootstrap);
     if (e == 0 && (e = punch_prepare(&prep, 1)) == 0) {
+        uint8_t tx[32], rx[32];
         struct mbox_cfg mc = {.dht = d,
                               .channel = lk->channel,
                               .pw = lk->pw,
@@ -390,7 +390,7 @@ static int try_cand(const struct path_ops *ops, struct path_look *lk, const stru
         pthread_mutex_unlock(&lk->mu);
         t->connected = 1;
         net_addr_str(peer, 1, t->peer, sizeof(t->peer));
-        if (out->fd < 0 || send(out->fd, lk->go, sizeof(lk->go), MSG_NOSIGNAL) != sizeof(lk->go))
+        if (out->fd < 0 || send(out->fd, lk->go, sizeof(lk->go), SYS_NOSIGNAL) != sizeof(lk->go))
             return PCP_ERR_CLOSED;
         return frame_reader_init(&out->fr, out->fd) == 0 ? 0 : PCP_ERR_NOMEM;
     }
@@ -551,7 +551,6 @@ static int try_all(struct search *s, struct path_conn *out)
 static void search_start(struct search *s, const struct path_cfg *cfg, const struct pcp_code *code)
 {
     struct path_look *lk = &s->lk;
-    pthread_condattr_t ca;
     int64_t start = net_now_ms();
     lk->cfg = cfg;
     lk->channel = code_channel(code);
@@ -562,10 +561,7 @@ static void search_start(struct search *s, const struct path_cfg *cfg, const str
     lk->err[0] = lk->err[1] = lk->err[2] = PCP_ERR_NOT_FOUND;
     lk->dht_st.reachable = -1;
     pthread_mutex_init(&lk->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&lk->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    sys_cond_init(&lk->cv);
     path_ops_resolve(cfg, &s->ops);
     s->pwlen = code_password(code, s->pw);
     snprintf(s->aad, sizeof(s->aad), "pcp/1/%u", lk->channel);

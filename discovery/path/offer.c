@@ -47,6 +47,7 @@
 #include "portmap.h"
 #include "mbox.h"
 #include "punch.h"
+#include "sys.h"
 
 #define ACCEPT_SLOTS 8
 #define ACCEPT_PER_SOURCE 3
@@ -239,18 +240,15 @@ static void *serve(void *arg)
 {
     struct path_slot *s = arg;
     struct path_offer *a = s->a;
-    struct timespec ts = {.tv_sec = s->not_before / 1000,
-                          .tv_nsec = (long)(s->not_before % 1000) * 1000000};
     pthread_mutex_lock(&a->mu);
     while (!a->stopping && net_now_ms() < s->not_before)
-        pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+        sys_cond_wait_until(&a->cv, &a->mu, s->not_before);
     int stopped = a->stopping;
     pthread_mutex_unlock(&a->mu);
     /* The stall timeout the transfer keeps after the handshake. */
     int e = stopped ? PCP_ERR_CANCELLED : net_set_timeout(s->fd, 10000);
-    struct pollfd p = {.fd = s->fd, .events = POLLRDHUP};
     /* A peer that gave up while it was held must not cost a guess. */
-    if (e == 0 && s->not_before && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP)))
+    if (e == 0 && s->not_before && sys_peer_closed(s->fd))
         e = PCP_ERR_CLOSED;
     if (e == 0)
         e = frame_reader_init(&s->fr, s->fd);
@@ -463,14 +461,10 @@ int path_offer(const struct path_cfg *c, const struct pcp_code *code, struct pat
     a->mprep.lfd = -1;
     a->wake[0] = a->wake[1] = -1;
     a->deadline = c->timeout_ms < 0 ? INT64_MAX : net_now_ms() + c->timeout_ms;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* net_now_ms()'s clock */
     pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    sys_cond_init(&a->cv); /* deadlines on net_now_ms()'s clock */
     *out = a;
-    if (pipe2(a->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+    if (sys_pipe(a->wake, SYS_CLOEXEC | SYS_NONBLOCK) != 0) {
         a->why.sys_errno = errno;
         return fail(&a->why, PATH_STAGE_SYS, PCP_ERR_NET);
     }

@@ -43,9 +43,9 @@ struct pcp_code;
 
 /* How the receiver's attempt through the DHT's mailboxes went. */
 struct path_dht {
-    int reachable; /* 1 a node stored our first message, 0 none did, -1 not known */
-    int answered;  /* a sender answered in the mailbox */
-    int proven;    /* ... and the code checked both ways */
+    int reachable;  /* 1 a node stored our first message, 0 none did, -1 not known */
+    int answered;   /* a sender answered in the mailbox */
+    int proven;     /* ... and the code checked both ways */
     unsigned dials; /* the punch's connection attempts */
     int ms;         /* how long the attempt took */
 };

@@ -38,6 +38,7 @@
 #include "err.h"
 #include "net.h"
 #include "portmap.h"
+#include "sys.h"
 
 #define COORD_WAIT_S 5       /* how long the relay holds one side for the other */
 #define DIAL_MS 4000         /* how long both sides dial */
@@ -395,12 +396,12 @@ static int conn_up(struct loop *l, struct conn *c)
     c->got = 0;
     c->proved = 0;
     randombytes_buf(n, PUNCH_NONCEBYTES);
-    return send(c->fd, n, PUNCH_NONCEBYTES, MSG_NOSIGNAL) == (ssize_t)PUNCH_NONCEBYTES ? 0 : -1;
+    return send(c->fd, n, PUNCH_NONCEBYTES, SYS_NOSIGNAL) == (ssize_t)PUNCH_NONCEBYTES ? 0 : -1;
 }
 
 static int send_all(int fd, const uint8_t *p, size_t n)
 {
-    return send(fd, p, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+    return send(fd, p, n, SYS_NOSIGNAL) == (ssize_t)n ? 0 : -1;
 }
 
 /* Read what the other side sent: its nonce, then its proof, then (on a
@@ -541,7 +542,7 @@ static int run(struct loop *l, int64_t dial_at, int64_t dial_end, int64_t deadli
         if (li >= 0 && (p[li].revents & POLLIN)) {
             struct sockaddr_storage peer;
             socklen_t sl = sizeof(peer);
-            int fd = accept4(l->lfd, (struct sockaddr *)&peer, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            int fd = sys_accept(l->lfd, (struct sockaddr *)&peer, &sl, SYS_NONBLOCK | SYS_CLOEXEC);
             if (fd >= 0) {
                 net_addr_unmap(&peer); /* the listener is dual-stack */
                 struct conn *c = &l->c[l->nc++];

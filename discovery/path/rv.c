@@ -29,6 +29,7 @@
 #include "err.h"
 #include "tls.h"
 #include "net.h"
+#include "sys.h"
 
 #define HEAD_MAX 8192   /* a response head, blank line included */
 #define HEADERS_MAX 64  /* header lines in a response head */
@@ -462,7 +463,7 @@ static int conn_write(const struct conn *k, const uint8_t *p, size_t n)
         int e = wait_fd(k, POLLOUT);
         if (e)
             return e;
-        ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = send(k->fd, p, n, SYS_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                 continue;

@@ -28,6 +28,7 @@
 
 #include "err.h"
 #include "net.h"
+#include "sys.h"
 
 #define TLS_BUF 16384
 
@@ -144,7 +145,7 @@ static void *bridge_main(void *arg)
                 }
             }
             if (b->downlen > 0) {
-                ssize_t n = send(b->app, b->down, b->downlen, MSG_NOSIGNAL);
+                ssize_t n = send(b->app, b->down, b->downlen, SYS_NOSIGNAL);
                 if (n > 0) {
                     memmove(b->down, b->down + n, b->downlen - (size_t)n);
                     b->downlen -= (size_t)n;
@@ -253,7 +254,7 @@ int tls_wrap(int fd, const char *host, int timeout_ms, const atomic_int *cancel,
     int e = handshake(ssl, fd, net_now_ms() + timeout_ms, cancel);
     int sv[2] = {-1, -1};
     struct bridge *b = NULL;
-    if (!e && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    if (!e && sys_socketpair(sv, SYS_CLOEXEC) != 0)
         e = PCP_ERR_NET;
     if (!e && !(b = calloc(1, sizeof(*b))))
         e = PCP_ERR_NOMEM;
