@@ -349,15 +349,21 @@ static int fail_none(const struct path_ui *p, const struct path_conn *c, const c
     if (w->rv_err == PCP_ERR_RELAY_AUTH)
         return fail_tried(p->u, c, w->rv_err, "the relay %s refused: %s", rly->shown,
                           pcp_strerror(w->rv_err));
+    if (w->dht_used && w->dht_st.proven && w->dht_st.dials == 0)
+        return fail_tried(p->u, c, PCP_ERR_NOT_FOUND,
+                          "the sender was found through the DHT and the code is right, but its "
+                          "addresses never came back through the DHT. Try again; a relay carries "
+                          "the transfer without the DHT: run both commands with --relay URL (see "
+                          "'pcp relay' to host one).");
     if (w->dht_used && w->dht_st.proven)
         return fail_tried(
             p->u, c, PCP_ERR_NOT_FOUND,
             "the sender was found through the DHT and the code is right, but no direct "
-            "connection could be made (%u connection attempts from both sides at once, to every "
+            "connection could be made (%u connection attempt%s from both sides at once, to every "
             "address each side sent): both sides seem to be behind NATs that change ports, or "
             "firewalls that let nothing in. A relay carries the transfer then: run both commands "
             "with --relay URL (see 'pcp relay' to host one).",
-            w->dht_st.dials);
+            w->dht_st.dials, w->dht_st.dials == 1 ? "" : "s");
     if (w->dht_used && w->dht_err == PCP_ERR_BAD_CODE)
         return fail_tried(p->u, c, PCP_ERR_BAD_CODE,
                           "wrong code: the sender found through the DHT did not accept it. Check "

@@ -28,10 +28,9 @@
 #define R2_WAIT_MS 15000
 /* How long a side waits for the router's mapping of the punch port and
  * for the DHT's nodes to say what address they see. */
-#define MAP_WAIT_MS 1500
+#define MAP_WAIT_MS 600
 /* After an S1 whose cB failed, for another that checks. */
 #define BAD_WAIT_MS 3000
-#define PUBLIC_WAIT_MS 1500
 
 /* ---- this side's candidates --------------------------------------------- */
 
@@ -271,6 +270,7 @@ struct attempt {
     uint8_t aid[MBOX_AIDBYTES];
     uint64_t bucket; /* of the key its R1 came under: the answers go there */
     int64_t since;   /* S1 out */
+    int counted;     /* already a wrong guess (an R2 that failed) */
     struct spake2_ctx ctx;
 };
 
@@ -296,14 +296,21 @@ static void wake(struct mbox_sender *s)
     }
 }
 
-static void wrong_guess(struct mbox_sender *s, struct attempt *a)
+/* The attempt holds our proof and has not proven the code: one wrong
+ * guess (once), and with end set the attempt is over. */
+static void wrong_guess(struct mbox_sender *s, struct attempt *a, int end)
 {
-    spake2_clear(&a->ctx);
-    a->used = 0;
-    pthread_mutex_lock(&s->mu);
-    s->wrong++;
-    pthread_mutex_unlock(&s->mu);
-    wake(s);
+    if (!a->counted) {
+        a->counted = 1;
+        pthread_mutex_lock(&s->mu);
+        s->wrong++;
+        pthread_mutex_unlock(&s->mu);
+        wake(s);
+    }
+    if (end) {
+        spake2_clear(&a->ctx);
+        a->used = 0;
+    }
 }
 
 /* Listen on the sender's mailbox of the previous, current and next
@@ -351,7 +358,7 @@ static void on_r1(struct mbox_sender *s, const struct mbox_msg *m, uint64_t buck
         for (size_t i = 1; i < MBOX_ATTEMPTS; i++)
             if (s->at[i].since < a->since)
                 a = &s->at[i];
-        wrong_guess(s, a);
+        wrong_guess(s, a, 1);
     }
     uint8_t m2[SPAKE2_SHAREBYTES + SPAKE2_CONFIRMBYTES];
     if (spake2_start(&a->ctx, SPAKE2_ROLE_B, s->cfg.pw, s->cfg.pwlen, (const uint8_t *)s->cfg.aad,
@@ -361,6 +368,7 @@ static void on_r1(struct mbox_sender *s, const struct mbox_msg *m, uint64_t buck
         return;
     }
     a->used = 1;
+    a->counted = 0;
     memcpy(a->aid, m->aid, MBOX_AIDBYTES);
     a->bucket = bucket;
     a->since = net_now_ms();
@@ -379,11 +387,16 @@ static void on_r2(struct mbox_sender *s, struct attempt *a, const struct mbox_ms
     struct mbox_cands mine, theirs;
     struct punch_result res;
     const char *portmap;
-    if (spake2_verify(&a->ctx, m->body) != 0) {
-        wrong_guess(s, a);
+    /* An R2 that fails: a wrong guess, or a forgery (an attempt's aid is
+     * public: anyone may race its R2). Either way one guess, once, and
+     * the attempt stays open for an R2 that checks until its time is up. */
+    struct spake2_ctx t = a->ctx; /* a failed check wipes it: a copy */
+    if (spake2_verify(&t, m->body) != 0) {
+        wrong_guess(s, a, 0);
         return;
     }
-    int e = spake2_traffic_keys(&a->ctx, tx, rx);
+    int e = spake2_traffic_keys(&t, tx, rx);
+    spake2_clear(&t);
     spake2_clear(&a->ctx);
     a->used = 0;
     if (e)
@@ -423,7 +436,7 @@ static void *sender_main(void *arg)
         int64_t now = net_now_ms();
         for (size_t i = 0; i < MBOX_ATTEMPTS; i++)
             if (s->at[i].used && now - s->at[i].since > R2_WAIT_MS)
-                wrong_guess(s, &s->at[i]);
+                wrong_guess(s, &s->at[i], 1);
         size_t len;
         int tag;
         struct mbox_msg m;

@@ -12,15 +12,17 @@
  *       for SECONDS, put into the four keys what anyone could: every
  *       second garbage (random bytes, "pcp2" with an unknown type) and
  *       mailbox values of a wrong size for their type; in the first five
- *       seconds one R1 each (a random aid and share) into the sender's
- *       mailbox, five in all, so that at most five of the sender's wrong
- *       guesses go; and for each aid of someone else's R1 it sees, an S1
- *       and an S2 of random bytes into the receivers' mailbox at once,
- *       another S2 when the sender's S1 for that aid comes (with r2 also
- *       an R2 of random bytes into the sender's mailbox). Then prints
- *       "forged N r1 N s1 N s2 N r2 N aids N answered N": values put in
- *       all, of each kind, others' aids seen, and S1s that came for the
- *       forged R1s. Exit 1 when no put was ever stored.
+ *       seconds one R1 each (a random aid; a random valid share, the last
+ *       one random bytes) into the sender's mailbox, five in all, so that
+ *       at most five of the sender's wrong guesses go; and for each aid of
+ *       someone else's R1 it sees, an S1 (a valid share, a random
+ *       confirmation) and an S2 of random bytes into the receivers'
+ *       mailbox at once, another such S2 when the sender's S1 for that aid
+ *       comes (with r2 also an R2 of random bytes into the sender's
+ *       mailbox with each, racing the receiver's). Then prints "forged N
+ *       r1 N s1 N s2 N r2 N aids N answered N": values put in all, of each
+ *       kind, others' aids seen, and S1s that came for the forged R1s.
+ *       Exit 1 when no put was ever stored.
  *
  * SIGTERM ends either early, as if SECONDS were up.
  *
@@ -98,8 +100,10 @@ static int is_mine(const struct forger *f, const uint8_t *v, size_t len)
     return 0;
 }
 
-/* A value of type with aid and a random body of blen bytes. */
-static void put_msg(struct forger *f, int tag, uint8_t type, const uint8_t aid[AID], size_t blen)
+/* A value of type with aid and a random body of blen bytes; with point,
+ * the body starts with a valid share (a ristretto255 point) instead. */
+static void put_msg(struct forger *f, int tag, uint8_t type, const uint8_t aid[AID], size_t blen,
+                    int point)
 {
     uint8_t v[DHT_VALUE_MAX];
     if (HDR + blen > sizeof(v))
@@ -108,6 +112,8 @@ static void put_msg(struct forger *f, int tag, uint8_t type, const uint8_t aid[A
     v[4] = type;
     memcpy(v + 5, aid, AID);
     randombytes_buf(v + HDR, blen);
+    if (point && blen >= crypto_core_ristretto255_BYTES)
+        crypto_core_ristretto255_random(v + HDR);
     put(f, tag, v, HDR + blen);
 }
 
@@ -141,7 +147,7 @@ static void put_garbage(struct forger *f)
         put(f, tag, (const uint8_t *)MAGIC, 4);
         size_t k = randombytes_uniform(sizeof(wrong) / sizeof(wrong[0]));
         randombytes_buf(aid, AID);
-        put_msg(f, tag, (uint8_t)wrong[k][0], aid, wrong[k][1]);
+        put_msg(f, tag, (uint8_t)wrong[k][0], aid, wrong[k][1], 0);
     }
 }
 
@@ -174,19 +180,23 @@ static void react(struct forger *f, const uint8_t *v, size_t len, int tag, int r
         f->seen[i].s2 = 0;
         f->nseen++;
         /* The receivers' mailbox of the same bucket, racing the sender. */
-        put_msg(f, tag + 2, S1, aid, 64);
+        put_msg(f, tag + 2, S1, aid, 64, 1);
         f->s1++;
-        put_msg(f, tag + 2, S2, aid, sealed_len());
+        put_msg(f, tag + 2, S2, aid, sealed_len(), 0);
         f->s2++;
         if (r2) {
-            put_msg(f, tag, R2, aid, 32 + sealed_len());
+            put_msg(f, tag, R2, aid, 32 + sealed_len(), 0);
             f->r2++;
         }
     } else if (v[4] == S1 && tag >= 2 && i < f->nseen && f->seen[i].s2 < 2) {
         /* The sender answered it: race its S2 too. */
         f->seen[i].s2++;
-        put_msg(f, tag, S2, aid, sealed_len());
+        put_msg(f, tag, S2, aid, sealed_len(), 0);
         f->s2++;
+        if (r2) {
+            put_msg(f, f->seen[i].tag, R2, aid, 32 + sealed_len(), 0);
+            f->r2++;
+        }
     }
 }
 
@@ -239,7 +249,7 @@ int main(int argc, char **argv)
             if (f.nown < 5) {
                 /* The current bucket's mailbox, the last one the previous'. */
                 randombytes_buf(f.own[f.nown], AID);
-                put_msg(&f, f.nown == 4 ? 1 : 0, R1, f.own[f.nown], 32);
+                put_msg(&f, f.nown == 4 ? 1 : 0, R1, f.own[f.nown], 32, f.nown < 4);
                 f.nown++;
                 f.r1++;
             }
