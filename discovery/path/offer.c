@@ -488,7 +488,9 @@ int path_offer(const struct path_cfg *c, const struct pcp_code *code, struct pat
         rv_random_hex(a->mt.owner, RV_OWNER_HEX);
     int e = announce(a);
     if (e == 0 && c->relay && (a->keep = path_keep_new()) != NULL)
-        punch_prepare(a->keep, 1); /* for a direct path once a receiver came */
+        /* For a direct path once a receiver came; with --force-relay no
+         * port mapping (no multicast, no router asked). */
+        punch_prepare(a->keep, !c->relay_only);
     return e;
 }
 
