@@ -87,9 +87,10 @@ int ui_config_parse(struct client_config *c, const char *text, size_t len, char 
 struct relay_choice {
     int use;         /* a relay is configured and not --no-relay */
     int only;        /* --force-relay: no direct paths */
-    char shown[300]; /* "HOST:PORT" for messages */
+    char shown[600]; /* "HOST:PORT" for messages ("A, B and C" for several) */
     struct client_config cfg;
-    struct rv_client client;
+    struct rv_client client[RV_RELAYS_MAX]; /* --relay's list, as given */
+    size_t nrelays;
     int dht; /* look or announce in the DHT too */
     const char *dht_bootstrap;
 };
@@ -174,6 +175,13 @@ void ev_path_event(void *ud, const struct path_event *ev);
 void ev_show_code(const struct ui *u, int qr, const char *code);
 /* A path_cfg's ask_new_code: asks on the terminal. */
 int ev_ask_new_code(void *ud, int wrong, const char *who);
+/* After the transfer on c failed with e: when it went through one of
+ * several relays and the connection broke (the relay died or drained),
+ * drop that relay from rly and pc, say so, and return 1: both sides then
+ * meet again through the next relay in the channel's order and resume.
+ * Else 0. */
+int ev_relay_failover(struct relay_choice *rly, struct path_cfg *pc, const struct path_conn *c,
+                      int e, const struct ui *u);
 /* The receiver connects again: the sender dropped it before its first
  * message (a proof that came after its deadline). */
 void ev_again(const struct ui *u, int attempt, int max);
@@ -193,6 +201,7 @@ struct recv_ctx {
     int merge;         /* --merge: --yes also adds to existing directories, hidden names */
     int refused_merge; /* --yes without --merge met such an offer */
     int dfd;           /* the target directory, to see what is already there; or -1 */
+    int accepted; /* an offer was accepted: the same sender's again (after a failover) is too */
 };
 /* The transfer's confirm hook: show the offer, ask, 1 to accept. */
 int offer_confirm(void *ud, const struct manifest *m);

@@ -220,6 +220,36 @@ void ev_again(const struct ui *u, int attempt, int max)
     }
 }
 
+int ev_relay_failover(struct relay_choice *rly, struct path_cfg *pc, const struct path_conn *c,
+                      int e, const struct ui *u)
+{
+    if ((e != PCP_ERR_CLOSED && e != PCP_ERR_NET && e != PCP_ERR_TIMEOUT &&
+         e != PCP_ERR_TRUNCATED) ||
+        !c->relay || !c->path || strcmp(c->path, "relayed") != 0 || rly->nrelays < 2)
+        return 0;
+    size_t i = (size_t)(c->relay - rly->client);
+    if (i >= rly->nrelays)
+        return 0;
+    char shown[300];
+    rv_shown(c->relay, shown, sizeof(shown));
+    memmove(&rly->client[i], &rly->client[i + 1], (rly->nrelays - i - 1) * sizeof(rly->client[0]));
+    pc->nrelays = --rly->nrelays;
+    if (u->json) {
+        fputs("{\"event\":\"relay_failed\",\"relay\":", u->json);
+        ui_json_str(u->json, shown);
+        fputs(",\"error\":", u->json);
+        ui_json_str(u->json, pcp_err_desc(e)->name);
+        fprintf(u->json, ",\"left\":%zu", rly->nrelays);
+        end(u->json);
+    } else {
+        fprintf(stderr,
+                "\npcp: the relay %s failed (%s); going on through the next one (%zu left), "
+                "resuming what has arrived\n",
+                shown, pcp_strerror(e), rly->nrelays);
+    }
+    return 1;
+}
+
 /* The code was spent on wrong guesses: ask on the terminal for a new one. */
 int ev_ask_new_code(void *ud, int wrong, const char *who)
 {
@@ -244,6 +274,17 @@ void ev_path_event(void *ud, const struct path_event *ev)
     case PATH_EV_DHT_JOIN_FAILED:
         fprintf(stderr, "pcp: cannot join the DHT: %s; going on without it\n",
                 pcp_strerror(ev->err));
+        break;
+    case PATH_EV_RELAY_NEXT:
+        if (json) {
+            fputs("{\"event\":\"relay_next\",\"relay\":", json);
+            ui_json_str(json, ev->text);
+            fputs(",\"error\":", json);
+            ui_json_str(json, pcp_err_desc(ev->err)->name);
+            end(json);
+        }
+        fprintf(stderr, "pcp: the relay does not answer (%s); waiting at %s instead\n",
+                pcp_strerror(ev->err), ev->text);
         break;
     case PATH_EV_RELAY_WARN:
         fprintf(stderr, "pcp: the relay %s: %s; still trying\n", p->rly->shown,

@@ -131,7 +131,7 @@ static void read_answer(FILE *t, char *ans, size_t len)
     ans[n] = '\0';
 }
 
-int offer_confirm(void *ud, const struct manifest *m)
+static int ask_offer(void *ud, const struct manifest *m)
 {
     struct recv_ctx *r = ud;
     char size[32], what[900], merged[1024];
@@ -206,4 +206,12 @@ int offer_confirm(void *ud, const struct manifest *m)
     if (risky)
         return !strcmp(ans, "yes") || !strcmp(ans, "YES");
     return ans[0] == 'y' || ans[0] == 'Y';
+}
+
+int offer_confirm(void *ud, const struct manifest *m)
+{
+    struct recv_ctx *r = ud;
+    if (r->accepted) /* the same sender's offer again, after a failover */
+        return 1;
+    return r->accepted = ask_offer(ud, m);
 }

@@ -186,8 +186,8 @@ int cmd_receive(int argc, char **argv)
     /* mDNS, the DHT and the relay at once; what they find is tried in
      * turn until a handshake succeeds, then a direct path sought. */
     struct path_ui pu = {.u = &u, .rly = &rly};
-    struct path_cfg pc = {.relay = rly.use ? &rly.client : NULL,
-                          .relay_shown = rly.shown,
+    struct path_cfg pc = {.relay = rly.use ? rly.client : NULL,
+                          .nrelays = rly.use ? rly.nrelays : 0,
                           .relay_only = rly.only,
                           .dht = rly.dht,
                           .dht_bootstrap = rly.dht_bootstrap,
@@ -222,10 +222,21 @@ int cmd_receive(int argc, char **argv)
          * lossy link our proof can reach it after its handshake deadline
          * (it counts that as a wrong guess and goes on waiting). Twice
          * more, as if the command had been run again. */
-        if (!(e && xo->closed_early && again < MAX_AGAIN))
-            break;
-        path_conn_close(&conn);
-        ev_again(&u, again + 1, MAX_AGAIN);
+        if (e && xo->closed_early && again < MAX_AGAIN) {
+            path_conn_close(&conn);
+            ev_again(&u, again + 1, MAX_AGAIN);
+            continue;
+        }
+        /* The relay died (or drained) mid-way: the next one, and what
+         * arrived is not sent again. Files that arrived whole are ours
+         * (an offered name that existed was refused the first time), so
+         * the same offer may replace them; the rest resumes. */
+        if (e && r->accepted && ev_relay_failover(&rly, &pc, &conn, e, &u)) {
+            xo->overwrite = 1;
+            path_conn_close(&conn);
+            continue;
+        }
+        break;
     }
     sodium_memzero(conn.tx, sizeof(conn.tx));
     sodium_memzero(conn.rx, sizeof(conn.rx));

@@ -241,8 +241,8 @@ int cmd_send(int argc, char **argv)
     int ask = !a.rf.json && !a.from_stdin && !(a.msg && !strcmp(a.msg, "-")) && isatty(0) &&
               isatty(2) && !a.given_code;
     struct path_ui pu = {.u = &u, .rly = &rly, .qr = a.qr};
-    struct path_cfg pc = {.relay = rly.use ? &rly.client : NULL,
-                          .relay_shown = rly.shown,
+    struct path_cfg pc = {.relay = rly.use ? rly.client : NULL,
+                          .nrelays = rly.use ? rly.nrelays : 0,
                           .relay_only = rly.only,
                           .dht = rly.dht,
                           .dht_bootstrap = rly.dht_bootstrap,
@@ -253,38 +253,47 @@ int cmd_send(int argc, char **argv)
                           .event = ev_path_event,
                           .ask_new_code = ask ? ev_ask_new_code : NULL,
                           .ud = &pu};
-    if ((e = path_offer(&pc, &code, &off)) != 0) {
-        rc = ev_send_fail(&pu, &pc, e, off ? path_offer_why(off) : &conn.why);
-        goto out;
-    }
-    ev_show_code(&u, a.qr, text);
-    if (!a.rf.json)
-        fprintf(stderr, "Waiting for the receiver%s%s...\n",
-                !rly.use   ? ""
-                : rly.only ? " at "
-                           : " here and at ",
-                rly.use ? rly.shown : "");
-    /* Handshakes with whoever comes, until one knows the code. */
-    if ((e = path_accept(off, &conn)) != 0) {
-        rc = ev_send_fail(&pu, &pc, e, &conn.why);
-        goto out;
-    }
-    path_offer_end(off); /* found: nobody else comes */
-    off = NULL;
-    u.path = conn.path;
-    if (a.rf.json)
-        ev_connected(a.rf.json, &conn);
-    else
-        fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", conn.who);
-    fflush(stdout);
     a.xo.progress = a.msg ? NULL : ui_progress; /* a message has no progress to show */
     a.xo.resuming = send_resuming;
     a.xo.ud = &u;
     a.xo.peer_msg = peer_msg;
     a.xo.peer_msg_len = sizeof(peer_msg);
-    e = xfer_send(conn.fd, &conn.fr, conn.tx, conn.rx, &m, &a.xo, &res);
-    sodium_memzero(conn.tx, sizeof(conn.tx));
-    sodium_memzero(conn.rx, sizeof(conn.rx));
+    /* A relay that dies mid-way (with others configured) is left for the
+     * next one, where the receiver comes too; files resume, a stream
+     * cannot. */
+    for (int moved = 0;; moved = 1) {
+        if ((e = path_offer(&pc, &code, &off)) != 0) {
+            rc = ev_send_fail(&pu, &pc, e, off ? path_offer_why(off) : &conn.why);
+            goto out;
+        }
+        if (!moved)
+            ev_show_code(&u, a.qr, text);
+        if (!a.rf.json)
+            fprintf(stderr, "Waiting for the receiver%s%s...\n",
+                    !rly.use   ? ""
+                    : rly.only ? " at "
+                               : " here and at ",
+                    rly.use ? rly.shown : "");
+        /* Handshakes with whoever comes, until one knows the code. */
+        if ((e = path_accept(off, &conn)) != 0) {
+            rc = ev_send_fail(&pu, &pc, e, &conn.why);
+            goto out;
+        }
+        path_offer_end(off); /* found: nobody else comes */
+        off = NULL;
+        u.path = conn.path;
+        if (a.rf.json)
+            ev_connected(a.rf.json, &conn);
+        else
+            fprintf(stderr, "Connected to %s; waiting for the receiver to accept...\n", conn.who);
+        fflush(stdout);
+        e = xfer_send(conn.fd, &conn.fr, conn.tx, conn.rx, &m, &a.xo, &res);
+        sodium_memzero(conn.tx, sizeof(conn.tx));
+        sodium_memzero(conn.rx, sizeof(conn.rx));
+        if (!e || a.from_stdin || !ev_relay_failover(&rly, &pc, &conn, e, &u))
+            break;
+        path_conn_close(&conn);
+    }
     rc = ev_send_result(&u, e, &res, &a.xo, a.msg != NULL, peer_msg);
 out:
     path_offer_end(off);

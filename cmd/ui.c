@@ -364,6 +364,44 @@ int ui_shared_flag(struct shared_flags *f, int o, const char *arg)
     return -1;
 }
 
+/* "URL[,URL...]" (spaces around the commas allowed), up to RV_RELAYS_MAX,
+ * into rc->client[] and the text rc->shown. */
+static int relay_list(struct relay_choice *rc, const char *list)
+{
+    const char *p = list;
+    size_t off = 0;
+    rc->nrelays = 0;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n == 0)
+            break;
+        char url[600];
+        if (rc->nrelays == RV_RELAYS_MAX) {
+            fprintf(stderr, "pcp: at most %d relays\n", RV_RELAYS_MAX);
+            return -1;
+        }
+        struct rv_client *c = &rc->client[rc->nrelays];
+        snprintf(url, sizeof(url), "%.*s", (int)(n < sizeof(url) - 1 ? n : sizeof(url) - 1), p);
+        if (n >= sizeof(url) || rv_url_parse(url, &c->url) != 0) {
+            fprintf(stderr,
+                    "pcp: the relay '%s' is not a URL this pcp can use: give http://HOST[:PORT], "
+                    "https://HOST[:PORT] or HOST[:PORT] (several: separated by commas)\n",
+                    url);
+            return -1;
+        }
+        c->token = rc->cfg.relay_token[0] ? rc->cfg.relay_token : NULL;
+        char shown[300];
+        rv_shown(c, shown, sizeof(shown));
+        int w = snprintf(rc->shown + off, sizeof(rc->shown) - off, "%s%s", off ? ", " : "", shown);
+        off += w > 0 && (size_t)w < sizeof(rc->shown) - off ? (size_t)w : 0;
+        rc->nrelays++;
+        p += n;
+    }
+    return rc->nrelays ? 0 : -1;
+}
+
 int ui_relay_choice(struct relay_choice *rc, const struct shared_flags *f)
 {
     const char *flag_url = f->url, *flag_token = f->token;
@@ -420,16 +458,8 @@ int ui_relay_choice(struct relay_choice *rc, const struct shared_flags *f)
         }
         return 0;
     }
-    if (rv_url_parse(url, &rc->client.url) != 0) {
-        fprintf(stderr,
-                "pcp: the relay '%s' is not a URL this pcp can use: give http://HOST[:PORT], "
-                "https://HOST[:PORT] or HOST[:PORT]\n",
-                url);
+    if (relay_list(rc, url) != 0)
         return -1;
-    }
-    rc->client.token = rc->cfg.relay_token[0] ? rc->cfg.relay_token : NULL;
-    snprintf(rc->shown, sizeof(rc->shown), strchr(rc->client.url.host, ':') ? "[%s]:%s" : "%s:%s",
-             rc->client.url.host, rc->client.url.port);
     rc->use = 1;
     rc->only = force_relay;
     return 0;

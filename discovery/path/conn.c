@@ -59,8 +59,10 @@ void path_emit(const struct path_cfg *cfg, const struct path_event *ev)
 static int real_dial(const struct path_cfg *cfg, const struct path_cand *c, int timeout_ms, int *fd,
                      struct sockaddr_storage *peer)
 {
-    if (c->via == PATH_VIA_RELAY)
-        return cfg->relay ? rv_pipe(cfg->relay, c->room, timeout_ms, fd) : PCP_ERR_INVAL;
+    if (c->via == PATH_VIA_RELAY) {
+        const struct rv_client *r = c->relay ? c->relay : cfg->relay;
+        return r ? rv_pipe(r, c->room, timeout_ms, fd) : PCP_ERR_INVAL;
+    }
     return net_connect_race(c->addr, c->naddr, 0, 250, timeout_ms, NULL, fd, peer);
 }
 
@@ -70,7 +72,7 @@ static int real_upgrade(const struct path_cfg *cfg, struct path_conn *c, int rec
 {
     struct punch_result pr = {.attempts = 0};
     struct punch_prep none = {.lfd = -1};
-    struct punch_params pp = {.relay = cfg->relay,
+    struct punch_params pp = {.relay = c->relay ? c->relay : cfg->relay,
                               .receiver = receiver,
                               .try_direct = receiver && !cfg->relay_only,
                               .tx = c->tx,
@@ -83,7 +85,9 @@ static int real_upgrade(const struct path_cfg *cfg, struct path_conn *c, int rec
         c->peer = pr.peer;
         net_addr_str(&pr.peer, 1, c->who, sizeof(c->who));
     } else {
-        snprintf(c->who, sizeof(c->who), "relay %s", cfg->relay_shown);
+        char shown[300];
+        rv_shown(pp.relay, shown, sizeof(shown));
+        snprintf(c->who, sizeof(c->who), "relay %s", shown);
     }
     c->fd = pr.fd;
     c->attempts = pr.attempts;

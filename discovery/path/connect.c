@@ -51,8 +51,12 @@ struct path_look {
     const struct path_cfg *cfg;
     unsigned channel;
     int64_t deadline_ms;
-    struct rv_client client; /* cfg->relay, cancelled with the search */
-    const uint8_t *pw;       /* the code's password and the handshake's AAD */
+    /* cfg's relays in their order for the channel, cancelled with the
+     * search, and where each is in cfg->relay. */
+    struct rv_client clients[RV_RELAYS_MAX];
+    const struct rv_client *relays[RV_RELAYS_MAX];
+    size_t nclients;
+    const uint8_t *pw; /* the code's password and the handshake's AAD */
     size_t pwlen;
     const char *aad;
 
@@ -216,15 +220,15 @@ int path_look_dht(struct path_look *lk)
     return e;
 }
 
-/* GET the rooms under (bucket, channel) and add those not seen before
- * (at most PATH_MAX_ROOMS in all) as candidates. */
-static int rv_try(struct path_look *f, uint64_t bucket, int wait_s, char seen[][RV_ROOM_HEX + 1],
-                  size_t *nseen)
+/* GET the rooms under (bucket, channel) at relay r and add those not seen
+ * before (at most PATH_MAX_ROOMS in all) as candidates. */
+static int rv_try(struct path_look *f, size_t r, uint64_t bucket, int wait_s,
+                  char seen[][RV_ROOM_HEX + 1], size_t *nseen)
 {
     char key[RV_KEY_HEX + 1], rooms[PATH_MAX_ROOMS][RV_ROOM_HEX + 1];
     size_t n = 0;
     rv_key(key, bucket, f->channel);
-    int e = rv_get_rooms(&f->client, key, wait_s, rooms, PATH_MAX_ROOMS, &n, NULL);
+    int e = rv_get_rooms(&f->clients[r], key, wait_s, rooms, PATH_MAX_ROOMS, &n, NULL);
     for (size_t i = 0; e == 0 && i < n && *nseen < PATH_MAX_ROOMS; i++) {
         size_t k = 0;
         while (k < *nseen && strcmp(seen[k], rooms[i]) != 0)
@@ -235,38 +239,57 @@ static int rv_try(struct path_look *f, uint64_t bucket, int wait_s, char seen[][
         struct path_cand c;
         memset(&c, 0, sizeof(c));
         c.via = PATH_VIA_RELAY;
+        c.relay = f->relays[r];
         memcpy(c.room, rooms[i], sizeof(c.room));
         path_look_add(f, &c);
     }
     return e;
 }
 
-/* The senders' records at the relay: the current and the previous bucket,
- * then long-polls on the current one. Once something was found, it asks
- * again every second while the search goes on: a stranger's record may
- * have been all there was, and the sender's may come next. */
+/* One relay's records: the current and the previous bucket, the current
+ * one long-polled for up to wait_s while nothing was found. */
+static int relay_ask(struct path_look *f, size_t r, int wait_s, char seen[][RV_ROOM_HEX + 1],
+                     size_t *nseen)
+{
+    uint64_t b = discovery_bucket(discovery_now_ns());
+    int e = rv_try(f, r, b - DISCOVERY_BUCKET_NS, 0, seen, nseen);
+    if (e == 0 || e == PCP_ERR_NOT_FOUND)
+        e = rv_try(f, r, b, *nseen ? 0 : wait_s, seen, nseen);
+    return e;
+}
+
+/* The senders' records at the relays, in their order for this channel
+ * (the sender waits at the first that answers it). Each round asks every
+ * relay not known to be down, long-polling the first that answers for a
+ * few seconds, the others without waiting: a sender that could not reach
+ * the first waits at the next. Once something was found, it asks again
+ * every second while the search goes on: a stranger's record may have
+ * been all there was, and the sender's may come next. */
 int path_look_relay(struct path_look *f)
 {
     char seen[PATH_MAX_ROOMS][RV_ROOM_HEX + 1];
     size_t nseen = 0;
     int err = PCP_ERR_NOT_FOUND, stop = 0;
+    int64_t down_until[RV_RELAYS_MAX] = {0};
     while (!stop && path_look_left_ms(f) > 0 && nseen < PATH_MAX_ROOMS) {
-        uint64_t b = discovery_bucket(discovery_now_ns());
-        int e = rv_try(f, b - DISCOVERY_BUCKET_NS, 0, seen, &nseen);
-        if (e == 0 || e == PCP_ERR_NOT_FOUND) {
-            int left = path_look_left_ms(f) / 1000;
-            e = rv_try(f, b, nseen ? 0 : left < 10 ? left : 10, seen, &nseen);
-        }
-        if (e == PCP_ERR_RELAY_AUTH || e == PCP_ERR_CANCELLED) {
-            err = e;
-            break;
-        }
-        if (e && e != PCP_ERR_NOT_FOUND)
-            err = e; /* the relay is unreachable: try again in a second */
-        if ((e && e != PCP_ERR_NOT_FOUND) || nseen)
-            stop = path_look_sleep(f, 1000);
-        else
+        int waited = 0, reached = 0;
+        for (size_t r = 0; r < f->nclients && !stop; r++) {
+            if (net_now_ms() < down_until[r])
+                continue;
+            int left = path_look_left_ms(f) / 1000, wait = f->nclients > 1 ? 3 : 10;
+            int e = relay_ask(f, r, waited || nseen ? 0 : left < wait ? left : wait, seen, &nseen);
+            if (e == PCP_ERR_RELAY_AUTH || e == PCP_ERR_CANCELLED)
+                return nseen ? 0 : e;
+            if (e == 0 || e == PCP_ERR_NOT_FOUND) {
+                waited = reached = 1;
+            } else {
+                err = e; /* unreachable: the next; this one again in a while */
+                down_until[r] = net_now_ms() + 3000;
+            }
             stop = path_look_sleep(f, 0);
+        }
+        if (!stop && (nseen || !reached))
+            stop = path_look_sleep(f, 1000);
     }
     return nseen ? 0 : err;
 }
@@ -525,9 +548,12 @@ static int try_all(struct search *s, struct path_conn *out)
         struct path_try *t = &out->tried[out->ntried];
         struct sockaddr_storage peer;
         int e = try_cand(&s->ops, lk, &c, s->pw, s->pwlen, s->aad, conn_ms, hs_ms, out, t, &peer);
-        if (c.via == PATH_VIA_RELAY)
-            snprintf(out->who, sizeof(out->who), "relay %s", cfg->relay_shown);
-        else if (t->connected)
+        if (c.via == PATH_VIA_RELAY) {
+            char shown[300];
+            out->relay = c.relay ? c.relay : cfg->relay;
+            rv_shown(out->relay, shown, sizeof(shown));
+            snprintf(out->who, sizeof(out->who), "relay %s", shown);
+        } else if (t->connected)
             net_addr_str(&peer, 0, out->who, sizeof(out->who));
         if (e == 0) {
             if (!c.ready)
@@ -555,9 +581,14 @@ static void search_start(struct search *s, const struct path_cfg *cfg, const str
     lk->cfg = cfg;
     lk->channel = code_channel(code);
     lk->deadline_ms = start + cfg->timeout_ms;
-    if (cfg->relay)
-        lk->client = *cfg->relay;
-    lk->client.cancel = &lk->cancel;
+    size_t order[RV_RELAYS_MAX];
+    lk->nclients = cfg->relay ? (cfg->nrelays < RV_RELAYS_MAX ? cfg->nrelays : RV_RELAYS_MAX) : 0;
+    rv_order(cfg->relay, lk->nclients, lk->channel, order);
+    for (size_t i = 0; i < lk->nclients; i++) {
+        lk->relays[i] = &cfg->relay[order[i]];
+        lk->clients[i] = *lk->relays[i];
+        lk->clients[i].cancel = &lk->cancel;
+    }
     lk->err[0] = lk->err[1] = lk->err[2] = PCP_ERR_NOT_FOUND;
     lk->dht_st.reachable = -1;
     pthread_mutex_init(&lk->mu, NULL);

@@ -63,6 +63,11 @@
 struct meet {
     const struct path_cfg *cfg;
     unsigned channel;
+    /* The relays in their order for the channel; the sender waits at
+     * relay, order[ri], and moves on to the next when it fails twice. */
+    size_t order[RV_RELAYS_MAX], ri, nrelays;
+    const struct rv_client *relay;
+    int fails;
     int lfd, rfd, wakefd, published, warned;
     char room[RV_ROOM_HEX + 1], owner[RV_OWNER_HEX + 1], key[RV_KEY_HEX + 1];
     uint64_t bucket, put_ms, retry_ms;
@@ -70,6 +75,8 @@ struct meet {
 };
 
 #define RECORD_RENEW_MS 120000
+/* How long a relay has to take the record or the waiting connection. */
+#define MEET_PUT_MS 3000
 
 static int meet_publish(struct meet *mt, int now)
 {
@@ -79,7 +86,7 @@ static int meet_publish(struct meet *mt, int now)
     char rec[128], key[RV_KEY_HEX + 1];
     rv_record_make(rec, sizeof(rec), mt->room);
     rv_key(key, b, mt->channel);
-    int e = rv_put(mt->cfg->relay, key, mt->owner, rec, strlen(rec), 5000, NULL);
+    int e = rv_put(mt->relay, key, mt->owner, rec, strlen(rec), MEET_PUT_MS, NULL);
     if (e == 0) {
         memcpy(mt->key, key, sizeof(key));
         mt->bucket = b;
@@ -97,6 +104,32 @@ static void meet_warn(struct meet *mt, int e)
         path_emit(mt->cfg, &(struct path_event){.kind = PATH_EV_RELAY_WARN, .err = e});
 }
 
+static void meet_leave_relay(struct meet *mt);
+
+/* Wait at relay number i of the order (a fresh room, published at once). */
+static void meet_use(struct meet *mt, size_t i)
+{
+    mt->ri = i % mt->nrelays;
+    mt->relay = &mt->cfg->relay[mt->order[mt->ri]];
+    mt->fails = 0;
+    mt->retry_ms = 0;
+    mt->put_ms = 0;
+    rv_random_hex(mt->room, RV_ROOM_HEX);
+}
+
+/* The relay failed (e): twice in a row, and there is another, go there. */
+static void meet_failed(struct meet *mt, int e)
+{
+    meet_warn(mt, e);
+    if (++mt->fails < 2 || mt->nrelays < 2)
+        return;
+    meet_leave_relay(mt);
+    meet_use(mt, mt->ri + 1);
+    char shown[300];
+    rv_shown(mt->relay, shown, sizeof(shown));
+    path_emit(mt->cfg, &(struct path_event){.kind = PATH_EV_RELAY_NEXT, .err = e, .text = shown});
+}
+
 /* Leave the room and withdraw the record (a new room comes with the next
  * meet_wait). */
 static void meet_leave_relay(struct meet *mt)
@@ -105,7 +138,7 @@ static void meet_leave_relay(struct meet *mt)
         close(mt->rfd);
     mt->rfd = -1;
     if (mt->published)
-        rv_delete(mt->cfg->relay, mt->key, mt->owner, 2000);
+        rv_delete(mt->relay, mt->key, mt->owner, 2000);
     mt->published = 0;
 }
 
@@ -116,20 +149,22 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
 {
     uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : (uint64_t)net_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
-        if (mt->cfg->relay) {
+        if (mt->relay) {
             int e = meet_publish(mt, 0);
             if (e == PCP_ERR_RELAY_AUTH)
                 return e;
             if (e)
-                meet_warn(mt, e);
-            if (mt->rfd < 0 && (uint64_t)net_now_ms() >= mt->retry_ms) {
-                e = rv_pipe(mt->cfg->relay, mt->room, 5000, &mt->rfd);
+                meet_failed(mt, e);
+            if (!e && mt->rfd < 0 && (uint64_t)net_now_ms() >= mt->retry_ms) {
+                e = rv_pipe(mt->relay, mt->room, MEET_PUT_MS, &mt->rfd);
                 if (e == PCP_ERR_RELAY_AUTH)
                     return e;
                 if (e) {
                     mt->rfd = -1;
                     mt->retry_ms = (uint64_t)net_now_ms() + 2000;
-                    meet_warn(mt, e);
+                    meet_failed(mt, e);
+                } else {
+                    mt->fails = 0;
                 }
             }
         }
@@ -193,8 +228,9 @@ struct path_slot {
     int fd;   /* -1 once closed (or handed to the winner) */
     int rc;
     int relayed;
-    int64_t not_before; /* the source's back-off: hold until then */
-    size_t src;         /* index in a->src */
+    const struct rv_client *relay; /* the relay it came through */
+    int64_t not_before;            /* the source's back-off: hold until then */
+    size_t src;                    /* index in a->src */
     struct sockaddr_storage peer;
     struct frame_reader fr;
     uint8_t tx[32], rx[32];
@@ -336,6 +372,7 @@ static void admit(struct path_offer *a, int fd, const struct sockaddr_storage *p
     s->fd = fd;
     s->peer = *peer;
     s->relayed = relayed;
+    s->relay = relayed ? a->mt.relay : NULL;
     s->src = si;
     s->not_before = now < src->until ? src->until : 0;
     if (pthread_create(&s->th, NULL, serve, s) != 0) {
@@ -420,8 +457,16 @@ static int announce(struct path_offer *a)
         (e = mdns_responder_start(&a->resp, a->c.ifname, a->mt.channel, a->mt.lport, "v=1")) != 0)
         return fail(&a->why, PATH_STAGE_MDNS, e);
     if (a->c.relay) {
-        rv_random_hex(a->mt.room, RV_ROOM_HEX);
-        if ((e = meet_publish(&a->mt, 1)) != 0)
+        /* The first relay in the channel's order that takes the record. */
+        struct meet *mt = &a->mt;
+        mt->nrelays = a->c.nrelays < RV_RELAYS_MAX ? a->c.nrelays : RV_RELAYS_MAX;
+        rv_order(a->c.relay, mt->nrelays, mt->channel, mt->order);
+        e = PCP_ERR_NOT_FOUND;
+        for (size_t i = 0; i < mt->nrelays && e != 0 && e != PCP_ERR_RELAY_AUTH; i++) {
+            meet_use(mt, i);
+            e = meet_publish(mt, 1);
+        }
+        if (e != 0)
             return fail(&a->why, PATH_STAGE_RELAY, e);
     }
     if (a->dht) {
@@ -562,6 +607,7 @@ static int take(struct path_offer *a, struct path_slot *s, struct path_conn *c)
     a->keep = NULL;
     c->path = "lan";
     if (s->relayed) {
+        c->relay = s->relay;
         struct path_ops ops;
         path_ops_resolve(&a->c, &ops);
         int e = ops.upgrade(&a->c, c, 0);

@@ -61,6 +61,7 @@ struct path_try {
 enum path_event_kind {
     PATH_EV_DHT_JOIN_FAILED, /* sender: err; going on without the DHT */
     PATH_EV_RELAY_WARN,      /* sender: the relay failed (err), first time only */
+    PATH_EV_RELAY_NEXT,      /* sender: it failed twice (err): waiting at text now */
     PATH_EV_WRONG_GUESS,     /* sender: attempt of max, from text, wait_s, relayed */
     PATH_EV_NEW_CODE,        /* sender: text is the new code, announced */
     PATH_EV_TRIED,           /* receiver: the candidate `tried` failed */
@@ -109,11 +110,12 @@ struct path_conn {
     int fd; /* -1 when none */
     struct frame_reader fr;
     uint8_t tx[32], rx[32];
-    const char *found_by;         /* receiver: "mdns", "dht", "relay" */
-    const char *path;             /* "lan", "direct", "punched", "mapped", "relayed" */
-    struct sockaddr_storage peer; /* unset when relayed */
-    char who[320];                /* "ADDR:PORT" or "relay HOST:PORT" */
-    unsigned attempts;            /* the punch's connection attempts */
+    const char *found_by;          /* receiver: "mdns", "dht", "relay" */
+    const char *path;              /* "lan", "direct", "punched", "mapped", "relayed" */
+    struct sockaddr_storage peer;  /* unset when relayed */
+    char who[320];                 /* "ADDR:PORT" or "relay HOST:PORT" */
+    const struct rv_client *relay; /* the relay it went through (into cfg->relay), or NULL */
+    unsigned attempts;             /* the punch's connection attempts */
     int punch_ms;
     const char *portmap;                   /* "natpmp", "upnp", "none" */
     struct path_try tried[PATH_MAX_TRIES]; /* receiver: what failed first */
@@ -128,6 +130,7 @@ enum path_via { PATH_VIA_MDNS, PATH_VIA_DHT, PATH_VIA_RELAY };
 struct path_cand {
     enum path_via via;
     int ready;
+    const struct rv_client *relay; /* a room: at this relay (into cfg->relay) */
     size_t naddr;
     struct sockaddr_storage addr[MDNS_MAX_ADDRS];
     char room[RV_ROOM_HEX + 1];
@@ -167,9 +170,11 @@ struct path_ops {
 };
 
 struct path_cfg {
-    const struct rv_client *relay; /* NULL: no relay */
-    const char *relay_shown;       /* "HOST:PORT" */
-    int relay_only;                /* --force-relay: no LAN, no DHT */
+    /* The relays, relay[0..nrelays) (NULL: none), tried in the order
+     * rv_order gives for the code's channel, the same on both sides. */
+    const struct rv_client *relay;
+    size_t nrelays;
+    int relay_only; /* --force-relay: no LAN, no DHT */
     int dht;
     const char *dht_bootstrap;
     const char *ifname; /* mDNS interface, NULL for every one */

@@ -168,6 +168,54 @@ int rv_url_parse(const char *url, struct rv_url *out)
     return 0;
 }
 
+void rv_url_text(const struct rv_url *u, char *out, size_t cap)
+{
+    snprintf(out, cap, strchr(u->host, ':') ? "%s://[%s]:%s%s" : "%s://%s:%s%s",
+             u->tls ? "https" : "http", u->host, u->port, u->prefix);
+}
+
+void rv_shown(const struct rv_client *c, char *out, size_t cap)
+{
+    snprintf(out, cap, strchr(c->url.host, ':') ? "[%s]:%s" : "%s:%s", c->url.host, c->url.port);
+}
+
+/* A relay's score for a channel: BLAKE2b-256 keyed "pcp relay order" over
+ * the channel (2 bytes, big-endian) and the canonical URL, its first 8
+ * bytes big-endian. */
+static uint64_t relay_score(const struct rv_client *c, unsigned channel)
+{
+    static const char key[] = "pcp relay order";
+    char url[600];
+    uint8_t ch[2] = {(uint8_t)(channel >> 8), (uint8_t)channel}, h[32];
+    crypto_generichash_state st;
+    rv_url_text(&c->url, url, sizeof(url));
+    crypto_generichash_init(&st, (const uint8_t *)key, sizeof(key) - 1, sizeof(h));
+    crypto_generichash_update(&st, ch, sizeof(ch));
+    crypto_generichash_update(&st, (const uint8_t *)url, strlen(url));
+    crypto_generichash_final(&st, h, sizeof(h));
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | h[i];
+    return v;
+}
+
+void rv_order(const struct rv_client *c, size_t n, unsigned channel, size_t *idx)
+{
+    uint64_t score[RV_RELAYS_MAX];
+    for (size_t i = 0; i < n && i < RV_RELAYS_MAX; i++) {
+        score[i] = relay_score(&c[i], channel);
+        idx[i] = i;
+    }
+    /* Insertion sort, highest first; equal scores (the same URL twice)
+     * keep the list's order. */
+    for (size_t i = 1; i < n && i < RV_RELAYS_MAX; i++)
+        for (size_t j = i; j > 0 && score[idx[j]] > score[idx[j - 1]]; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+}
+
 void rv_key(char out[RV_KEY_HEX + 1], uint64_t bucket, unsigned channel)
 {
     /* "pcp1-rendezvous" is 15 bytes; the array's 16th is the zero pad. */

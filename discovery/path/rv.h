@@ -41,6 +41,10 @@ struct rv_url {
 /* PCP_ERR_INVAL for anything else (ftp://, user@, a query, a bad port). */
 int rv_url_parse(const char *url, struct rv_url *out);
 
+/* The URL as "http[s]://HOST:PORT[/PREFIX]" (IPv6 in brackets): the form
+ * the relay order hashes. */
+void rv_url_text(const struct rv_url *u, char *out, size_t cap);
+
 /* The rendezvous key (RV_KEY_HEX digits + NUL) for (bucket, channel). */
 void rv_key(char out[RV_KEY_HEX + 1], uint64_t bucket, unsigned channel);
 
@@ -54,6 +58,15 @@ struct rv_client {
     const char *token;
     const atomic_int *cancel;
 };
+
+/* "HOST:PORT" ([V6]:PORT) for messages. */
+void rv_shown(const struct rv_client *c, char *out, size_t cap);
+
+/* A list of relays in the order both sides try them for a code's channel,
+ * without talking: a rendezvous hash of (channel, canonical URL), highest
+ * first (core/PROTOCOL.md, "Several relays"). idx gets n indexes into c. */
+#define RV_RELAYS_MAX 8
+void rv_order(const struct rv_client *c, size_t n, unsigned channel, size_t *idx);
 
 /* PUT a record; *observed (may be NULL) gets the address the relay saw.
  * PCP_ERR_RELAY_AUTH on 401, PCP_ERR_RELAY_BUSY on 409/429/503,

@@ -198,12 +198,12 @@ static const struct path_ops fake_ops = {.mdns = fake_mdns,
                                          .relay = fake_relay,
                                          .dial = fake_dial,
                                          .upgrade = fake_upgrade};
-static struct rv_client no_client;
+static struct rv_client no_client = {.url = {.host = "relay.test", .port = "9474"}};
 
 static struct path_cfg cfg(void)
 {
     return (struct path_cfg){.relay = &no_client,
-                             .relay_shown = "relay.test:9474",
+                             .nrelays = 1,
                              .relay_only = 1, /* no mDNS, no punch preparation */
                              .dht = 1,
                              .timeout_ms = 10000,
