@@ -31,6 +31,7 @@ struct relay_stats {
     _Atomic uint64_t punches, punch_meetings;
     _Atomic uint64_t refused_auth, refused_limit, refused_full, refused_bad;
     _Atomic uint64_t refused_key_full; /* a PUT to a key with RV_RECORDS_MAX senders */
+    _Atomic uint64_t refused_draining; /* a PUT or a pipe while draining (SIGTERM) */
     _Atomic uint64_t closed_idle, closed_arrival, closed_bytes;
     _Atomic uint64_t closed_silent; /* pairs dissolved: a side said nothing */
     uint64_t start_ms;
@@ -148,8 +149,8 @@ size_t pump_rooms(struct pump *p);
 /* ---- the HTTP side ----------------------------------------------------- */
 
 /* Prometheus text and the HTML status page into out (NUL-terminated). */
-size_t relay_metrics(const struct relay_stats *st, size_t rooms, size_t conns, char *out,
-                     size_t cap);
+size_t relay_metrics(const struct relay_stats *st, size_t rooms, size_t conns, int draining,
+                     char *out, size_t cap);
 size_t relay_status_html(const struct relay_stats *st, size_t rooms, char *out, size_t cap);
 
 #endif

@@ -150,6 +150,13 @@ static enum MHD_Result handle_rv(struct relay *rl, struct conn *c, const char *m
     struct rv_resp *rs = malloc(sizeof(*rs));
     if (!rs)
         return MHD_NO;
+    /* Draining: no new sender waits here; it goes to the next relay of
+     * its list (and its receivers look there too). */
+    if (!strcmp(method, "PUT") && atomic_load(&rl->stopping)) {
+        free(rs);
+        atomic_fetch_add(&rl->st.refused_draining, 1);
+        return respond_text(c->mc, 503, "draining: try the next relay");
+    }
     rq.method = !strcmp(method, "GET")      ? RV_M_GET
                 : !strcmp(method, "PUT")    ? RV_M_PUT
                 : !strcmp(method, "DELETE") ? RV_M_DELETE
@@ -279,7 +286,8 @@ static enum MHD_Result handle_pipe(struct relay *rl, struct conn *c, const char 
                             "pairs as it may have); try again");
     }
     if (e) {
-        atomic_fetch_add(&rl->st.refused_limit, 1);
+        atomic_fetch_add(
+            atomic_load(&rl->stopping) ? &rl->st.refused_draining : &rl->st.refused_limit, 1);
         return why == 2 ? respond_text(c->mc, 429, "too many rooms from your address")
                : atomic_load(&rl->stopping)
                    ? respond_text(c->mc, 503, "the relay is shutting down")
@@ -314,7 +322,8 @@ static enum MHD_Result handle_page(struct relay *rl, struct conn *c, const char 
         ret = atomic_load(&rl->stopping) ? respond_text(c->mc, 503, "draining")
                                          : respond_text(c->mc, 200, "ok");
     } else if (!strcmp(url, "/metrics")) {
-        size_t n = relay_metrics(&rl->st, pump_rooms(rl->pump), conns_now(rl), buf, 16384);
+        size_t n = relay_metrics(&rl->st, pump_rooms(rl->pump), conns_now(rl),
+                                 atomic_load(&rl->stopping), buf, 16384);
         ret = respond(c->mc, 200, buf, n, "text/plain; version=0.0.4; charset=utf-8");
     } else {
         size_t n = relay_status_html(&rl->st, pump_rooms(rl->pump), buf, 16384);

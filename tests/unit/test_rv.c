@@ -80,6 +80,42 @@ static void test_url_good(void **state)
     assert_int_equal(u.tls, 0);
 }
 
+/* The relay order: a rendezvous hash of (channel, canonical URL), highest
+ * first; the vectors computed apart with Python's hashlib.blake2b(msg,
+ * key=b"pcp relay order", digest_size=32), the first 8 bytes big-endian.
+ * The same list in another order gives the same relays in the same order,
+ * and the URL's spelling (a default port, no scheme) does not matter. */
+static void test_order(void **state)
+{
+    (void)state;
+    static const char *urls[] = {"http://relay-a.example:9474", "https://relay-b.example",
+                                 "[2001:db8::7]:9474/pcp"};
+    static const struct {
+        unsigned channel;
+        size_t order[3];
+    } v[] = {{0, {0, 2, 1}}, {1234, {0, 1, 2}}, {2047, {2, 0, 1}}};
+    struct rv_client c[3], rev[3];
+    memset(c, 0, sizeof(c));
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(rv_url_parse(urls[i], &c[i].url), 0);
+        rev[2 - i] = c[i];
+    }
+    char t[600];
+    rv_url_text(&c[1].url, t, sizeof(t));
+    assert_string_equal(t, "https://relay-b.example:443");
+    rv_url_text(&c[2].url, t, sizeof(t));
+    assert_string_equal(t, "http://[2001:db8::7]:9474/pcp");
+    for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+        size_t idx[3], ridx[3];
+        rv_order(c, 3, v[k].channel, idx);
+        rv_order(rev, 3, v[k].channel, ridx);
+        for (size_t i = 0; i < 3; i++) {
+            assert_int_equal(idx[i], v[k].order[i]);
+            assert_int_equal(ridx[i], 2 - v[k].order[i]);
+        }
+    }
+}
+
 static void test_url_bad(void **state)
 {
     (void)state;
@@ -1291,19 +1327,19 @@ static void test_rvproto(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_good),    cmocka_unit_test(test_punch_parse),
-        cmocka_unit_test(test_punch_cands), cmocka_unit_test(test_url_bad),
-        cmocka_unit_test(test_key),         cmocka_unit_test(test_random_hex),
-        cmocka_unit_test(test_record),      cmocka_unit_test(test_addr),
-        cmocka_unit_test(test_http_good),   cmocka_unit_test(test_http_bad),
-        cmocka_unit_test(test_put),         cmocka_unit_test(test_put_args),
-        cmocka_unit_test(test_put_status),  cmocka_unit_test(test_get),
-        cmocka_unit_test(test_get_status),  cmocka_unit_test(test_delete),
-        cmocka_unit_test(test_pipe),        cmocka_unit_test(test_head_too_long),
-        cmocka_unit_test(test_pipe_retry),  cmocka_unit_test(test_records),
-        cmocka_unit_test(test_get_rooms),   cmocka_unit_test(test_cancel),
-        cmocka_unit_test(test_timeout),     cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_rvproto),
+        cmocka_unit_test(test_url_good),      cmocka_unit_test(test_punch_parse),
+        cmocka_unit_test(test_punch_cands),   cmocka_unit_test(test_url_bad),
+        cmocka_unit_test(test_key),           cmocka_unit_test(test_order),
+        cmocka_unit_test(test_random_hex),    cmocka_unit_test(test_record),
+        cmocka_unit_test(test_addr),          cmocka_unit_test(test_http_good),
+        cmocka_unit_test(test_http_bad),      cmocka_unit_test(test_put),
+        cmocka_unit_test(test_put_args),      cmocka_unit_test(test_put_status),
+        cmocka_unit_test(test_get),           cmocka_unit_test(test_get_status),
+        cmocka_unit_test(test_delete),        cmocka_unit_test(test_pipe),
+        cmocka_unit_test(test_head_too_long), cmocka_unit_test(test_pipe_retry),
+        cmocka_unit_test(test_records),       cmocka_unit_test(test_get_rooms),
+        cmocka_unit_test(test_cancel),        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_refused),       cmocka_unit_test(test_rvproto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
