@@ -537,12 +537,10 @@ int relay_run(const struct relay_config *cfg, const struct relay_hooks *hooks)
             }
         }
     }
-    /* Drain: no new connections, no new rooms, long-polls answered; open
-     * pipes get drain_s to finish. */
+    /* Drain: no new records, rooms or long-polls (503, so that clients
+     * move to the next relay of their list), /healthz 503 and /metrics
+     * saying so, long-polls answered; open pipes get drain_s to finish. */
     atomic_store(&rl->stopping, 1);
-    MHD_socket lfd = MHD_quiesce_daemon(rl->d);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
     wake(rl, NULL, relay_now_ms());
     logf_(rl, "draining: %zu room(s) open, up to %u s", pump_rooms(rl->pump), cfg->drain_s);
     pump_stop(rl->pump, cfg->drain_s * 1000u);

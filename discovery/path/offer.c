@@ -117,11 +117,12 @@ static void meet_use(struct meet *mt, size_t i)
     rv_random_hex(mt->room, RV_ROOM_HEX);
 }
 
-/* The relay failed (e): twice in a row, and there is another, go there. */
-static void meet_failed(struct meet *mt, int e)
+/* The relay failed (e): twice in a row, or once when it refused the
+ * record (busy or draining: 429, 503), and there is another: go there. */
+static void meet_failed(struct meet *mt, int e, int at_once)
 {
     meet_warn(mt, e);
-    if (++mt->fails < 2 || mt->nrelays < 2)
+    if ((++mt->fails < 2 && !at_once) || mt->nrelays < 2)
         return;
     meet_leave_relay(mt);
     meet_use(mt, mt->ri + 1);
@@ -154,7 +155,7 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
             if (e == PCP_ERR_RELAY_AUTH)
                 return e;
             if (e)
-                meet_failed(mt, e);
+                meet_failed(mt, e, e == PCP_ERR_RELAY_BUSY);
             if (!e && mt->rfd < 0 && (uint64_t)net_now_ms() >= mt->retry_ms) {
                 e = rv_pipe(mt->relay, mt->room, MEET_PUT_MS, &mt->rfd);
                 if (e == PCP_ERR_RELAY_AUTH)
@@ -162,7 +163,7 @@ static int meet_wait(struct meet *mt, int timeout_ms, int *fd, struct sockaddr_s
                 if (e) {
                     mt->rfd = -1;
                     mt->retry_ms = (uint64_t)net_now_ms() + 2000;
-                    meet_failed(mt, e);
+                    meet_failed(mt, e, 0);
                 } else {
                     mt->fails = 0;
                 }

@@ -83,3 +83,31 @@ http_get() {
 metric() {
     http_get "$RELAY" /metrics | tr -d '\r' | awk -v n="$1" '$1 == n { print $2 }'
 }
+
+# start_relays N [relay options]: N relays on free loopback ports, started
+# as start_relay starts one, relay I's messages in $WORK/relayI.err (I from
+# 0); sets the arrays RELAY_PIDS and RELAYS (127.0.0.1:PORT each) and
+# RELAY_URLS, their http:// URLs joined by commas (a --relay list).
+start_relays() {
+    local n=$1 i pid
+    shift
+    RELAY_PIDS=()
+    RELAYS=()
+    for ((i = 0; i < n; i++)); do
+        : >"$WORK/relay$i.err"
+        "$PCP" relay --listen 127.0.0.1:0 "$@" 2>"$WORK/relay$i.err" &
+        pid=$!
+        wait_relay_port "$WORK/relay$i.err" "$pid"
+        RELAY_PIDS+=("$pid")
+        RELAYS+=("127.0.0.1:$RELAY_PORT")
+    done
+    RELAY_URLS=$(printf 'http://%s,' "${RELAYS[@]}")
+    RELAY_URLS=${RELAY_URLS%,}
+}
+
+# relay_metric HOSTPORT NAME: a value from that relay's /metrics; nothing
+# when the relay does not answer within 2 s.
+relay_metric() {
+    curl -s --noproxy '*' --max-time 2 "http://$1/metrics" 2>/dev/null | tr -d '\r' |
+        awk -v n="$2" '$1 == n { print $2 }' || true
+}

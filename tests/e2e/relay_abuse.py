@@ -392,19 +392,20 @@ def many_lone():
 
 
 def drain():
-    # SIGTERM: an open pipe keeps working, a new client is refused.
+    # SIGTERM: an open pipe keeps working; a new client learns that the
+    # relay drains (/healthz 503, /metrics pcp_relay_draining 1) and gets
+    # no new room (503), so that it moves to the next relay of its list.
     r = room()
     a, _ = pipe(r)
     b, _ = pipe(r)
     os.kill(relay_pid, signal.SIGTERM)
     time.sleep(0.5)
-    try:
-        c = socket.create_connection((host, port), timeout=2)
-        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        refused = not c.recv(100)
-    except OSError:
-        refused = True
-    check(refused, "a new client is refused while draining")
+    st, body = get("/healthz")
+    check(st == 503 and b"draining" in body, "/healthz says 503 draining")
+    st, body = get("/metrics")
+    check(st == 200 and b"\npcp_relay_draining 1\n" in body, "/metrics says pcp_relay_draining 1")
+    _, st = pipe(room())
+    check(st == 503, "a new room is refused while draining")
     a.sendall(b"after the signal")
     b.settimeout(5)
     check(b.recv(16) == b"after the signal", "the open pipe still works after SIGTERM")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Operating a relay: SIGHUP re-reads the config file (a bad file keeps the
-# old configuration), SIGTERM stops taking new clients, lets an open pipe
+# old configuration), SIGTERM refuses new rooms (503), lets an open pipe
 # finish and exits 0; a pipe that outlives --drain is cut.
 . "$(dirname "$0")/lib.sh"
 PY=$(command -v python3)
