@@ -464,6 +464,12 @@ static int announce(struct path_offer *a)
         rv_order(a->c.relay, mt->nrelays, mt->channel, mt->order);
         e = PCP_ERR_NOT_FOUND;
         for (size_t i = 0; i < mt->nrelays && e != 0 && e != PCP_ERR_RELAY_AUTH; i++) {
+            if (i > 0) { /* the one before did not take it: say where we go */
+                char shown[300];
+                rv_shown(&a->c.relay[mt->order[i]], shown, sizeof(shown));
+                path_emit(&a->c, &(struct path_event){
+                                     .kind = PATH_EV_RELAY_NEXT, .err = e, .text = shown});
+            }
             meet_use(mt, i);
             e = meet_publish(mt, 1);
         }

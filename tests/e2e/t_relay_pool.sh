@@ -222,6 +222,8 @@ case_down() {
     [ "$(relay_metric "${ORDER[2]}" 'pcp_relay_requests_total{kind="put"}')" = 0 ] ||
         fail "down: the sender published at the third relay too"
     [ "$(relay_metric "${ORDER[2]}" pcp_relay_pairs_total)" = 0 ] || fail "down: the third relay made a pair"
+    grep -q "\"event\":\"relay_next\",\"relay\":\"${ORDER[1]}\"" "$WORK/down.send.json" ||
+        fail "down: the sender did not say it waits at the second relay"
     echo "  done in $(secs "$T0" "$T1") s through ${ORDER[1]}; $(moves down)"
     stop_relays
 }
