@@ -1,6 +1,7 @@
 /*
- * dht.c - the public DHT record: its key and format (always), and a node
- * of OpenDHT's network through its C library (when PCP_HAVE_OPENDHT).
+ * dht.c - the DHT's mailbox keys and this host's public addresses
+ * (always), and a node of OpenDHT's network through its C library (when
+ * PCP_HAVE_OPENDHT).
  * See dht.h.
  */
 #include "dht.h"

@@ -1,16 +1,17 @@
 /*
  * connect.c - the receiver's way to its sender (path_connect): mDNS, the
- * DHT and the relay looked at by three threads at once, the candidates
+ * DHT and the relays looked at by three threads at once, the candidates
  * they find tried by the calling thread one after the other, each with
  * its connection and handshake, until one handshake succeeds; then the
- * punch upgrade when that one came through the relay. It prints nothing
+ * punch upgrade when that one came through a relay. The DHT's finder runs
+ * its handshake and punch in the mailboxes itself (mbox.h) and hands over
+ * a connection proven already. It prints nothing
  * and never exits: a failed candidate is told through cfg->event, the
  * failure in the connection's why and tried list.
  *
- * Why several candidates: anyone on the LAN can answer mDNS, anyone at all
- * can put a DHT record under the channel's key, and (once the relay keeps
- * several senders' records under one key) anyone can enter a record at
- * the relay. Only the handshake tells the sender from a stranger, so one
+ * Why several candidates: anyone on the LAN can answer mDNS, and (since
+ * the relay keeps several senders' records under one key) anyone can
+ * enter a record at the relay. Only the handshake tells the sender from a stranger, so one
  * candidate that fails it must not end the search.
  */
 #include <netinet/in.h>
@@ -62,7 +63,7 @@ struct path_look {
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    /* The lookups' own APIs (mdns_lookup, dht_lookup, rv_*) poll a
+    /* The lookups' own APIs (mdns_lookup, dht_next, rv_*) poll a
      * `const atomic_int *`: this flag is only their view of `stop`,
      * written together with it under mu. */
     atomic_int cancel;

@@ -1,7 +1,9 @@
 /*
  * offer.c - where the sender waits for its receiver (path_offer, path_accept):
  * the LAN listener and its mDNS announcement, the relay room and its
- * rendezvous record, the DHT record; and the handshakes with whoever comes.
+ * rendezvous record (at the first relay of the list that takes it), the
+ * DHT's mailbox (answered by mbox.h's thread); and the handshakes with
+ * whoever comes.
  * It prints nothing and never exits: what the user should hear goes to
  * cfg->event, the question of a new code to cfg->ask_new_code.
  *

@@ -2,7 +2,7 @@
  * path.h - from a code to a proven connection: the connection room.
  *
  * The sender offers (path_offer: the LAN listener and its mDNS
- * announcement, the relay room and its record, the DHT record) and accepts
+ * announcement, a relay room and its record, the DHT's mailbox) and accepts
  * (path_accept: handshakes with whoever comes, several at once, each with
  * a deadline, wrong guesses backed off and bounded, then the punch upgrade
  * when the winner came through the relay). The receiver connects
