@@ -55,8 +55,6 @@
 
 enum { K_ROOM = 1, K_BOX, K_AUTH };
 
-#define keys punch_keys
-
 void punch_keys_derive(const uint8_t *tx, const uint8_t *rx, int receiver, struct punch_keys *k)
 {
     /* Both sides put the receiver-to-sender key first. */
@@ -72,11 +70,6 @@ void punch_keys_derive(const uint8_t *tx, const uint8_t *rx, int receiver, struc
     crypto_kdf_derive_from_key(k->auth, sizeof(k->auth), K_AUTH, "pcppunch", master);
     sodium_bin2hex(k->room, sizeof(k->room), room, sizeof(room));
     sodium_memzero(master, sizeof(master));
-}
-
-static void derive(const struct punch_params *pp, struct keys *k)
-{
-    punch_keys_derive(pp->tx, pp->rx, pp->receiver, k);
 }
 
 /* ---- candidates -------------------------------------------------------- */
@@ -115,8 +108,8 @@ int punch_cands_parse(const char *text, size_t len, struct punch_cand *out)
 /* The port the router maps for us, "m=ADDR:PORT\n", and this host's global
  * IPv6 addresses, "v6=[ADDR]:PORT\n" each, sealed. *v6 tells whether there
  * was one. */
-static size_t seal_cands(const struct keys *k, uint16_t port, const struct sockaddr_storage *mapped,
-                         uint8_t *out, size_t cap, int *v6)
+static size_t seal_cands(const struct punch_keys *k, uint16_t port,
+                         const struct sockaddr_storage *mapped, uint8_t *out, size_t cap, int *v6)
 {
     char text[RV_PUNCH_BLOB_MAX];
     size_t tl = 0;
@@ -153,7 +146,8 @@ static size_t seal_cands(const struct keys *k, uint16_t port, const struct socka
     return crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + tl;
 }
 
-static int open_cands(const struct keys *k, const uint8_t *blob, size_t len, struct punch_cand *out)
+static int open_cands(const struct punch_keys *k, const uint8_t *blob, size_t len,
+                      struct punch_cand *out)
 {
     char text[RV_PUNCH_BLOB_MAX];
     if (len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES ||
@@ -326,7 +320,7 @@ struct conn {
 
 struct loop {
     const struct punch_params *pp;
-    const struct keys *k;
+    const struct punch_keys *k;
     int lfd;
     uint16_t port;
     uint8_t my_flags;
@@ -449,7 +443,7 @@ static int conn_read(struct loop *l, struct conn *c)
  * receiver's choice ('P' or 'G', label "choice") or, after a punch that
  * found nothing, its 'G' (label "relay"). PCP_ERR_CRYPTO for a word that
  * is not the receiver's: made up, or the other word replayed. */
-static int relay_word(const struct punch_params *pp, const struct keys *k, const char *label,
+static int relay_word(const struct punch_params *pp, const struct punch_keys *k, const char *label,
                       uint8_t *b)
 {
     const uint8_t *f;
@@ -466,8 +460,8 @@ static int relay_word(const struct punch_params *pp, const struct keys *k, const
     return 0;
 }
 
-static int relay_word_send(const struct punch_params *pp, const struct keys *k, const char *label,
-                           uint8_t b)
+static int relay_word_send(const struct punch_params *pp, const struct punch_keys *k,
+                           const char *label, uint8_t b)
 {
     uint8_t w[PUNCH_WORDBYTES];
     punch_word_make(k->auth, label, b, NULL, w);
@@ -627,7 +621,7 @@ void punch_prep_end(struct punch_prep *pr)
 
 /* The punch listener (the prepared one, or a fresh one) and the meeting at
  * the relay: our sealed candidates out, the other side's answer in. */
-static int meet(const struct punch_params *pp, const struct keys *k, struct loop *l,
+static int meet(const struct punch_params *pp, const struct punch_keys *k, struct loop *l,
                 struct punch_result *res, struct rv_punch_answer *ans, int *have_v6)
 {
     if (pp->prep && pp->prep->lfd >= 0) {
@@ -652,7 +646,7 @@ static int meet(const struct punch_params *pp, const struct keys *k, struct loop
  * on trust: an address of a kind this host should never dial is dropped
  * (an observed one counts as not ours), loopback too unless the relay is
  * itself on this host's loopback. */
-static void set_targets(const struct punch_params *pp, const struct keys *k, struct loop *l,
+static void set_targets(const struct punch_params *pp, const struct punch_keys *k, struct loop *l,
                         const struct rv_punch_answer *ans, int have_v6)
 {
     int lo = relay_local(pp->relay);
@@ -681,7 +675,7 @@ static void set_targets(const struct punch_params *pp, const struct keys *k, str
 int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
 {
     int64_t t0 = net_now_ms();
-    struct keys k;
+    struct punch_keys k;
     struct loop l;
     int e = 0;
     memset(res, 0, sizeof(*res));
@@ -694,7 +688,7 @@ int punch_upgrade(const struct punch_params *pp, struct punch_result *res)
     l.lfd = -1;
 
     uint8_t b = 'G';
-    derive(pp, &k);
+    punch_keys_derive(pp->tx, pp->rx, pp->receiver, &k);
     if (pp->receiver) {
         b = pp->try_direct ? 'P' : 'G';
         e = relay_word_send(pp, &k, "choice", b);
@@ -761,7 +755,7 @@ int punch_direct(const struct punch_direct *pd, struct punch_result *res)
 {
     int64_t t0 = net_now_ms();
     struct punch_params pp = {.receiver = pd->receiver, .tx = pd->tx, .rx = pd->rx, .relay_fd = -1};
-    struct keys k;
+    struct punch_keys k;
     struct loop l;
     int e = 0;
     memset(res, 0, sizeof(*res));
@@ -780,7 +774,7 @@ int punch_direct(const struct punch_direct *pd, struct punch_result *res)
         l.targets[l.ntargets] = pd->targets[i];
         l.mapped[l.ntargets++] = pd->mapped ? pd->mapped[i] : 0;
     }
-    derive(&pp, &k);
+    punch_keys_derive(pd->tx, pd->rx, pd->receiver, &k);
     int64_t dial_at = net_now_ms(), dial_end = dial_at + (pd->dial_ms > 0 ? pd->dial_ms : DIAL_MS);
     /* The sender waits for the receiver's 'G' a little past the dialling. */
     int w = run(&l, dial_at, dial_end, dial_end + PROOF_MS + (pd->receiver ? 0 : SENDER_SLACK_MS));
