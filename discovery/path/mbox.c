@@ -45,19 +45,6 @@ static void add(struct mbox_cands *c, const struct sockaddr_storage *a, enum mbo
     }
 }
 
-static int is_own_v4(const struct in_addr *a)
-{
-    struct ifaddrs *ifs = NULL;
-    int own = 0;
-    if (getifaddrs(&ifs) != 0)
-        return 0;
-    for (struct ifaddrs *i = ifs; i && !own; i = i->ifa_next)
-        own = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-              ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == a->s_addr;
-    freeifaddrs(ifs);
-    return own;
-}
-
 /* The router's mapping, the address the DHT's nodes see (with the punch
  * port, which most NATs keep), this host's own public addresses, its LAN
  * addresses. */
@@ -76,34 +63,38 @@ static void collect(const struct mbox_cfg *cfg, int64_t until, struct mbox_cands
     while (dht_public_v4(cfg->dht, &pub) != 0 && net_now_ms() < until &&
            !(cfg->cancel && atomic_load(cfg->cancel)))
         usleep(50 * 1000);
+    int have_pub = 0, ours = 0;
     if (dht_public_v4(cfg->dht, &pub) == 0) {
         memset(&a, 0, sizeof(a));
         struct sockaddr_in *s4 = (struct sockaddr_in *)&a;
         s4->sin_family = AF_INET;
         s4->sin_addr = pub;
         s4->sin_port = htons(port);
-        if (dht_addr_public(&a)) {
+        if ((have_pub = dht_addr_public(&a)) != 0)
             add(c, &a, MBOX_CAND_PUBLIC);
-            c->nat = !is_own_v4(&pub);
-        }
     }
     struct sockaddr_storage own[MBOX_MAX_CANDS];
     size_t n = dht_local_addrs(port, own, MBOX_MAX_CANDS);
     for (size_t i = 0; i < n; i++)
         add(c, &own[i], MBOX_CAND_PUBLIC);
+    /* LAN addresses; and whether the address the nodes see is one of
+     * ours (no NAT between). */
     struct ifaddrs *ifs = NULL;
     if (getifaddrs(&ifs) != 0)
-        return;
+        ifs = NULL;
     for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
         if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
             continue;
+        ours |= have_pub && ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == pub.s_addr;
         memset(&a, 0, sizeof(a));
         memcpy(&a, i->ifa_addr, sizeof(struct sockaddr_in));
         ((struct sockaddr_in *)&a)->sin_port = htons(port);
         if (!dht_addr_public(&a) && punch_addr_ok(&a, 0))
             add(c, &a, MBOX_CAND_LAN);
     }
-    freeifaddrs(ifs);
+    if (ifs)
+        freeifaddrs(ifs);
+    c->nat = have_pub && !ours;
 }
 
 /* What to dial of the other side's candidates: LAN addresses only on one
